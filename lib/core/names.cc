@@ -1,0 +1,75 @@
+// The printable names of the public enums.
+#include "roster/counters.h"
+#include "roster/member.h"
+
+namespace roster {
+
+std::string_view MemberStateName(MemberState state) {
+  switch (state) {
+    case MemberState::kAlive:
+      return "alive";
+    case MemberState::kSuspect:
+      return "suspect";
+    case MemberState::kDead:
+      return "dead";
+    case MemberState::kLeft:
+      return "left";
+  }
+  return "unknown";
+}
+
+std::string_view EventTypeName(EventType type) {
+  switch (type) {
+    case EventType::kJoined:
+      return "joined";
+    case EventType::kUpdated:
+      return "updated";
+    case EventType::kSuspected:
+      return "suspected";
+    case EventType::kRecovered:
+      return "recovered";
+    case EventType::kFailed:
+      return "failed";
+    case EventType::kLeft:
+      return "left";
+  }
+  return "unknown";
+}
+
+std::string_view DropReasonName(DropReason reason) {
+  switch (reason) {
+    case DropReason::kMalformed:
+      return "malformed";
+    case DropReason::kTooLarge:
+      return "too_large";
+    case DropReason::kBadVersion:
+      return "bad_version";
+    case DropReason::kBadChecksum:
+      return "bad_checksum";
+    case DropReason::kWrongLabel:
+      return "wrong_label";
+    case DropReason::kWrongTarget:
+      return "wrong_target";
+    case DropReason::kUnknownAck:
+      return "unknown_ack";
+    case DropReason::kAddressConflict:
+      return "address_conflict";
+    case DropReason::kTableFull:
+      return "table_full";
+    case DropReason::kQueueFull:
+      return "queue_full";
+    case DropReason::kOverloaded:
+      return "overloaded";
+    case DropReason::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+uint64_t Counters::total_drops() const {
+  uint64_t total = 0;
+  for (uint64_t d : drops) total += d;
+  return total;
+}
+
+}  // namespace roster

@@ -1,0 +1,455 @@
+#include "core/wire.h"
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace roster::core {
+namespace {
+
+constexpr uint8_t kFlagLabel = 1u << 0;
+constexpr uint8_t kFlagChecksum = 1u << 1;
+constexpr uint8_t kFlagEncrypted = 1u << 2;
+constexpr uint8_t kKnownFlags = kFlagLabel | kFlagChecksum | kFlagEncrypted;
+
+constexpr size_t kHeaderBytes = 2;  // version, flags
+constexpr size_t kCrcBytes = 4;
+
+// Tag of Packet.messages: field 1, wire type 2 (length-delimited).
+constexpr char kMessagesTag = 0x0A;
+
+// CRC-32C (Castagnoli), reflected polynomial.
+constexpr uint32_t kCrc32cPoly = 0x82F63B78u;
+
+constexpr std::array<uint32_t, 256> MakeCrcTable() {
+  std::array<uint32_t, 256> table{};
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t crc = i;
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc & 1u) ? (crc >> 1) ^ kCrc32cPoly : crc >> 1;
+    }
+    table[i] = crc;
+  }
+  return table;
+}
+
+constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
+
+// Debian's abseil is built with its own absl::string_view, distinct from
+// std::string_view, so views are converted before they reach absl.
+absl::string_view Absl(std::string_view view) {
+  return absl::string_view(view.data(), view.size());
+}
+
+std::string_view ClampLabel(std::string_view label) {
+  return label.substr(0, std::min(label.size(), kMaxLabelBytes));
+}
+
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+uint32_t ReadBigEndian32(const char* p) {
+  return (static_cast<uint32_t>(static_cast<uint8_t>(p[0])) << 24) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 16) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 8) |
+         static_cast<uint32_t>(static_cast<uint8_t>(p[3]));
+}
+
+void WriteBigEndian32(uint32_t value, char* p) {
+  p[0] = static_cast<char>(value >> 24);
+  p[1] = static_cast<char>(value >> 16);
+  p[2] = static_cast<char>(value >> 8);
+  p[3] = static_cast<char>(value);
+}
+
+template <typename T>
+Decoded<T> Fail(DropReason reason, std::string message) {
+  Decoded<T> decoded;
+  decoded.error.reason = reason;
+  decoded.error.message = std::move(message);
+  return decoded;
+}
+
+// Protobuf parses at most INT_MAX bytes, so no limit can be above that.
+size_t EffectiveLimit(size_t limit) {
+  return std::min(limit, static_cast<size_t>(INT_MAX));
+}
+
+// Parses `payload` (at most INT_MAX bytes) into `message`; protobuf takes an
+// int size and wants a non-null pointer.
+bool ParseBounded(std::string_view payload,
+                  google::protobuf::MessageLite* message) {
+  static constexpr char kEmpty[1] = {0};
+  const char* data = payload.data() != nullptr ? payload.data() : kEmpty;
+  return message->ParseFromArray(data, static_cast<int>(payload.size()));
+}
+
+// Checks a name or address: present, within `max_bytes`, and free of NUL,
+// control bytes and DEL. On failure fills `error` and returns false.
+// `field` names the field for the log message; the value itself is not
+// echoed because it is hostile input.
+bool CheckText(std::string_view value, std::string_view field, size_t max_bytes,
+               WireError* error) {
+  if (value.empty()) {
+    *error = {DropReason::kMalformed, absl::StrCat(Absl(field), " is empty")};
+    return false;
+  }
+  if (value.size() > max_bytes) {
+    *error = {DropReason::kTooLarge,
+              absl::StrCat(Absl(field), " is ", value.size(),
+                           " bytes, over the limit of ", max_bytes)};
+    return false;
+  }
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto byte = static_cast<uint8_t>(value[i]);
+    if (byte < 0x20 || byte == 0x7F) {
+      *error = {
+          DropReason::kMalformed,
+          absl::StrCat(Absl(field), " has control byte 0x",
+                       absl::Hex(byte, absl::kZeroPad2), " at offset ", i)};
+      return false;
+    }
+  }
+  return true;
+}
+
+bool CheckName(std::string_view value, std::string_view field,
+               const Limits& limits, WireError* error) {
+  return CheckText(value, field, limits.max_name_bytes, error);
+}
+
+bool CheckAddr(std::string_view value, std::string_view field,
+               const Limits& limits, WireError* error) {
+  return CheckText(value, field, limits.max_addr_bytes, error);
+}
+
+// Checks an opaque byte field: only its size matters.
+bool CheckBlob(std::string_view value, std::string_view field, size_t max_bytes,
+               WireError* error) {
+  if (value.size() > max_bytes) {
+    *error = {DropReason::kTooLarge,
+              absl::StrCat(Absl(field), " is ", value.size(),
+                           " bytes, over the limit of ", max_bytes)};
+    return false;
+  }
+  return true;
+}
+
+bool CheckMessage(const wire::Message& message, size_t index,
+                  const Limits& limits, WireError* error) {
+  const std::string at = absl::StrCat("messages[", index, "].");
+  switch (message.body_case()) {
+    case wire::Message::kPing: {
+      const wire::Ping& ping = message.ping();
+      return CheckName(ping.target(), absl::StrCat(at, "ping.target"), limits,
+                       error) &&
+             CheckName(ping.source(), absl::StrCat(at, "ping.source"), limits,
+                       error) &&
+             CheckAddr(ping.source_addr(), absl::StrCat(at, "ping.source_addr"),
+                       limits, error);
+    }
+    case wire::Message::kIndirectPing: {
+      const wire::IndirectPing& ping = message.indirect_ping();
+      return CheckName(ping.target(), absl::StrCat(at, "indirect_ping.target"),
+                       limits, error) &&
+             CheckAddr(ping.target_addr(),
+                       absl::StrCat(at, "indirect_ping.target_addr"), limits,
+                       error) &&
+             CheckName(ping.source(), absl::StrCat(at, "indirect_ping.source"),
+                       limits, error) &&
+             CheckAddr(ping.source_addr(),
+                       absl::StrCat(at, "indirect_ping.source_addr"), limits,
+                       error);
+    }
+    case wire::Message::kAck:
+    case wire::Message::kNack:
+      return true;
+    case wire::Message::kAlive: {
+      const wire::Alive& alive = message.alive();
+      return CheckName(alive.name(), absl::StrCat(at, "alive.name"), limits,
+                       error) &&
+             CheckAddr(alive.addr(), absl::StrCat(at, "alive.addr"), limits,
+                       error) &&
+             CheckBlob(alive.meta(), absl::StrCat(at, "alive.meta"),
+                       limits.max_meta_bytes, error);
+    }
+    case wire::Message::kSuspect: {
+      const wire::Suspect& suspect = message.suspect();
+      return CheckName(suspect.name(), absl::StrCat(at, "suspect.name"), limits,
+                       error) &&
+             CheckName(suspect.from(), absl::StrCat(at, "suspect.from"), limits,
+                       error);
+    }
+    case wire::Message::kDead: {
+      const wire::Dead& dead = message.dead();
+      return CheckName(dead.name(), absl::StrCat(at, "dead.name"), limits,
+                       error) &&
+             CheckName(dead.from(), absl::StrCat(at, "dead.from"), limits,
+                       error);
+    }
+    case wire::Message::kUser:
+      return CheckBlob(message.user().payload(),
+                       absl::StrCat(at, "user.payload"),
+                       limits.max_packet_bytes, error);
+    case wire::Message::BODY_NOT_SET:
+      break;
+  }
+  *error = {DropReason::kMalformed,
+            absl::StrCat(at, "body is not set (empty or unknown kind)")};
+  return false;
+}
+
+bool CheckMemberRecord(const wire::MemberRecord& record, size_t index,
+                       const Limits& limits, WireError* error) {
+  const std::string at = absl::StrCat("members[", index, "].");
+  if (!CheckName(record.name(), absl::StrCat(at, "name"), limits, error) ||
+      !CheckAddr(record.addr(), absl::StrCat(at, "addr"), limits, error) ||
+      !CheckBlob(record.meta(), absl::StrCat(at, "meta"), limits.max_meta_bytes,
+                 error)) {
+    return false;
+  }
+  if (!wire::MemberState_IsValid(record.state())) {
+    *error = {DropReason::kMalformed,
+              absl::StrCat(at, "state has unknown value ",
+                           static_cast<int>(record.state()))};
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+uint32_t Crc32c(std::string_view bytes, uint32_t crc) {
+  crc = ~crc;
+  for (const char c : bytes) {
+    crc = kCrcTable[(crc ^ static_cast<uint8_t>(c)) & 0xFFu] ^ (crc >> 8);
+  }
+  return ~crc;
+}
+
+size_t FrameOverhead(std::string_view label) {
+  label = ClampLabel(label);
+  return kHeaderBytes + (label.empty() ? 0 : 1 + label.size()) + kCrcBytes;
+}
+
+std::string SealFrame(std::string_view payload, std::string_view label) {
+  // A label over kMaxLabelBytes is refused by Config::Validate; should one
+  // slip through, it is cut rather than written with a wrapped length.
+  label = ClampLabel(label);
+  std::string frame;
+  frame.reserve(FrameOverhead(label) + payload.size());
+  frame.push_back(static_cast<char>(kFrameVersion));
+  uint8_t flags = kFlagChecksum;
+  if (!label.empty()) flags |= kFlagLabel;
+  frame.push_back(static_cast<char>(flags));
+  if (!label.empty()) {
+    frame.push_back(static_cast<char>(label.size()));
+    frame.append(label);
+  }
+  const size_t crc_at = frame.size();
+  frame.append(kCrcBytes, '\0');
+  frame.append(payload);
+  const std::string_view view(frame);
+  const uint32_t crc =
+      Crc32c(view.substr(crc_at + kCrcBytes), Crc32c(view.substr(0, crc_at)));
+  WriteBigEndian32(crc, frame.data() + crc_at);
+  return frame;
+}
+
+Decoded<std::string_view> OpenFrame(std::string_view frame,
+                                    std::string_view expected_label,
+                                    size_t max_frame_bytes) {
+  using Result = std::string_view;
+  if (frame.size() > max_frame_bytes) {
+    return Fail<Result>(
+        DropReason::kTooLarge,
+        absl::StrCat("frame is ", frame.size(), " bytes, over the limit of ",
+                     max_frame_bytes));
+  }
+  if (frame.size() < kHeaderBytes) {
+    return Fail<Result>(DropReason::kMalformed,
+                        absl::StrCat("frame of ", frame.size(),
+                                     " bytes is shorter than its header"));
+  }
+  const auto version = static_cast<uint8_t>(frame[0]);
+  if (version != kFrameVersion) {
+    return Fail<Result>(
+        DropReason::kBadVersion,
+        absl::StrCat("frame version ", version,
+                     " is not the supported version ", kFrameVersion));
+  }
+  const auto flags = static_cast<uint8_t>(frame[1]);
+  if ((flags & kFlagEncrypted) != 0) {
+    return Fail<Result>(DropReason::kMalformed,
+                        "encrypted frame: encryption is unsupported");
+  }
+  if ((flags & ~kKnownFlags) != 0) {
+    return Fail<Result>(
+        DropReason::kMalformed,
+        absl::StrCat("frame has unknown flag bits 0x",
+                     absl::Hex(flags & ~kKnownFlags, absl::kZeroPad2)));
+  }
+  size_t pos = kHeaderBytes;
+  const bool has_label = (flags & kFlagLabel) != 0;
+  std::string_view label;
+  if (has_label) {
+    if (frame.size() - pos < 1) {
+      return Fail<Result>(DropReason::kMalformed,
+                          "frame ends before its label length");
+    }
+    const size_t label_size = static_cast<uint8_t>(frame[pos]);
+    ++pos;
+    if (label_size == 0) {
+      return Fail<Result>(DropReason::kMalformed,
+                          "frame has the label flag but an empty label");
+    }
+    if (frame.size() - pos < label_size) {
+      return Fail<Result>(
+          DropReason::kMalformed,
+          absl::StrCat("frame ends inside its ", label_size, "-byte label"));
+    }
+    label = frame.substr(pos, label_size);
+    pos += label_size;
+  }
+  if ((flags & kFlagChecksum) == 0) {
+    return Fail<Result>(DropReason::kMalformed,
+                        "unencrypted frame carries no checksum");
+  }
+  if (frame.size() - pos < kCrcBytes) {
+    return Fail<Result>(DropReason::kMalformed,
+                        "frame ends inside its checksum");
+  }
+  const uint32_t stored = ReadBigEndian32(frame.data() + pos);
+  const uint32_t computed =
+      Crc32c(frame.substr(pos + kCrcBytes), Crc32c(frame.substr(0, pos)));
+  if (stored != computed) {
+    return Fail<Result>(
+        DropReason::kBadChecksum,
+        absl::StrCat("frame checksum 0x", absl::Hex(stored, absl::kZeroPad8),
+                     " does not match computed 0x",
+                     absl::Hex(computed, absl::kZeroPad8)));
+  }
+  // The label is compared after the checksum, so a label damaged in transit
+  // counts as corruption, not as another cluster's traffic.
+  if (label != expected_label) {
+    std::string message;
+    if (!has_label) {
+      message = "frame carries no label, expected one";
+    } else if (expected_label.empty()) {
+      message =
+          absl::StrCat("frame carries label \"", absl::CHexEscape(Absl(label)),
+                       "\", expected none");
+    } else {
+      message =
+          absl::StrCat("frame carries label \"", absl::CHexEscape(Absl(label)),
+                       "\", expected another");
+    }
+    return Fail<Result>(DropReason::kWrongLabel, std::move(message));
+  }
+  Decoded<Result> decoded;
+  decoded.value = frame.substr(pos + kCrcBytes);
+  return decoded;
+}
+
+std::string EncodeMessageEntry(const wire::Message& message) {
+  const size_t body_size = message.ByteSizeLong();
+  std::string entry;
+  entry.reserve(1 + 10 + body_size);
+  entry.push_back(kMessagesTag);
+  AppendVarint(body_size, &entry);
+  const size_t body_at = entry.size();
+  entry.resize(body_at + body_size);
+  // ByteSizeLong() above cached the sizes this relies on.
+  message.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(entry.data() + body_at));
+  return entry;
+}
+
+Decoded<wire::Packet> DecodePacket(std::string_view payload,
+                                   const Limits& limits) {
+  using Result = wire::Packet;
+  const size_t max_bytes = EffectiveLimit(limits.max_packet_bytes);
+  if (payload.size() > max_bytes) {
+    return Fail<Result>(DropReason::kTooLarge,
+                        absl::StrCat("packet is ", payload.size(),
+                                     " bytes, over the limit of ", max_bytes));
+  }
+  Decoded<Result> decoded;
+  if (!ParseBounded(payload, &decoded.value)) {
+    return Fail<Result>(DropReason::kMalformed, "packet does not parse");
+  }
+  const size_t count = static_cast<size_t>(decoded.value.messages_size());
+  if (count > limits.max_messages_per_packet) {
+    return Fail<Result>(
+        DropReason::kTooLarge,
+        absl::StrCat("packet has ", count, " messages, over the limit of ",
+                     limits.max_messages_per_packet));
+  }
+  WireError error;
+  for (size_t i = 0; i < count; ++i) {
+    if (!CheckMessage(decoded.value.messages(static_cast<int>(i)), i, limits,
+                      &error)) {
+      return Fail<Result>(error.reason, std::move(error.message));
+    }
+  }
+  return decoded;
+}
+
+std::string EncodePushPull(const wire::PushPull& state) {
+  std::string out;
+  state.SerializeToString(&out);
+  return out;
+}
+
+Decoded<wire::PushPull> DecodePushPull(std::string_view payload,
+                                       const Limits& limits) {
+  using Result = wire::PushPull;
+  const size_t max_bytes = EffectiveLimit(limits.max_stream_bytes);
+  if (payload.size() > max_bytes) {
+    return Fail<Result>(DropReason::kTooLarge,
+                        absl::StrCat("push-pull is ", payload.size(),
+                                     " bytes, over the limit of ", max_bytes));
+  }
+  Decoded<Result> decoded;
+  if (!ParseBounded(payload, &decoded.value)) {
+    return Fail<Result>(DropReason::kMalformed, "push-pull does not parse");
+  }
+  const wire::PushPull& state = decoded.value;
+  const size_t count = static_cast<size_t>(state.members_size());
+  if (count > limits.max_members) {
+    return Fail<Result>(
+        DropReason::kTooLarge,
+        absl::StrCat("push-pull has ", count, " members, over the limit of ",
+                     limits.max_members));
+  }
+  WireError error;
+  if (!CheckName(state.source(), "source", limits, &error)) {
+    return Fail<Result>(error.reason, std::move(error.message));
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (!CheckMemberRecord(state.members(static_cast<int>(i)), i, limits,
+                           &error)) {
+      return Fail<Result>(error.reason, std::move(error.message));
+    }
+  }
+  if (!CheckBlob(state.user_state(), "user_state", limits.max_user_state_bytes,
+                 &error)) {
+    return Fail<Result>(error.reason, std::move(error.message));
+  }
+  return decoded;
+}
+
+}  // namespace roster::core

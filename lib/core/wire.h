@@ -1,0 +1,68 @@
+// Encoding and decoding of everything roster puts on the wire.
+//
+// A datagram is a frame around an encoded wire::Packet:
+//   byte 0   format version (kFrameVersion)
+//   byte 1   flags: bit 0 label present, bit 1 checksum present,
+//            bit 2 encrypted (reserved for the keyring; rejected for now)
+//   [label]  one length byte, then that many bytes
+//   [crc]    4 bytes big-endian CRC-32C of every other byte of the frame
+//   payload  the rest
+// A push-pull stream body is the same frame around an encoded PushPull.
+//
+// Decoders take hostile input: anything malformed or over a limit comes back
+// as an error with the DropReason to count, never as a crash.
+#ifndef ROSTER_CORE_WIRE_H_
+#define ROSTER_CORE_WIRE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "proto/roster.pb.h"
+#include "roster/config.h"
+#include "roster/counters.h"
+
+namespace roster::core {
+
+inline constexpr uint8_t kFrameVersion = 1;
+inline constexpr size_t kMaxLabelBytes = 255;
+
+// The outcome of a failed decode: what to count and a message for logs.
+struct WireError {
+  DropReason reason;
+  std::string message;
+};
+
+template <typename T>
+struct Decoded {
+  bool ok() const { return error.message.empty(); }
+  T value;
+  WireError error{DropReason::kMalformed, {}};
+};
+
+// Frame. The checksum is always written when sending unencrypted.
+std::string SealFrame(std::string_view payload, std::string_view label);
+size_t FrameOverhead(std::string_view label);
+// On success, value is a view into `frame` holding the payload.
+Decoded<std::string_view> OpenFrame(std::string_view frame,
+                                    std::string_view expected_label,
+                                    size_t max_frame_bytes);
+
+// One message encoded as an entry of Packet.messages (field tag, length,
+// body), so a packet is the concatenation of such entries.
+std::string EncodeMessageEntry(const wire::Message& message);
+
+// Parses a Packet payload and validates every message against `limits`.
+Decoded<wire::Packet> DecodePacket(std::string_view payload,
+                                   const Limits& limits);
+
+std::string EncodePushPull(const wire::PushPull& state);
+Decoded<wire::PushPull> DecodePushPull(std::string_view payload,
+                                       const Limits& limits);
+
+uint32_t Crc32c(std::string_view bytes, uint32_t crc = 0);
+
+}  // namespace roster::core
+
+#endif  // ROSTER_CORE_WIRE_H_

@@ -1,0 +1,95 @@
+// Configuration of one roster member: timing profile, identity and limits.
+//
+// Build one with Config::ForProfile() and adjust fields; Swim::Create()
+// validates it. Every field may be read from any thread; a Config is a value.
+#ifndef ROSTER_CONFIG_H_
+#define ROSTER_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace roster {
+
+// The three timing profiles of DESIGN.md: LAN (data centre), WAN (across
+// regions) and Local (one host or a very fast network).
+enum class Profile { kLan, kWan, kLocal };
+
+absl::StatusOr<Profile> ParseProfile(std::string_view name);
+std::string_view ProfileName(Profile profile);
+
+// Bounds on everything that arrives from the network or the application.
+// A message that breaks one is dropped and counted, never trusted.
+struct Limits {
+  size_t max_packet_bytes = 65507;         // largest datagram accepted
+  size_t max_stream_bytes = 32 << 20;      // largest push-pull exchange
+  size_t max_members = 100000;             // members one table may hold
+  size_t max_name_bytes = 128;             // a member's name
+  size_t max_addr_bytes = 64;              // "host:port" or "[v6]:port"
+  size_t max_meta_bytes = 512;             // a member's metadata
+  size_t max_user_state_bytes = 8 << 20;   // application state in push-pull
+  size_t max_messages_per_packet = 1024;   // messages in one datagram
+  size_t max_queued_user_broadcasts = 1024;  // oldest are dropped past this
+};
+
+struct Config {
+  // Identity. The name is unique in the cluster and survives restarts and
+  // address changes; the address is where peers reach this member.
+  std::string name;
+  std::string advertise_addr;
+  std::string meta;
+  // Datagrams and streams carrying another label are dropped, so two
+  // clusters sharing addresses never merge.
+  std::string label;
+  // The incarnation this member starts with. A restarted member that knows
+  // its old incarnation may start above it; otherwise it refutes its way up.
+  uint64_t initial_incarnation = 0;
+
+  // Failure detection.
+  absl::Duration probe_interval = absl::Seconds(1);
+  absl::Duration probe_timeout = absl::Milliseconds(500);
+  int indirect_checks = 3;
+  int suspicion_mult = 4;
+  int suspicion_max_timeout_mult = 6;
+  int awareness_max_multiplier = 8;
+  // Off: plain SWIM, for measuring Lifeguard's effect. Fixed probe timing
+  // (no health multiplier), no nacks, a fixed suspicion timeout at the
+  // floor, no buddy system.
+  bool lifeguard = true;
+
+  // Dissemination.
+  int retransmit_mult = 4;
+  absl::Duration gossip_interval = absl::Milliseconds(200);
+  int gossip_nodes = 3;
+  absl::Duration gossip_to_the_dead = absl::Seconds(30);
+  size_t packet_budget = 1400;
+
+  // Anti-entropy and healing. The push-pull interval grows with cluster
+  // size past 32 members. Every reconnect interval a member may retry one
+  // failed member (with probability failed/alive, so the cluster-wide rate
+  // stays low), and a member that is alone retries its seeds.
+  absl::Duration push_pull_interval = absl::Seconds(30);
+  absl::Duration reconnect_interval = absl::Seconds(10);
+  // Dead and left members are forgotten this long after their last change.
+  absl::Duration dead_retention = absl::Hours(24);
+  // How long a dead or left member's name stays bound to its address; an
+  // alive at a new address is accepted once this has passed.
+  absl::Duration dead_reclaim_time = absl::ZeroDuration();
+
+  Limits limits;
+
+  static Config ForProfile(Profile profile, std::string name,
+                           std::string advertise_addr);
+
+  // Ok, or InvalidArgument naming the first field that is out of range.
+  absl::Status Validate() const;
+};
+
+}  // namespace roster
+
+#endif  // ROSTER_CONFIG_H_

@@ -1,0 +1,57 @@
+// Counters a member keeps about its own traffic and protocol activity. The
+// application reads them through Swim::counters() to log or export them.
+#ifndef ROSTER_COUNTERS_H_
+#define ROSTER_COUNTERS_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace roster {
+
+// Why an inbound datagram, stream or message was not acted upon.
+enum class DropReason : uint8_t {
+  kMalformed,      // not decodable, or a field out of range
+  kTooLarge,       // over a size limit
+  kBadVersion,     // a frame version this build does not speak
+  kBadChecksum,    // the frame checksum does not match
+  kWrongLabel,     // another cluster's label, or a missing one
+  kWrongTarget,    // a ping meant for another member name
+  kUnknownAck,     // an ack or nack for no probe in flight
+  kAddressConflict,  // an alive for a live member at another address
+  kTableFull,      // a new member past Limits::max_members
+  kQueueFull,      // an application broadcast past the queue limit
+  kOverloaded,     // too many indirect probes in flight to relay another
+  kCount,
+};
+std::string_view DropReasonName(DropReason reason);
+
+struct Counters {
+  uint64_t packets_sent = 0;
+  uint64_t packets_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t probes = 0;
+  uint64_t indirect_probes = 0;
+  uint64_t probe_failures = 0;
+  uint64_t nacks_received = 0;
+  uint64_t suspicions = 0;     // members this member started suspecting
+  uint64_t refutations = 0;    // times this member refuted news about itself
+  uint64_t deaths = 0;         // members this member declared dead
+  uint64_t syncs_started = 0;
+  uint64_t syncs_failed = 0;
+  uint64_t syncs_served = 0;
+  uint64_t broadcasts_delivered = 0;
+  std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
+
+  void Drop(DropReason reason) { ++drops[static_cast<size_t>(reason)]; }
+  uint64_t drops_of(DropReason reason) const {
+    return drops[static_cast<size_t>(reason)];
+  }
+  uint64_t total_drops() const;
+};
+
+}  // namespace roster
+
+#endif  // ROSTER_COUNTERS_H_

@@ -1,0 +1,42 @@
+// What the application sees of one member, and the events it is told about.
+#ifndef ROSTER_MEMBER_H_
+#define ROSTER_MEMBER_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/time/time.h"
+
+namespace roster {
+
+enum class MemberState : uint8_t { kAlive, kSuspect, kDead, kLeft };
+std::string_view MemberStateName(MemberState state);
+
+struct MemberInfo {
+  std::string name;
+  std::string addr;
+  MemberState state = MemberState::kAlive;
+  uint64_t incarnation = 0;
+  std::string meta;
+  absl::Time state_changed;  // when this member last changed state
+};
+
+enum class EventType : uint8_t {
+  kJoined,     // a member is alive for the first time, or again after death
+  kUpdated,    // a member changed its metadata or address
+  kSuspected,  // a member stopped answering and is under suspicion
+  kRecovered,  // a suspected member refuted the suspicion
+  kFailed,     // a member was declared dead
+  kLeft,       // a member left gracefully
+};
+std::string_view EventTypeName(EventType type);
+
+struct Event {
+  EventType type;
+  MemberInfo member;
+};
+
+}  // namespace roster
+
+#endif  // ROSTER_MEMBER_H_

@@ -1,0 +1,84 @@
+// roster::Swim: one member's SWIM + Lifeguard protocol state machine.
+//
+// Swim does no I/O. It reacts to inputs (a datagram arrived, a push-pull
+// exchange arrived or finished, a timer fired, the application called Join,
+// Leave, Broadcast or SetMeta) and acts only through its Runtime and
+// Delegate. It is not thread-safe: one thread drives it, and that thread is
+// the one its Runtime and Delegate are called on.
+//
+// Applications normally use roster::Node (lib/net), which drives a Swim over
+// real sockets; the simulator drives thousands of them on one virtual clock.
+#ifndef ROSTER_SWIM_H_
+#define ROSTER_SWIM_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "roster/config.h"
+#include "roster/counters.h"
+#include "roster/member.h"
+#include "roster/runtime.h"
+
+namespace roster {
+
+class Swim {
+ public:
+  // Validates `config`. `runtime` and `delegate` (which may be null) must
+  // outlive the Swim. Nothing is sent until Start().
+  static absl::StatusOr<std::unique_ptr<Swim>> Create(Config config,
+                                                      Runtime* runtime,
+                                                      Delegate* delegate);
+  ~Swim();
+  Swim(const Swim&) = delete;
+  Swim& operator=(const Swim&) = delete;
+
+  // Declares this member alive and starts its timers.
+  void Start();
+
+  // Inputs from the runtime.
+  void HandlePacket(std::string_view from, std::string_view bytes);
+  // The serving side of push-pull: merges the request, answers with ours.
+  absl::StatusOr<std::string> HandleSyncRequest(std::string_view from,
+                                                std::string_view request);
+  void HandleSyncResponse(std::string_view from, std::string_view response);
+  void HandleSyncFailed(std::string_view to);
+  void HandleTimer(const Timer& timer);
+
+  // Application calls.
+  // Starts a push-pull exchange with every seed ("host:port" as the runtime
+  // understands it) and remembers them for healing retries.
+  void Join(const std::vector<std::string>& seeds);
+  // Announces a graceful leave; LeaveComplete() turns true once the news
+  // has been sent its full retransmit count (or nobody is left to tell).
+  void Leave();
+  bool LeaveComplete() const;
+  // Gossips an application payload to every member, best effort.
+  absl::Status Broadcast(std::string payload);
+  absl::Status SetMeta(std::string meta);
+
+  // Queries.
+  std::vector<MemberInfo> Members() const;
+  std::optional<MemberInfo> Lookup(std::string_view name) const;
+  size_t NumAlive() const;  // alive or suspect, this member included
+  const MemberInfo& Self() const;
+  // Lifeguard's local health score: 0 is healthy; timeouts scale by 1+score.
+  int HealthScore() const;
+  const Counters& counters() const;
+  const Config& config() const;
+  // True from the first successful push-pull with a seed or any peer.
+  bool Joined() const;
+
+ private:
+  class Impl;
+  explicit Swim(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace roster
+
+#endif  // ROSTER_SWIM_H_

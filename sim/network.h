@@ -1,0 +1,59 @@
+// The modelled network between simulated members: per-datagram latency drawn
+// from a range (which also reorders), uniform loss, duplication, one-way
+// inbound loss for chosen members, and partitions into sides.
+#ifndef ROSTER_SIM_NETWORK_H_
+#define ROSTER_SIM_NETWORK_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "sim/rng.h"
+
+namespace roster::sim {
+
+struct NetworkOptions {
+  absl::Duration latency_min = absl::Milliseconds(1);
+  absl::Duration latency_max = absl::Milliseconds(3);
+  double loss = 0;       // fraction of datagrams lost, every link
+  double duplicate = 0;  // fraction of datagrams delivered twice
+  // How long a push-pull exchange with an unreachable peer takes to fail.
+  absl::Duration sync_timeout = absl::Seconds(5);
+};
+
+class Network {
+ public:
+  Network(NetworkOptions options, uint64_t seed)
+      : options_(options), rng_(seed) {}
+
+  // Every node is on side 0 until partitioned; nodes on different sides
+  // cannot reach each other, by datagram or stream.
+  void Partition(std::vector<int> side_of_node) { side_ = std::move(side_of_node); }
+  void Heal() { side_.clear(); }
+  bool partitioned() const { return !side_.empty(); }
+  bool Reachable(int from, int to) const;
+
+  // Extra loss on everything `node` receives (asymmetric, one-way loss).
+  void SetInboundLoss(int node, double fraction);
+  void SetLoss(double fraction) { options_.loss = fraction; }
+
+  // The delays after which copies of one datagram arrive: none when lost,
+  // two when duplicated. Returns the number of copies written to `delays`.
+  int Route(int from, int to, absl::Duration delays[2]);
+  // One-way delay of a stream message (TCP: never lost, only late).
+  absl::Duration StreamDelay();
+
+  const NetworkOptions& options() const { return options_; }
+
+ private:
+  absl::Duration Latency();
+
+  NetworkOptions options_;
+  Rng rng_;
+  std::vector<int> side_;
+  std::vector<double> inbound_loss_;
+};
+
+}  // namespace roster::sim
+
+#endif  // ROSTER_SIM_NETWORK_H_

@@ -1,0 +1,227 @@
+// Deterministic cluster scenarios of the protocol core, in the simulator,
+// each from a fixed seed so any failure replays exactly.
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "sim/simulation.h"
+
+namespace roster::sim {
+namespace {
+
+// How `observer` sees `subject`, or nullopt if it does not know it.
+std::optional<MemberInfo> View(Simulation& sim, int observer, int subject) {
+  return sim.swim(observer).Lookup(sim.name(subject));
+}
+
+// Every running member sees every member of `expected_alive` as alive.
+bool AllSeeAlive(Simulation& sim, const std::vector<int>& expected_alive) {
+  for (size_t o = 0; o < sim.size(); ++o) {
+    if (!sim.running(o)) continue;
+    for (int s : expected_alive) {
+      auto v = View(sim, o, s);
+      if (!v || v->state != MemberState::kAlive) return false;
+    }
+  }
+  return true;
+}
+
+// Every running member sees `subject` in `state`.
+bool AllSee(Simulation& sim, int subject, MemberState state) {
+  for (size_t o = 0; o < sim.size(); ++o) {
+    if (!sim.running(o) || static_cast<int>(o) == subject) continue;
+    auto v = View(sim, o, subject);
+    if (!v || v->state != state) return false;
+  }
+  return true;
+}
+
+std::vector<int> Range(int from, int to) {
+  std::vector<int> v;
+  for (int i = from; i < to; ++i) v.push_back(i);
+  return v;
+}
+
+// Records who declared whom dead, to catch false positives.
+struct DeathLog {
+  std::set<std::string> failed;  // names some member declared failed
+  std::set<std::string> left;
+  void Attach(Simulation& sim) {
+    sim.on_event = [this](int, const Event& e) {
+      if (e.type == EventType::kFailed) failed.insert(e.member.name);
+      if (e.type == EventType::kLeft) left.insert(e.member.name);
+    };
+  }
+};
+
+TEST(ClusterTest, HundredMembersJoinThroughOneSeed) {
+  Simulation sim(SimOptions::WithSeed(101));
+  sim.AddCluster(100, 0);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 100)); },
+                           absl::Seconds(60)))
+      << "seed " << sim.seed();
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(sim.swim(i).NumAlive(), 100u) << sim.name(i);
+    EXPECT_EQ(sim.swim(i).Members().size(), 100u) << sim.name(i);
+  }
+}
+
+TEST(ClusterTest, CrashedMembersAreDeclaredDeadByAllAndNoOneElse) {
+  Simulation sim(SimOptions::WithSeed(202));
+  DeathLog deaths;
+  deaths.Attach(sim);
+  sim.AddCluster(40, 0);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 40)); },
+                           absl::Seconds(60)));
+  const std::vector<int> crashed = {5, 17, 33};
+  for (int c : crashed) sim.Crash(c);
+  ASSERT_TRUE(sim.RunUntil(
+      [&] {
+        for (int c : crashed)
+          if (!AllSee(sim, c, MemberState::kDead)) return false;
+        return true;
+      },
+      absl::Seconds(120)))
+      << "seed " << sim.seed();
+  std::set<std::string> expected;
+  for (int c : crashed) expected.insert(sim.name(c));
+  EXPECT_EQ(deaths.failed, expected);
+  for (int i = 0; i < 40; ++i) {
+    if (!sim.running(i)) continue;
+    EXPECT_EQ(sim.swim(i).NumAlive(), 37u) << sim.name(i);
+  }
+}
+
+TEST(ClusterTest, TenPercentLossDeclaresNoHealthyMemberDead) {
+  Simulation sim(SimOptions::WithSeed(303));
+  DeathLog deaths;
+  deaths.Attach(sim);
+  sim.AddCluster(50, 0);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 50)); },
+                           absl::Seconds(60)));
+  sim.network().SetLoss(0.10);
+  sim.RunFor(absl::Seconds(600));
+  EXPECT_TRUE(deaths.failed.empty())
+      << "falsely failed: " << *deaths.failed.begin() << " seed " << sim.seed();
+  uint64_t suspicions = 0, refutations = 0;
+  for (int i = 0; i < 50; ++i) {
+    suspicions += sim.swim(i).counters().suspicions;
+    refutations += sim.swim(i).counters().refutations;
+  }
+  // The loss is real: it makes members suspect each other, and refute.
+  EXPECT_GT(suspicions, 0u);
+  EXPECT_GT(refutations, 0u);
+  sim.network().SetLoss(0);
+  EXPECT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 50)); },
+                           absl::Seconds(60)));
+}
+
+TEST(ClusterTest, GracefulLeaveShowsAsLeftNeverFailed) {
+  Simulation sim(SimOptions::WithSeed(404));
+  DeathLog deaths;
+  deaths.Attach(sim);
+  sim.AddCluster(20, 0);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 20)); },
+                           absl::Seconds(60)));
+  const int leaver = 7;
+  sim.Leave(leaver);
+  ASSERT_TRUE(sim.RunUntil([&] { return sim.swim(leaver).LeaveComplete(); },
+                           absl::Seconds(30)));
+  sim.Crash(leaver);  // the process exits once its news has spread
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSee(sim, leaver, MemberState::kLeft); },
+                           absl::Seconds(30)));
+  sim.RunFor(absl::Seconds(120));
+  EXPECT_TRUE(AllSee(sim, leaver, MemberState::kLeft));
+  EXPECT_TRUE(deaths.failed.empty());
+  EXPECT_EQ(deaths.left, std::set<std::string>{sim.name(leaver)});
+}
+
+TEST(ClusterTest, RestartedMemberReturnsAtHigherIncarnation) {
+  Simulation sim(SimOptions::WithSeed(505));
+  sim.AddCluster(20, 0);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 20)); },
+                           absl::Seconds(60)));
+  const int victim = 12;
+  sim.Crash(victim);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSee(sim, victim, MemberState::kDead); },
+                           absl::Seconds(120)));
+  const uint64_t dead_incarnation = View(sim, 0, victim)->incarnation;
+  sim.Restart(victim);
+  sim.Join(victim, {0});
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 20)); },
+                           absl::Seconds(60)))
+      << "seed " << sim.seed();
+  for (int i = 0; i < 20; ++i) {
+    if (i == victim) continue;
+    EXPECT_GT(View(sim, i, victim)->incarnation, dead_incarnation);
+  }
+}
+
+TEST(ClusterTest, RestartAtNewAddressKeepsName) {
+  Simulation sim(SimOptions::WithSeed(606));
+  sim.AddCluster(15, 0);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 15)); },
+                           absl::Seconds(60)));
+  const int mover = 9;
+  const std::string old_addr = sim.addr(mover);
+  sim.Crash(mover);
+  sim.Restart(mover, /*new_address=*/true);
+  ASSERT_NE(sim.addr(mover), old_addr);
+  sim.Join(mover, {0});
+  ASSERT_TRUE(sim.RunUntil(
+      [&] {
+        if (!AllSeeAlive(sim, Range(0, 15))) return false;
+        for (int i = 0; i < 15; ++i)
+          if (View(sim, i, mover)->addr != sim.addr(mover)) return false;
+        return true;
+      },
+      absl::Seconds(180)))
+      << "seed " << sim.seed();
+}
+
+TEST(ClusterTest, PartitionOfSixtySecondsHeals) {
+  Simulation sim(SimOptions::WithSeed(707));
+  sim.AddCluster(40, 0);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 40)); },
+                           absl::Seconds(60)));
+  std::vector<int> side(40);
+  for (int i = 0; i < 40; ++i) side[i] = i % 2;
+  sim.network().Partition(side);
+  sim.RunFor(absl::Seconds(60));
+  // The halves have given up on each other.
+  EXPECT_EQ(View(sim, 0, 1)->state, MemberState::kDead);
+  sim.network().Heal();
+  EXPECT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 40)); },
+                           absl::Seconds(300)))
+      << "seed " << sim.seed();
+}
+
+std::vector<std::string> Trace(uint64_t seed) {
+  Simulation sim(SimOptions::WithSeed(seed));
+  std::vector<std::string> trace;
+  sim.on_event = [&](int observer, const Event& e) {
+    trace.push_back(absl::StrCat(absl::FormatTime(sim.now()), " ", observer,
+                                 " ", std::string(EventTypeName(e.type)), " ",
+                                 e.member.name, " ", e.member.incarnation));
+  };
+  sim.network().SetLoss(0.05);
+  sim.AddCluster(30, 0);
+  sim.RunFor(absl::Seconds(20));
+  sim.Crash(3);
+  sim.Crash(4);
+  sim.RunFor(absl::Seconds(60));
+  return trace;
+}
+
+TEST(ClusterTest, SameSeedSameTrace) {
+  auto a = Trace(808);
+  auto b = Trace(808);
+  ASSERT_GT(a.size(), 100u);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, Trace(809));
+}
+
+}  // namespace
+}  // namespace roster::sim
