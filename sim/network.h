@@ -28,7 +28,9 @@ class Network {
 
   // Every node is on side 0 until partitioned; nodes on different sides
   // cannot reach each other, by datagram or stream.
-  void Partition(std::vector<int> side_of_node) { side_ = std::move(side_of_node); }
+  void Partition(std::vector<int> side_of_node) {
+    side_ = std::move(side_of_node);
+  }
   void Heal() { side_.clear(); }
   bool partitioned() const { return !side_.empty(); }
   bool Reachable(int from, int to) const;

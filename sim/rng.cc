@@ -31,8 +31,8 @@ uint64_t Rng::Next() {
 }
 
 uint64_t Rng::Below(uint64_t n) {
-  return static_cast<uint64_t>(
-      (static_cast<unsigned __int128>(Next()) * n) >> 64);
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
+                               64);
 }
 
 int64_t Rng::Between(int64_t lo, int64_t hi) {

@@ -6,7 +6,6 @@
 
 namespace roster::sim {
 
-
 struct Simulation::Node {
   std::string name;
   std::string addr;
@@ -55,7 +54,6 @@ class Simulation::NodeRuntime : public Runtime, public Delegate {
   Rng rng_;
 };
 
-
 Simulation::Simulation(SimOptions options)
     : options_(std::move(options)),
       network_(options_.network, DeriveSeed(options_.seed, 0)),
@@ -82,12 +80,13 @@ void Simulation::Boot(int index) {
   ++node.life;
   node.swim.reset();
   node.runtime = std::make_unique<NodeRuntime>(
-      this, index, DeriveSeed(options_.seed, (uint64_t{node.life} << 32) + index + 1));
+      this, index,
+      DeriveSeed(options_.seed, (uint64_t{node.life} << 32) + index + 1));
   Config config = Config::ForProfile(options_.profile, node.name, node.addr);
   config.lifeguard = options_.lifeguard;
   if (options_.tune) options_.tune(config);
-  auto swim = Swim::Create(std::move(config), node.runtime.get(),
-                           node.runtime.get());
+  auto swim =
+      Swim::Create(std::move(config), node.runtime.get(), node.runtime.get());
   // The simulator builds every config itself: a failure here is a bug in
   // the caller's `tune`, reported loudly rather than simulated around.
   if (!swim.ok()) {

@@ -92,15 +92,19 @@ class Simulation {
   class NodeRuntime;
   struct Node;
   enum class Kind : uint8_t {
-    kTimer, kPacket, kSyncRequest, kSyncResponse, kSyncFailed
+    kTimer,
+    kPacket,
+    kSyncRequest,
+    kSyncResponse,
+    kSyncFailed
   };
   struct Pending {
     Kind kind;
-    int node;            // who handles it
-    int peer;            // who sent it (packets, syncs)
-    uint32_t life = 0;   // void unless the node is in this life (0: any)
+    int node;                // who handles it
+    int peer;                // who sent it (packets, syncs)
+    uint32_t life = 0;       // void unless the node is in this life (0: any)
     uint32_t peer_life = 0;  // the requester's life, for sync requests
-    bool slowed = false; // already delayed by SetSlow
+    bool slowed = false;     // already delayed by SetSlow
     Timer timer;
     std::string from;
     std::string bytes;

@@ -310,12 +310,20 @@ class ModelQueue {
     });
     // Each entry appended counts one transmission; an entry is dropped
     // when a transmission brings it to the limit.
+    // The scan gives up after 16 consecutive entries that do not fit, or
+    // once fewer than 4 bytes are left.
     std::string out;
     std::vector<Item> kept;
+    int misses = 0;
+    bool scanning = true;
     for (Item& i : items_) {
-      if (out.size() + i.entry.size() <= budget) {
+      if (budget - out.size() < 4 || misses >= 16) scanning = false;
+      if (scanning && out.size() + i.entry.size() <= budget) {
+        misses = 0;
         out += i.entry;
         if (++i.transmits >= limit) continue;
+      } else if (scanning) {
+        ++misses;
       }
       kept.push_back(std::move(i));
     }

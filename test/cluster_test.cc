@@ -130,8 +130,9 @@ TEST(ClusterTest, GracefulLeaveShowsAsLeftNeverFailed) {
   ASSERT_TRUE(sim.RunUntil([&] { return sim.swim(leaver).LeaveComplete(); },
                            absl::Seconds(30)));
   sim.Crash(leaver);  // the process exits once its news has spread
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSee(sim, leaver, MemberState::kLeft); },
-                           absl::Seconds(30)));
+  ASSERT_TRUE(
+      sim.RunUntil([&] { return AllSee(sim, leaver, MemberState::kLeft); },
+                   absl::Seconds(30)));
   sim.RunFor(absl::Seconds(120));
   EXPECT_TRUE(AllSee(sim, leaver, MemberState::kLeft));
   EXPECT_TRUE(deaths.failed.empty());
@@ -145,8 +146,9 @@ TEST(ClusterTest, RestartedMemberReturnsAtHigherIncarnation) {
                            absl::Seconds(60)));
   const int victim = 12;
   sim.Crash(victim);
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSee(sim, victim, MemberState::kDead); },
-                           absl::Seconds(120)));
+  ASSERT_TRUE(
+      sim.RunUntil([&] { return AllSee(sim, victim, MemberState::kDead); },
+                   absl::Seconds(120)));
   const uint64_t dead_incarnation = View(sim, 0, victim)->incarnation;
   sim.Restart(victim);
   sim.Join(victim, {0});

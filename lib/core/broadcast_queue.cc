@@ -33,13 +33,21 @@ size_t BroadcastQueue::Fill(size_t budget, int transmit_limit,
                             std::string* out) {
   // The smallest entry roster encodes is a few bytes; stop scanning once
   // nothing can fit rather than walking a long queue for nothing.
+  // Likewise, after a run of entries too big for what is left, give up:
+  // the rest of a long queue would mostly not fit either.
   constexpr size_t kSmallestEntry = 4;
+  constexpr int kMaxMisses = 16;
   std::vector<std::map<Order, Item>::iterator> picked;
   size_t used = 0;
+  int misses = 0;
   for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-    if (budget - used < kSmallestEntry) break;
+    if (budget - used < kSmallestEntry || misses >= kMaxMisses) break;
     const std::string& entry = it->second.entry;
-    if (entry.size() > budget - used) continue;
+    if (entry.size() > budget - used) {
+      ++misses;
+      continue;
+    }
+    misses = 0;
     out->append(entry);
     used += entry.size();
     picked.push_back(it);

@@ -29,14 +29,18 @@ class BroadcastQueue {
 
   // Appends to `out` as many entries as fit in `budget` bytes, fewest-sent
   // first; each one appended counts as one transmission and is dropped
-  // once it reaches `transmit_limit`. Returns the bytes appended.
+  // once it reaches `transmit_limit`. Returns the bytes appended. The scan
+  // ends early, after 16 consecutive entries too big for the space left,
+  // so that filling a datagram never walks a long queue.
   size_t Fill(size_t budget, int transmit_limit, std::string* out);
 
   // Drops the most-transmitted entries until at most `max_entries` remain;
   // returns how many were dropped.
   size_t Prune(size_t max_entries);
 
-  bool Contains(std::string_view key) const { return by_key_.contains(ToAbsl(key)); }
+  bool Contains(std::string_view key) const {
+    return by_key_.contains(ToAbsl(key));
+  }
   size_t size() const { return queue_.size(); }
   bool empty() const { return queue_.empty(); }
 

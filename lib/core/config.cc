@@ -11,7 +11,8 @@ absl::StatusOr<Profile> ParseProfile(std::string_view name) {
   if (name == "wan") return Profile::kWan;
   if (name == "local") return Profile::kLocal;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown profile '", core::ToAbsl(name), "' (expected lan, wan or local)"));
+      absl::StrCat("unknown profile '", core::ToAbsl(name),
+                   "' (expected lan, wan or local)"));
 }
 
 std::string_view ProfileName(Profile profile) {
@@ -61,7 +62,8 @@ Config Config::ForProfile(Profile profile, std::string name,
 namespace {
 
 absl::Status Invalid(std::string_view field, std::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("config: ", core::ToAbsl(field), " ", core::ToAbsl(why)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("config: ", core::ToAbsl(field), " ", core::ToAbsl(why)));
 }
 
 bool ValidText(std::string_view s) {
@@ -114,7 +116,8 @@ absl::Status Config::Validate() const {
     return Invalid("dead_reclaim_time", "must not be negative");
   if (packet_budget < 512 || packet_budget > limits.max_packet_bytes)
     return Invalid("packet_budget", "must be in [512, max_packet_bytes]");
-  if (limits.max_members < 1) return Invalid("limits.max_members", "must be > 0");
+  if (limits.max_members < 1)
+    return Invalid("limits.max_members", "must be > 0");
   return absl::OkStatus();
 }
 

@@ -7,8 +7,8 @@ namespace roster::core {
 
 size_t RandomBelow(RandomFn random, size_t n) {
   // Lemire's multiply-shift: unbiased enough for n far below 2^64.
-  return static_cast<size_t>(
-      (static_cast<unsigned __int128>(random()) * n) >> 64);
+  return static_cast<size_t>((static_cast<unsigned __int128>(random()) * n) >>
+                             64);
 }
 
 namespace {
@@ -20,8 +20,7 @@ bool DeadOrLeft(MemberState s) {
 }  // namespace
 
 Verdict AliveVerdict(const MemberInfo& current, uint64_t incarnation) {
-  return incarnation > current.incarnation ? Verdict::kApply
-                                           : Verdict::kIgnore;
+  return incarnation > current.incarnation ? Verdict::kApply : Verdict::kIgnore;
 }
 
 Verdict SuspectVerdict(const MemberInfo& current, uint64_t incarnation) {
@@ -86,8 +85,7 @@ void MemberTable::SetState(Member& member, MemberState state, absl::Time now) {
 }
 
 Member* MemberTable::NextProbeTarget(std::string_view self, RandomFn random,
-                                     absl::Time now,
-                                     absl::Duration retention) {
+                                     absl::Time now, absl::Duration retention) {
   // Two passes at most: the rest of this one, then a fresh shuffled one.
   for (size_t checked = 0; checked < 2 * order_.size() + 1; ++checked) {
     if (next_ >= order_.size()) {
@@ -140,4 +138,3 @@ std::vector<Member*> MemberTable::Sample(
 }
 
 }  // namespace roster::core
-

@@ -7,8 +7,7 @@ namespace roster::core {
 
 absl::Duration SuspicionFloor(int suspicion_mult, size_t cluster_size,
                               absl::Duration probe_interval) {
-  double scale =
-      std::max(1.0, std::log10(std::max<double>(1.0, cluster_size)));
+  double scale = std::max(1.0, std::log10(std::max<double>(1.0, cluster_size)));
   return absl::Milliseconds(std::floor(
       suspicion_mult * scale * absl::ToDoubleMilliseconds(probe_interval)));
 }

@@ -146,7 +146,7 @@ class Swim::Impl {
   uint64_t next_broadcast_id_ = 1;
   uint32_t next_seq_ = 1;
   std::vector<std::string> seeds_;
-  std::string_view packet_from_;  // sender of the datagram being handled
+  std::string_view packet_from_;   // sender of the datagram being handled
   bool refute_to_sender_ = false;  // it holds stale news of us
   bool started_ = false;
   bool leaving_ = false;
@@ -172,9 +172,8 @@ void Swim::Impl::Send(const std::string& to, std::string entries) {
 // can starve the other.
 void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
   if (news_.empty() && user_.empty()) return;
-  int limit =
-      core::BroadcastQueue::TransmitLimit(cfg_.retransmit_mult,
-                                          table_.NumAlive());
+  int limit = core::BroadcastQueue::TransmitLimit(cfg_.retransmit_mult,
+                                                  table_.NumAlive());
   size_t used = 0;
   if (!user_.empty() && !news_.empty()) {
     used += user_.Fill(budget / 2, limit, out);
@@ -716,8 +715,8 @@ void Swim::Impl::OnProbeTimeout(uint32_t seq) {
   const Member* target = table_.Find(probe_.target);
   if (target == nullptr) return;
   const std::string& target_name = probe_.target;
-  auto relays = table_.Sample(
-      cfg_.indirect_checks, random_, [&](const Member& m) {
+  auto relays =
+      table_.Sample(cfg_.indirect_checks, random_, [&](const Member& m) {
         return m.info.state == MemberState::kAlive &&
                m.info.name != cfg_.name && m.info.name != target_name;
       });
@@ -743,8 +742,7 @@ void Swim::Impl::ConcludeProbe() {
   if (cfg_.lifeguard) {
     // Relays that did not even nack suggest the fault is ours.
     int missing = probe_.expected_nacks - probe_.nacks;
-    awareness_.ApplyDelta(probe_.expected_nacks > 0 ? std::max(0, missing)
-                                                    : 1);
+    awareness_.ApplyDelta(probe_.expected_nacks > 0 ? std::max(0, missing) : 1);
   }
   Member* target = table_.Find(probe_.target);
   if (target == nullptr) return;
@@ -872,8 +870,7 @@ void Swim::Impl::Leave() {
 }
 
 bool Swim::Impl::LeaveComplete() const {
-  return leaving_ &&
-         (!news_.Contains(cfg_.name) || table_.NumAlive() == 0);
+  return leaving_ && (!news_.Contains(cfg_.name) || table_.NumAlive() == 0);
 }
 
 absl::Status Swim::Impl::Broadcast(std::string payload) {
@@ -898,9 +895,9 @@ absl::Status Swim::Impl::Broadcast(std::string payload) {
 
 absl::Status Swim::Impl::SetMeta(std::string meta) {
   if (meta.size() > cfg_.limits.max_meta_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metadata of ", meta.size(), " bytes exceeds the limit of ",
-                     cfg_.limits.max_meta_bytes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metadata of ", meta.size(), " bytes exceeds the limit of ",
+        cfg_.limits.max_meta_bytes));
   }
   cfg_.meta = meta;
   self_->info.meta = std::move(meta);
@@ -953,10 +950,9 @@ std::vector<MemberInfo> Swim::Members() const {
   std::vector<MemberInfo> out;
   out.reserve(impl_->table().size());
   for (const Member* m : impl_->table().members()) out.push_back(m->info);
-  std::sort(out.begin(), out.end(),
-            [](const MemberInfo& a, const MemberInfo& b) {
-              return a.name < b.name;
-            });
+  std::sort(
+      out.begin(), out.end(),
+      [](const MemberInfo& a, const MemberInfo& b) { return a.name < b.name; });
   return out;
 }
 

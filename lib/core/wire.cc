@@ -27,21 +27,6 @@ constexpr size_t kCrcBytes = 4;
 constexpr char kMessagesTag = 0x0A;
 
 // CRC-32C (Castagnoli), reflected polynomial.
-constexpr uint32_t kCrc32cPoly = 0x82F63B78u;
-
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t crc = i;
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 1u) ? (crc >> 1) ^ kCrc32cPoly : crc >> 1;
-    }
-    table[i] = crc;
-  }
-  return table;
-}
-
-constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
 
 // Debian's abseil is built with its own absl::string_view, distinct from
 // std::string_view, so views are converted before they reach absl.
@@ -231,14 +216,6 @@ bool CheckMemberRecord(const wire::MemberRecord& record, size_t index,
 }
 
 }  // namespace
-
-uint32_t Crc32c(std::string_view bytes, uint32_t crc) {
-  crc = ~crc;
-  for (const char c : bytes) {
-    crc = kCrcTable[(crc ^ static_cast<uint8_t>(c)) & 0xFFu] ^ (crc >> 8);
-  }
-  return ~crc;
-}
 
 size_t FrameOverhead(std::string_view label) {
   label = ClampLabel(label);

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/crc32c.h"
 #include "proto/roster.pb.h"
 #include "roster/config.h"
 #include "roster/counters.h"
@@ -60,8 +61,6 @@ Decoded<wire::Packet> DecodePacket(std::string_view payload,
 std::string EncodePushPull(const wire::PushPull& state);
 Decoded<wire::PushPull> DecodePushPull(std::string_view payload,
                                        const Limits& limits);
-
-uint32_t Crc32c(std::string_view bytes, uint32_t crc = 0);
 
 }  // namespace roster::core
 

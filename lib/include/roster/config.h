@@ -26,14 +26,14 @@ std::string_view ProfileName(Profile profile);
 // Bounds on everything that arrives from the network or the application.
 // A message that breaks one is dropped and counted, never trusted.
 struct Limits {
-  size_t max_packet_bytes = 65507;         // largest datagram accepted
-  size_t max_stream_bytes = 32 << 20;      // largest push-pull exchange
-  size_t max_members = 100000;             // members one table may hold
-  size_t max_name_bytes = 128;             // a member's name
-  size_t max_addr_bytes = 64;              // "host:port" or "[v6]:port"
-  size_t max_meta_bytes = 512;             // a member's metadata
-  size_t max_user_state_bytes = 8 << 20;   // application state in push-pull
-  size_t max_messages_per_packet = 1024;   // messages in one datagram
+  size_t max_packet_bytes = 65507;           // largest datagram accepted
+  size_t max_stream_bytes = 32 << 20;        // largest push-pull exchange
+  size_t max_members = 100000;               // members one table may hold
+  size_t max_name_bytes = 128;               // a member's name
+  size_t max_addr_bytes = 64;                // "host:port" or "[v6]:port"
+  size_t max_meta_bytes = 512;               // a member's metadata
+  size_t max_user_state_bytes = 8 << 20;     // application state in push-pull
+  size_t max_messages_per_packet = 1024;     // messages in one datagram
   size_t max_queued_user_broadcasts = 1024;  // oldest are dropped past this
 };
 

@@ -12,17 +12,17 @@ namespace roster {
 
 // Why an inbound datagram, stream or message was not acted upon.
 enum class DropReason : uint8_t {
-  kMalformed,      // not decodable, or a field out of range
-  kTooLarge,       // over a size limit
-  kBadVersion,     // a frame version this build does not speak
-  kBadChecksum,    // the frame checksum does not match
-  kWrongLabel,     // another cluster's label, or a missing one
-  kWrongTarget,    // a ping meant for another member name
-  kUnknownAck,     // an ack or nack for no probe in flight
+  kMalformed,        // not decodable, or a field out of range
+  kTooLarge,         // over a size limit
+  kBadVersion,       // a frame version this build does not speak
+  kBadChecksum,      // the frame checksum does not match
+  kWrongLabel,       // another cluster's label, or a missing one
+  kWrongTarget,      // a ping meant for another member name
+  kUnknownAck,       // an ack or nack for no probe in flight
   kAddressConflict,  // an alive for a live member at another address
-  kTableFull,      // a new member past Limits::max_members
-  kQueueFull,      // an application broadcast past the queue limit
-  kOverloaded,     // too many indirect probes in flight to relay another
+  kTableFull,        // a new member past Limits::max_members
+  kQueueFull,        // an application broadcast past the queue limit
+  kOverloaded,       // too many indirect probes in flight to relay another
   kCount,
 };
 std::string_view DropReasonName(DropReason reason);
@@ -36,9 +36,9 @@ struct Counters {
   uint64_t indirect_probes = 0;
   uint64_t probe_failures = 0;
   uint64_t nacks_received = 0;
-  uint64_t suspicions = 0;     // members this member started suspecting
-  uint64_t refutations = 0;    // times this member refuted news about itself
-  uint64_t deaths = 0;         // members this member declared dead
+  uint64_t suspicions = 0;   // members this member started suspecting
+  uint64_t refutations = 0;  // times this member refuted news about itself
+  uint64_t deaths = 0;       // members this member declared dead
   uint64_t syncs_started = 0;
   uint64_t syncs_failed = 0;
   uint64_t syncs_served = 0;

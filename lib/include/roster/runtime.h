@@ -25,8 +25,8 @@ enum class TimerKind : uint8_t {
   kGossip,
   kPushPull,
   kReconnect,
-  kRelayNack,      // a relayed ping is late: tell the requester (nack)
-  kRelayExpire,    // stop waiting for a relayed ping
+  kRelayNack,    // a relayed ping is late: tell the requester (nack)
+  kRelayExpire,  // stop waiting for a relayed ping
 };
 
 // A timer is plain data: the runtime hands it back to Swim::HandleTimer()

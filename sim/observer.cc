@@ -1,0 +1,124 @@
+#include "sim/observer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace roster::sim {
+
+Distribution Distribution::Of(std::vector<double> samples) {
+  Distribution d;
+  d.count = samples.size();
+  if (samples.empty()) return d;
+  std::sort(samples.begin(), samples.end());
+  auto rank = [&](double q) {
+    size_t i = static_cast<size_t>(std::ceil(q * samples.size()));
+    return samples[std::clamp<size_t>(i, 1, samples.size()) - 1];
+  };
+  d.p50 = rank(0.50);
+  d.p99 = rank(0.99);
+  d.max = samples.back();
+  double sum = 0;
+  for (double s : samples) sum += s;
+  d.mean = sum / samples.size();
+  return d;
+}
+
+Observer::Observer(Simulation& sim) : sim_(sim), start_(sim.now()) {
+  sim_.on_event = [this](int observer, const Event& event) {
+    OnEvent(observer, event);
+  };
+}
+
+void Observer::Crash(int node) {
+  sim_.Crash(node);
+  Crashed c;
+  c.node = node;
+  c.at = sim_.now();
+  c.declared.assign(sim_.size(), false);
+  crashes_.push_back(std::move(c));
+}
+
+Observer::Crashed* Observer::FindCrashed(const std::string& name) {
+  for (Crashed& c : crashes_) {
+    if (sim_.name(c.node) == name) return &c;
+  }
+  return nullptr;
+}
+
+size_t Observer::RunningCount() const {
+  size_t n = 0;
+  for (size_t i = 0; i < sim_.size(); ++i) n += sim_.running(i) ? 1 : 0;
+  return n;
+}
+
+void Observer::OnEvent(int observer, const Event& event) {
+  ++events_;
+  const bool suspect = event.type == EventType::kSuspected;
+  const bool dead = event.type == EventType::kFailed;
+  if (!suspect && !dead) return;
+  Crashed* c = FindCrashed(event.member.name);
+  if (c == nullptr) {
+    (suspect ? false_suspicions_ : false_deaths_) += 1;
+    return;
+  }
+  const absl::Time now = sim_.now();
+  if (suspect) {
+    if (!c->first_suspect) c->first_suspect = now;
+    return;
+  }
+  if (!c->first_dead) c->first_dead = now;
+  if (static_cast<size_t>(observer) < c->declared.size() &&
+      !c->declared[observer]) {
+    c->declared[observer] = true;
+    ++c->declared_count;
+  }
+  if (!c->all_dead) {
+    // Every member still running has declared it.
+    bool all = true;
+    for (size_t i = 0; i < sim_.size() && all; ++i) {
+      if (sim_.running(i) && !c->declared[i]) all = false;
+    }
+    if (all) c->all_dead = now;
+  }
+}
+
+void Observer::Sample() {
+  if (join_converged_s_) return;
+  const size_t running = RunningCount();
+  for (size_t i = 0; i < sim_.size(); ++i) {
+    if (sim_.running(i) && sim_.swim(i).NumAlive() != running) return;
+  }
+  join_converged_s_ = absl::ToDoubleSeconds(sim_.now() - start_);
+}
+
+namespace {
+
+template <typename Pick>
+Distribution Measure(const auto& crashes, Pick pick) {
+  std::vector<double> samples;
+  for (const auto& c : crashes) {
+    auto t = pick(c);
+    if (t) samples.push_back(absl::ToDoubleSeconds(*t - c.at));
+  }
+  return Distribution::Of(std::move(samples));
+}
+
+}  // namespace
+
+Distribution Observer::suspect_first_s() const {
+  return Measure(crashes_, [](const Crashed& c) { return c.first_suspect; });
+}
+Distribution Observer::detect_first_s() const {
+  return Measure(crashes_, [](const Crashed& c) { return c.first_dead; });
+}
+Distribution Observer::detect_all_s() const {
+  return Measure(crashes_, [](const Crashed& c) { return c.all_dead; });
+}
+
+size_t Observer::detected_by_all() const {
+  size_t n = 0;
+  for (const Crashed& c : crashes_) n += c.all_dead ? 1 : 0;
+  return n;
+}
+
+}  // namespace roster::sim

@@ -1,0 +1,68 @@
+// Watches a Simulation and measures what users of the simulator care
+// about: how fast a cluster converges, how long each crash takes to be
+// suspected and declared dead (first member, every live member), and how
+// often healthy members are wrongly suspected or declared dead.
+#ifndef ROSTER_SIM_OBSERVER_H_
+#define ROSTER_SIM_OBSERVER_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "sim/simulation.h"
+
+namespace roster::sim {
+
+struct Distribution {
+  size_t count = 0;
+  double p50 = 0, p99 = 0, max = 0, mean = 0;
+  static Distribution Of(std::vector<double> samples);
+};
+
+class Observer {
+ public:
+  // Installs itself as `sim`'s event callback; `sim` must outlive it.
+  explicit Observer(Simulation& sim);
+
+  // Crashes `node` now and starts timing its detection.
+  void Crash(int node);
+  // Checks convergence; call between runs (e.g. once a simulated second).
+  void Sample();
+
+  // Simulated seconds from construction until every running member first
+  // saw every running member alive.
+  std::optional<double> join_converged_s() const { return join_converged_s_; }
+  Distribution suspect_first_s() const;
+  Distribution detect_first_s() const;
+  Distribution detect_all_s() const;
+  size_t crashes() const { return crashes_.size(); }
+  size_t detected_by_all() const;
+  uint64_t false_suspicions() const { return false_suspicions_; }
+  uint64_t false_deaths() const { return false_deaths_; }
+  uint64_t events() const { return events_; }
+
+ private:
+  struct Crashed {
+    int node;
+    absl::Time at;
+    std::optional<absl::Time> first_suspect, first_dead, all_dead;
+    std::vector<bool> declared;  // by observer index
+    size_t declared_count = 0;
+  };
+  void OnEvent(int observer, const Event& event);
+  Crashed* FindCrashed(const std::string& name);
+  size_t RunningCount() const;
+
+  Simulation& sim_;
+  absl::Time start_;
+  std::vector<Crashed> crashes_;
+  std::optional<double> join_converged_s_;
+  uint64_t false_suspicions_ = 0;
+  uint64_t false_deaths_ = 0;
+  uint64_t events_ = 0;
+};
+
+}  // namespace roster::sim
+
+#endif  // ROSTER_SIM_OBSERVER_H_
