@@ -176,6 +176,8 @@ wire::Message UserMessage(size_t size = 5) {
   std::string payload(size, 'u');
   if (size > 0) payload[0] = '\0';
   m.mutable_user()->set_payload(payload);
+  m.mutable_user()->set_origin("node-a");
+  m.mutable_user()->set_id(7);
   return m;
 }
 
@@ -533,7 +535,9 @@ TEST(MessageEntryTest, EntryIsTagLengthBody) {
   EXPECT_EQ(EncodeMessageEntry(ack), std::string("\x0a\x02\x1a\x00", 4));
 
   // A body over 127 bytes needs a multi-byte length varint.
-  const wire::Message user = UserMessage(300);
+  wire::Message user = UserMessage(300);
+  user.mutable_user()->clear_origin();  // only the payload, for exact sizes
+  user.mutable_user()->clear_id();
   const std::string body = user.SerializeAsString();
   // 0x42 (field 8), 303 as a varint, 0x0a (field 1), 300 as a varint, 300.
   ASSERT_EQ(body.size(), 306u);

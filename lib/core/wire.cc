@@ -82,6 +82,46 @@ bool ParseBounded(std::string_view payload,
   return message->ParseFromArray(data, static_cast<int>(payload.size()));
 }
 
+// Names and addresses travel as protobuf bytes (so that protobuf does not
+// log every bad string a hostile peer sends) and are checked here instead:
+// well-formed UTF-8, no overlong forms, no surrogates, nothing past U+10FFFF.
+bool IsUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<uint8_t>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((b & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b & 0x1F;
+    } else if ((b & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b & 0x0F;
+    } else if ((b & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<uint8_t>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[len] || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 // Checks a name or address: present, within `max_bytes`, and free of NUL,
 // control bytes and DEL. On failure fills `error` and returns false.
 // `field` names the field for the log message; the value itself is not
@@ -107,6 +147,11 @@ bool CheckText(std::string_view value, std::string_view field, size_t max_bytes,
                        absl::Hex(byte, absl::kZeroPad2), " at offset ", i)};
       return false;
     }
+  }
+  if (!IsUtf8(value)) {
+    *error = {DropReason::kMalformed,
+              absl::StrCat(Absl(field), " is not valid UTF-8")};
+    return false;
   }
   return true;
 }
@@ -186,7 +231,9 @@ bool CheckMessage(const wire::Message& message, size_t index,
                        error);
     }
     case wire::Message::kUser:
-      return CheckBlob(message.user().payload(),
+      return CheckName(message.user().origin(), absl::StrCat(at, "user.origin"),
+                       limits, error) &&
+             CheckBlob(message.user().payload(),
                        absl::StrCat(at, "user.payload"),
                        limits.max_packet_bytes, error);
     case wire::Message::BODY_NOT_SET:
