@@ -38,6 +38,10 @@ class BroadcastQueue {
   // returns how many were dropped.
   size_t Prune(size_t max_entries);
 
+  // The size of the entry Fill() would try first; 0 when empty.
+  size_t NextSize() const {
+    return queue_.empty() ? 0 : queue_.begin()->second.entry.size();
+  }
   bool Contains(std::string_view key) const {
     return by_key_.contains(ToAbsl(key));
   }

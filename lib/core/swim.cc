@@ -167,19 +167,20 @@ void Swim::Impl::Send(const std::string& to, std::string entries) {
   rt_.SendPacket(to, std::move(frame));
 }
 
-// Application broadcasts get at least half of a packet while membership
-// news is waiting, and whatever membership news leaves over: neither kind
-// can starve the other.
+// While both kinds wait, membership news leaves room for at least half a
+// packet of application broadcasts, or for the next broadcast whole if it
+// is bigger; broadcasts then take what is left. Neither kind can starve the
+// other, and each queue is filled once, so no entry rides twice.
 void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
   if (news_.empty() && user_.empty()) return;
   int limit = core::BroadcastQueue::TransmitLimit(cfg_.retransmit_mult,
                                                   table_.NumAlive());
-  size_t used = 0;
-  if (!user_.empty() && !news_.empty()) {
-    used += user_.Fill(budget / 2, limit, out);
+  size_t reserve = 0;
+  if (!user_.empty()) {
+    reserve = std::min(budget, std::max(budget / 2, user_.NextSize()));
   }
-  used += news_.Fill(budget - used, limit, out);
-  used += user_.Fill(budget - used, limit, out);
+  size_t used = news_.Fill(budget - reserve, limit, out);
+  user_.Fill(budget - used, limit, out);
 }
 
 std::string Swim::Impl::AliveEntry(const Member& m) {
@@ -533,6 +534,17 @@ void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
   m->suspicion =
       std::make_unique<core::Suspicion>(from, expected, min, max, now);
   table_.SetState(*m, MemberState::kSuspect, now);
+  if (cfg_.lifeguard) {
+    // Part way into the suspicion, a member still unconvinced of a
+    // refutation asks the suspect directly: gossip of the refutation may
+    // have missed it. Random, so a suspect is not asked by all at once.
+    absl::Duration timeout = m->suspicion->Deadline() - now;
+    absl::Duration at =
+        timeout / 4 + absl::Nanoseconds(core::RandomBelow(
+                          random_, absl::ToInt64Nanoseconds(timeout / 2) + 1));
+    rt_.After(at,
+              Timer{TimerKind::kSuspicionNotice, incarnation, m->info.name});
+  }
   if (from_peer_table) {
     // Second-hand and possibly stale: gossiping it would count as a fresh
     // confirmation everywhere. Tell the member itself, so that it refutes
@@ -556,6 +568,7 @@ void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
       return;
     }
     Refute(incarnation);
+    if (cfg_.lifeguard) awareness_.ApplyDelta(1);
     return;
   }
   if (core::DeadVerdict(m->info, incarnation) != Verdict::kApply) return;
@@ -654,6 +667,11 @@ void Swim::Impl::HandleTimer(const Timer& timer) {
     case TimerKind::kSuspicion:
       OnSuspicionTimer(timer);
       break;
+    case TimerKind::kSuspicionNotice: {
+      Member* m = table_.Find(timer.member);
+      if (m != nullptr && m->info.incarnation == timer.token) TellSuspect(m);
+      break;
+    }
     case TimerKind::kGossip:
       OnGossipTimer();
       break;

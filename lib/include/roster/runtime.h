@@ -18,10 +18,11 @@
 namespace roster {
 
 enum class TimerKind : uint8_t {
-  kProbe,          // start the next protocol period
-  kProbeTimeout,   // direct ping unanswered: go indirect (token = seq)
-  kProbeDeadline,  // end of the period: suspect if still unanswered
-  kSuspicion,      // a suspicion may have run out (token = generation)
+  kProbe,            // start the next protocol period
+  kProbeTimeout,     // direct ping unanswered: go indirect (token = seq)
+  kProbeDeadline,    // end of the period: suspect if still unanswered
+  kSuspicion,        // a suspicion may have run out (token = generation)
+  kSuspicionNotice,  // still suspect: tell the member (token = incarnation)
   kGossip,
   kPushPull,
   kReconnect,
