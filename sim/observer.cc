@@ -45,6 +45,51 @@ Observer::Crashed* Observer::FindCrashed(const std::string& name) {
   return nullptr;
 }
 
+void Observer::MarkImpaired(int node) { impaired_[sim_.name(node)] = node; }
+
+void Observer::Healed() {
+  heal_started_ = sim_.now();
+  healed_s_.reset();
+}
+
+std::vector<double> Observer::crash_times() const {
+  std::vector<double> out;
+  for (const Crashed& c : crashes_)
+    out.push_back(absl::ToDoubleSeconds(c.at - start_));
+  return out;
+}
+
+std::vector<double> Observer::detection_times() const {
+  std::vector<double> out;
+  for (const Crashed& c : crashes_) {
+    if (c.first_dead)
+      out.push_back(absl::ToDoubleSeconds(*c.first_dead - start_));
+  }
+  return out;
+}
+
+// Exact for clusters up to a few thousand members; beyond, by counts (each
+// running member sees as many alive as are running, and none suspect).
+bool Observer::AllSeeAllAlive() const {
+  const size_t running = RunningCount();
+  const bool exact = sim_.size() <= 2000;
+  for (size_t o = 0; o < sim_.size(); ++o) {
+    if (!sim_.running(o)) continue;
+    Swim& swim = sim_.swim(o);
+    if (swim.Count(MemberState::kAlive) < running) return false;
+    if (!exact) {
+      if (swim.Count(MemberState::kSuspect) != 0) return false;
+      continue;
+    }
+    for (size_t s = 0; s < sim_.size(); ++s) {
+      if (!sim_.running(s) || s == o) continue;
+      auto view = swim.Lookup(sim_.name(s));
+      if (!view || view->state != MemberState::kAlive) return false;
+    }
+  }
+  return true;
+}
+
 size_t Observer::RunningCount() const {
   size_t n = 0;
   for (size_t i = 0; i < sim_.size(); ++i) n += sim_.running(i) ? 1 : 0;
@@ -59,6 +104,9 @@ void Observer::OnEvent(int observer, const Event& event) {
   Crashed* c = FindCrashed(event.member.name);
   if (c == nullptr) {
     (suspect ? false_suspicions_ : false_deaths_) += 1;
+    if (dead) {
+      if (impaired_.contains(event.member.name)) ++false_deaths_of_impaired_;
+    }
     return;
   }
   const absl::Time now = sim_.now();
@@ -83,6 +131,9 @@ void Observer::OnEvent(int observer, const Event& event) {
 }
 
 void Observer::Sample() {
+  if (heal_started_ && !healed_s_ && AllSeeAllAlive()) {
+    healed_s_ = absl::ToDoubleSeconds(sim_.now() - *heal_started_);
+  }
   if (join_converged_s_) return;
   const size_t running = RunningCount();
   for (size_t i = 0; i < sim_.size(); ++i) {

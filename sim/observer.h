@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "sim/simulation.h"
 
@@ -27,6 +28,12 @@ class Observer {
 
   // Crashes `node` now and starts timing its detection.
   void Crash(int node);
+  // Marks `node` as impaired (slow or paused): deaths declared about it
+  // are counted apart as well.
+  void MarkImpaired(int node);
+  // The network healed now: time how long until every running member sees
+  // every running member alive.
+  void Healed();
   // Checks convergence; call between runs (e.g. once a simulated second).
   void Sample();
 
@@ -40,6 +47,13 @@ class Observer {
   size_t detected_by_all() const;
   uint64_t false_suspicions() const { return false_suspicions_; }
   uint64_t false_deaths() const { return false_deaths_; }
+  uint64_t false_deaths_of_impaired() const {
+    return false_deaths_of_impaired_;
+  }
+  std::optional<double> healed_s() const { return healed_s_; }
+  // Crash and first-death moments, in simulated seconds from the start.
+  std::vector<double> crash_times() const;
+  std::vector<double> detection_times() const;
   uint64_t events() const { return events_; }
 
  private:
@@ -53,13 +67,18 @@ class Observer {
   void OnEvent(int observer, const Event& event);
   Crashed* FindCrashed(const std::string& name);
   size_t RunningCount() const;
+  bool AllSeeAllAlive() const;
 
   Simulation& sim_;
   absl::Time start_;
   std::vector<Crashed> crashes_;
   std::optional<double> join_converged_s_;
+  std::optional<absl::Time> heal_started_;
+  std::optional<double> healed_s_;
+  absl::flat_hash_map<std::string, int> impaired_;  // name to index
   uint64_t false_suspicions_ = 0;
   uint64_t false_deaths_ = 0;
+  uint64_t false_deaths_of_impaired_ = 0;
   uint64_t events_ = 0;
 };
 

@@ -120,6 +120,26 @@ int Simulation::AddCluster(int count, int seed) {
   return first;
 }
 
+int Simulation::AddConverged(int count) {
+  const int first = static_cast<int>(nodes_.size());
+  for (int i = 0; i < count; ++i) AddNode();
+  std::vector<MemberInfo> everyone;
+  everyone.reserve(nodes_.size());
+  for (const auto& node : nodes_) {
+    MemberInfo info;
+    info.name = node->name;
+    info.addr = node->addr;
+    everyone.push_back(std::move(info));
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (static_cast<int>(i) >= first) {
+      nodes_[i]->swim->Preload(everyone);
+      Start(static_cast<int>(i));
+    }
+  }
+  return first;
+}
+
 void Simulation::Crash(int index) {
   Node& node = *nodes_[index];
   node.running = false;
@@ -150,6 +170,7 @@ void Simulation::SetSlow(int index, absl::Duration delay) {
 }
 
 bool Simulation::running(int index) const { return nodes_[index]->running; }
+uint32_t Simulation::life(int index) const { return nodes_[index]->life; }
 Swim& Simulation::swim(int index) { return *nodes_[index]->swim; }
 const std::string& Simulation::name(int index) const {
   return nodes_[index]->name;

@@ -52,6 +52,10 @@ class Simulation {
   // Starts `count` members; each joins through `seed` (or, for the first
   // when seed < 0, through no one). Returns the first new index.
   int AddCluster(int count, int seed);
+  // Starts `count` members that already know each other (and every member
+  // added before), as if the cluster had long converged. Returns the first
+  // new index.
+  int AddConverged(int count);
 
   // Faults.
   void Crash(int node);
@@ -77,6 +81,8 @@ class Simulation {
   absl::Time epoch() const { return start_; }
   size_t size() const { return nodes_.size(); }
   bool running(int node) const;
+  // Bumped by every crash and restart of the node's process.
+  uint32_t life(int node) const;
   Swim& swim(int node);
   const std::string& name(int node) const;
   const std::string& addr(int node) const;

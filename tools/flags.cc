@@ -47,6 +47,7 @@ absl::Status Flags::Parse(int argc, char** argv, int first) {
       value = argv[++i];
     }
     values_[name] = value;
+    all_values_[name].push_back(value);
   }
   return absl::OkStatus();
 }
@@ -54,6 +55,11 @@ absl::Status Flags::Parse(int argc, char** argv, int first) {
 std::string Flags::Get(const std::string& name, std::string fallback) const {
   auto it = values_.find(name);
   return it == values_.end() ? fallback : it->second;
+}
+
+std::vector<std::string> Flags::GetAll(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 absl::StatusOr<int64_t> Flags::GetInt(const std::string& name, int64_t fallback,

@@ -24,7 +24,10 @@ class Flags {
   absl::Status Parse(int argc, char** argv, int first = 1);
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  // The last value of a flag, or `fallback`.
   std::string Get(const std::string& name, std::string fallback) const;
+  // Every value of a repeatable flag (--join A --join B), in order.
+  std::vector<std::string> GetAll(const std::string& name) const;
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback,
                                  int64_t min, int64_t max) const;
   absl::StatusOr<uint64_t> GetUint(const std::string& name,
@@ -37,6 +40,7 @@ class Flags {
   std::vector<std::string> with_value_;
   std::vector<std::string> switches_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
 

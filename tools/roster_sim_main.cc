@@ -1,202 +1,290 @@
-// roster-sim: runs a simulated roster cluster on one virtual clock and
-// reports how fast it converged and detected the crashes injected into it.
-// The same flags and seed always give the same simulated results.
+// roster-sim: runs a simulated roster cluster on one virtual clock, injects
+// the faults asked for, and reports convergence, detection latency, false
+// positives and traffic. The same flags and seed give the same results.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "sim/observer.h"
-#include "sim/rng.h"
-#include "sim/simulation.h"
+#include "absl/strings/str_split.h"
+#include "sim/report.h"
+#include "sim/runner.h"
 #include "tools/flags.h"
 
 namespace roster::tools {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: roster-sim [--nodes N] [--seed S] [--profile lan|wan|local]\n"
-    "                  [--duration SECONDS] [--crash K] [--crash-at SECONDS]\n"
-    "                  [--loss FRACTION] [--no-lifeguard] [--json FILE]\n";
+constexpr char kUsage[] = R"(usage: roster-sim [flags]
+  --nodes N                    members (default 50)
+  --seed S                     seed (default 1)
+  --profile lan|wan|local      timing profile (default lan)
+  --duration SECONDS           simulated seconds (default 120)
+  --no-lifeguard               plain SWIM
+  --bootstrap cold|converged   join through member 0, or start converged
+  --crash K                    crash K random members...
+  --crash-at S | FROM:TO       ...at S, or spread over [FROM, TO] (default 30)
+  --loss FRACTION              datagram loss on every link
+  --latency-ms MIN:MAX         one-way latency range (default 1:3)
+  --slow K --slow-delay-ms MS  K members handle every inbound message late
+  --pause K --pause-at S --pause-for S
+  --partition-at S --heal-at S two halves, then healed
+  --one-way-loss K:FRACTION    K members lose that fraction of what they get
+  --scenario FILE              a scenario in protobuf text format (flags add to it)
+  --json FILE --csv FILE --svg FILE
+  --quiet                      no progress line
+)";
 
-struct Options {
-  int nodes;
-  uint64_t seed;
-  Profile profile;
-  bool lifeguard;
-  double duration_s;
-  int crash;
-  double crash_at_s;
-  double loss;
-  std::string json;
+absl::Status Bad(const std::string& flag, const std::string& why) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
+}
+
+absl::StatusOr<double> ParseNumber(const std::string& flag,
+                                   const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(v))
+    return Bad(flag, absl::StrCat("'", text, "' is not a number"));
+  return v;
+}
+
+// "A:B" as two numbers.
+absl::StatusOr<std::pair<double, double>> ParsePair(const std::string& flag,
+                                                    const std::string& text) {
+  std::vector<std::string> parts = absl::StrSplit(text, ':');
+  if (parts.size() != 2)
+    return Bad(flag, absl::StrCat("'", text, "' is not of the form A:B"));
+  auto a = ParseNumber(flag, parts[0]);
+  if (!a.ok()) return a.status();
+  auto b = ParseNumber(flag, parts[1]);
+  if (!b.ok()) return b.status();
+  return std::make_pair(*a, *b);
+}
+
+struct Outputs {
+  std::string json, csv, svg;
+  bool quiet = false;
 };
 
-absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
-  Flags flags({"nodes", "seed", "profile", "duration", "crash", "crash-at",
-               "loss", "json"},
-              {"no-lifeguard", "help"});
-  if (auto s = flags.Parse(argc, argv); !s.ok()) return s;
-  if (flags.Has("help")) return absl::CancelledError(kUsage);
-  if (!flags.positional().empty())
+absl::Status ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  *out = buffer.str();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<scenario::Scenario> BuildScenario(const Flags& flags) {
+  scenario::Scenario s;
+  if (flags.Has("scenario")) {
+    std::string text;
+    const std::string path = flags.Get("scenario", "");
+    if (absl::Status st = ReadFile(path, &text); !st.ok()) return st;
+    auto parsed = sim::ParseScenario(text);
+    if (!parsed.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", parsed.status().message()));
+    s = *parsed;
+  }
+  if (flags.Has("nodes")) {
+    auto v = flags.GetInt("nodes", 0, 1, 100000);
+    if (!v.ok()) return v.status();
+    s.set_nodes(static_cast<uint32_t>(*v));
+  }
+  if (flags.Has("seed")) {
+    auto v = flags.GetUint("seed", 0);
+    if (!v.ok()) return v.status();
+    s.set_seed(*v);
+  } else if (!flags.Has("scenario")) {
+    s.set_seed(1);
+  }
+  if (flags.Has("profile")) {
+    std::string p = flags.Get("profile", "");
+    if (auto ok = ParseProfile(p); !ok.ok())
+      return Bad("profile", std::string(ok.status().message()));
+    s.set_profile(p);
+  }
+  if (flags.Has("duration")) {
+    auto v = flags.GetDouble("duration", 0, 0.001, 1e6);
+    if (!v.ok()) return v.status();
+    s.set_duration_s(*v);
+  }
+  if (flags.Has("no-lifeguard")) s.set_no_lifeguard(true);
+  if (flags.Has("bootstrap")) {
+    std::string b = flags.Get("bootstrap", "");
+    if (b == "cold") {
+      s.set_bootstrap(scenario::BOOTSTRAP_COLD);
+    } else if (b == "converged") {
+      s.set_bootstrap(scenario::BOOTSTRAP_CONVERGED);
+    } else {
+      return Bad("bootstrap",
+                 absl::StrCat("'", b, "' is not cold or converged"));
+    }
+  }
+  if (flags.Has("loss")) {
+    auto v = flags.GetDouble("loss", 0, 0, 1);
+    if (!v.ok()) return v.status();
+    s.mutable_network()->set_loss(*v);
+  }
+  if (flags.Has("latency-ms")) {
+    auto v = ParsePair("latency-ms", flags.Get("latency-ms", ""));
+    if (!v.ok()) return v.status();
+    if (v->first < 0 || v->second < v->first)
+      return Bad("latency-ms", "needs 0 <= MIN <= MAX");
+    s.mutable_network()->set_latency_min_ms(v->first);
+    s.mutable_network()->set_latency_max_ms(v->second);
+  }
+  // --crash defaults to one member at 30 s when no scenario file is given.
+  if (flags.Has("crash") || flags.Has("crash-at") || !flags.Has("scenario")) {
+    auto k = flags.GetInt("crash", 1, 0, 100000);
+    if (!k.ok()) return k.status();
+    std::string at = flags.Get("crash-at", "30");
+    double from, to;
+    if (at.find(':') != std::string::npos) {
+      auto v = ParsePair("crash-at", at);
+      if (!v.ok()) return v.status();
+      from = v->first;
+      to = v->second;
+      if (to < from) return Bad("crash-at", "FROM is after TO");
+    } else {
+      auto v = ParseNumber("crash-at", at);
+      if (!v.ok()) return v.status();
+      from = to = *v;
+    }
+    if (*k > 0) {
+      scenario::Fault* f = s.add_faults();
+      f->set_at_s(from);
+      f->mutable_crash()->mutable_members()->set_count(*k);
+      if (to > from) f->mutable_crash()->set_until_s(to);
+    }
+  }
+  if (flags.Has("slow") || flags.Has("slow-delay-ms")) {
+    auto k = flags.GetInt("slow", 1, 1, 100000);
+    if (!k.ok()) return k.status();
+    if (!flags.Has("slow-delay-ms"))
+      return Bad("slow", "needs --slow-delay-ms");
+    auto d = flags.GetDouble("slow-delay-ms", 0, 0.001, 600000);
+    if (!d.ok()) return d.status();
+    scenario::Fault* f = s.add_faults();
+    f->mutable_slow()->mutable_members()->set_count(*k);
+    f->mutable_slow()->set_delay_ms(*d);
+  }
+  if (flags.Has("pause") || flags.Has("pause-at") || flags.Has("pause-for")) {
+    auto k = flags.GetInt("pause", 1, 1, 100000);
+    auto at = flags.GetDouble("pause-at", 30, 0, 1e6);
+    auto d = flags.GetDouble("pause-for", 10, 0.001, 1e6);
+    for (const absl::Status& st : {k.status(), at.status(), d.status()})
+      if (!st.ok()) return st;
+    scenario::Fault* f = s.add_faults();
+    f->set_at_s(*at);
+    f->mutable_pause()->mutable_members()->set_count(*k);
+    f->mutable_pause()->set_for_s(*d);
+  }
+  if (flags.Has("partition-at") || flags.Has("heal-at")) {
+    if (!flags.Has("partition-at") || !flags.Has("heal-at"))
+      return Bad("partition-at", "needs both --partition-at and --heal-at");
+    auto at = flags.GetDouble("partition-at", 0, 0, 1e6);
+    auto heal = flags.GetDouble("heal-at", 0, 0, 1e9);
+    for (const absl::Status& st : {at.status(), heal.status()})
+      if (!st.ok()) return st;
+    if (*heal < *at) return Bad("heal-at", "is before --partition-at");
+    scenario::Fault* f = s.add_faults();
+    f->set_at_s(*at);
+    f->mutable_partition()->set_heal_at_s(*heal);
+  }
+  if (flags.Has("one-way-loss")) {
+    auto v = ParsePair("one-way-loss", flags.Get("one-way-loss", ""));
+    if (!v.ok()) return v.status();
+    if (v->first < 1 || v->first != std::floor(v->first))
+      return Bad("one-way-loss", "K must be a positive integer");
+    if (v->second < 0 || v->second > 1)
+      return Bad("one-way-loss", "FRACTION must be in [0, 1]");
+    scenario::Fault* f = s.add_faults();
+    f->mutable_one_way_loss()->mutable_members()->set_count(
+        static_cast<uint32_t>(v->first));
+    f->mutable_one_way_loss()->set_fraction(v->second);
+  }
+  if (absl::Status st = sim::NormalizeScenario(s); !st.ok()) {
     return absl::InvalidArgumentError(
+        absl::StrCat(flags.Has("scenario") ? "scenario " : "", st.message()));
+  }
+  return s;
+}
+
+absl::Status Write(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+int Main(int argc, char** argv) {
+  Flags flags({"nodes",        "seed",      "profile",       "duration",
+               "bootstrap",    "crash",     "crash-at",      "loss",
+               "latency-ms",   "slow",      "slow-delay-ms", "pause",
+               "pause-at",     "pause-for", "partition-at",  "heal-at",
+               "one-way-loss", "scenario",  "json",          "csv",
+               "svg"},
+              {"no-lifeguard", "quiet", "help"});
+  absl::Status parsed = flags.Parse(argc, argv);
+  if (parsed.ok() && flags.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (parsed.ok() && !flags.positional().empty())
+    parsed = absl::InvalidArgumentError(
         absl::StrCat("unexpected argument '", flags.positional()[0], "'"));
-  Options o;
-  auto nodes = flags.GetInt("nodes", 50, 1, 100000);
-  auto seed = flags.GetUint("seed", 1);
-  auto profile = ParseProfile(flags.Get("profile", "lan"));
-  auto duration = flags.GetDouble("duration", 120, 1, 1e6);
-  auto crash = flags.GetInt("crash", 1, 0, 100000);
-  auto crash_at = flags.GetDouble("crash-at", 30, 0, 1e6);
-  auto loss = flags.GetDouble("loss", 0, 0, 1);
-  for (const absl::Status& s :
-       {nodes.status(), seed.status(), profile.status(), duration.status(),
-        crash.status(), crash_at.status(), loss.status()}) {
-    if (!s.ok()) return s;
+  absl::StatusOr<scenario::Scenario> s =
+      parsed.ok() ? BuildScenario(flags) : parsed;
+  if (!s.ok()) {
+    std::fprintf(stderr, "roster-sim: %s\n(see roster-sim --help)\n",
+                 std::string(s.status().message()).c_str());
+    return 2;
   }
-  o.nodes = static_cast<int>(*nodes);
-  o.seed = *seed;
-  o.profile = *profile;
-  o.lifeguard = !flags.Has("no-lifeguard");
-  o.duration_s = *duration;
-  o.crash = static_cast<int>(*crash);
-  o.crash_at_s = *crash_at;
-  o.loss = *loss;
-  o.json = flags.Get("json", "");
-  if (o.crash >= o.nodes)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--crash ", o.crash, " must leave at least one of --nodes ", o.nodes,
-        " running"));
-  if (o.crash > 0 && o.crash_at_s >= o.duration_s)
-    return absl::InvalidArgumentError(absl::StrCat("--crash-at ", o.crash_at_s,
-                                                   " is not before --duration ",
-                                                   o.duration_s));
-  return o;
-}
 
-std::string Json(const sim::Distribution& d) {
-  if (d.count == 0) return "null";
-  return absl::StrFormat(
-      R"({"p50": %.3f, "p99": %.3f, "max": %.3f, "mean": %.3f})", d.p50, d.p99,
-      d.max, d.mean);
-}
-
-std::string Line(const char* what, const sim::Distribution& d) {
-  if (d.count == 0) return absl::StrCat("  ", what, ": never\n");
-  return absl::StrFormat("  %-28s p50 %6.2f s   p99 %6.2f s   max %6.2f s\n",
-                         what, d.p50, d.p99, d.max);
-}
-
-int Run(const Options& o) {
+  const bool quiet = flags.Has("quiet");
   const auto wall_start = std::chrono::steady_clock::now();
-  sim::SimOptions options = sim::SimOptions::WithSeed(o.seed);
-  options.profile = o.profile;
-  options.lifeguard = o.lifeguard;
-  options.network.loss = o.loss;
-  sim::Simulation sim(std::move(options));
-  sim::Observer observer(sim);
-  sim.AddCluster(o.nodes, 0);
-
-  // Which members crash is part of the seeded run.
-  sim::Rng pick(sim::DeriveSeed(o.seed, 0xc0ffee));
-  std::vector<int> victims;
-  std::vector<bool> chosen(o.nodes, false);
-  while (static_cast<int>(victims.size()) < o.crash) {
-    int v = static_cast<int>(pick.Below(o.nodes));
-    if (!chosen[v]) {
-      chosen[v] = true;
-      victims.push_back(v);
-    }
+  auto wall = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         wall_start)
+        .count();
+  };
+  double last_progress = 0;
+  bool printed = false;
+  auto progress = [&](double now, double duration) {
+    if (quiet || wall() - last_progress < 2) return;
+    last_progress = wall();
+    printed = true;
+    std::fprintf(stderr, "\rroster-sim: %.0f/%.0f simulated s, %.0f s wall",
+                 now, duration, wall());
+  };
+  auto result = sim::RunScenario(*s, progress);
+  if (printed) std::fputs("\n", stderr);
+  if (!result.ok()) {
+    std::fprintf(stderr, "roster-sim: %s\n",
+                 std::string(result.status().message()).c_str());
+    return 2;
   }
-
-  const absl::Duration step = absl::Seconds(1);
-  bool crashed = o.crash == 0;
-  const absl::Time start = sim.now();
-  while (sim.now() - start < absl::Seconds(o.duration_s)) {
-    absl::Duration left = absl::Seconds(o.duration_s) - (sim.now() - start);
-    if (!crashed && sim.now() - start >= absl::Seconds(o.crash_at_s)) {
-      for (int v : victims) observer.Crash(v);
-      crashed = true;
-    }
-    absl::Duration next = std::min(step, left);
-    if (!crashed) {
-      next = std::min(next, absl::Seconds(o.crash_at_s) - (sim.now() - start));
-      if (next <= absl::ZeroDuration()) continue;
-    }
-    sim.RunFor(next);
-    observer.Sample();
-  }
-
-  uint64_t packets = 0, bytes = 0;
-  for (size_t i = 0; i < sim.size(); ++i) {
-    packets += sim.swim(i).counters().packets_sent;
-    bytes += sim.swim(i).counters().bytes_sent;
-  }
-  const double member_seconds = o.nodes * o.duration_s;
-  const double wall_s = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - wall_start)
-                            .count();
-
-  std::string report = absl::StrFormat(
-      "roster-sim: %d members, profile %s, lifeguard %s, seed %u, %.0f "
-      "simulated seconds\n",
-      o.nodes, std::string(ProfileName(o.profile)), o.lifeguard ? "on" : "off",
-      o.seed, o.duration_s);
-  if (auto j = observer.join_converged_s()) {
-    absl::StrAppendFormat(
-        &report, "joined: every member saw all %d alive after %.1f s\n",
-        o.nodes, *j);
-  } else {
-    absl::StrAppend(&report, "joined: the cluster never fully converged\n");
-  }
-  if (o.crash > 0) {
-    std::string names;
-    for (size_t i = 0; i < victims.size() && i < 5; ++i)
-      absl::StrAppend(&names, i ? ", " : "", sim.name(victims[i]));
-    if (victims.size() > 5) absl::StrAppend(&names, ", ...");
-    absl::StrAppendFormat(
-        &report, "crashed %d at %.0f s (%s); detected by all: %d\n", o.crash,
-        o.crash_at_s, names, observer.detected_by_all());
-    report += Line("first suspicion after", observer.suspect_first_s());
-    report += Line("declared dead (first) after", observer.detect_first_s());
-    report += Line("declared dead (all) after", observer.detect_all_s());
-  }
-  absl::StrAppendFormat(
-      &report,
-      "false suspicions: %d, false deaths: %d\n"
-      "traffic: %.2f packets, %.0f bytes per member per second\n"
-      "wall time: %.2f s\n",
-      observer.false_suspicions(), observer.false_deaths(),
-      packets / member_seconds, bytes / member_seconds, wall_s);
-  std::fputs(report.c_str(), stdout);
-
-  if (!o.json.empty()) {
-    std::string join =
-        observer.join_converged_s()
-            ? absl::StrFormat("%.3f", *observer.join_converged_s())
-            : "null";
-    std::string json = absl::StrFormat(
-        "{\"nodes\": %d, \"seed\": %u, \"profile\": \"%s\", \"lifeguard\": "
-        "%s, \"duration_s\": %.3f, \"crashes\": %d, \"join_converged_s\": %s, "
-        "\"suspect_first_s\": %s, \"detect_first_s\": %s, \"detect_all_s\": "
-        "%s, \"detected_by_all\": %d, \"false_suspicions\": %d, "
-        "\"false_deaths\": %d, \"packets_per_node_s\": %.3f, "
-        "\"bytes_per_node_s\": %.1f, \"events\": %d, \"host\": {\"wall_s\": "
-        "%.3f}}\n",
-        o.nodes, o.seed, std::string(ProfileName(o.profile)),
-        o.lifeguard ? "true" : "false", o.duration_s, o.crash, join,
-        Json(observer.suspect_first_s()), Json(observer.detect_first_s()),
-        Json(observer.detect_all_s()), observer.detected_by_all(),
-        observer.false_suspicions(), observer.false_deaths(),
-        packets / member_seconds, bytes / member_seconds, observer.events(),
-        wall_s);
-    std::ofstream out(o.json);
-    out << json;
-    if (!out) {
-      std::fprintf(stderr, "roster-sim: cannot write --json %s\n",
-                   o.json.c_str());
+  sim::HostStats host;
+  host.wall_s = wall();
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0)
+    host.peak_rss_mb = usage.ru_maxrss / 1024.0;
+  std::fputs(sim::ToText(*result, host).c_str(), stdout);
+  const std::pair<const char*, std::string> outputs[] = {
+      {"json", sim::ToJson(*result, host)},
+      {"csv", flags.Has("csv") ? sim::ToCsv(*result) : ""},
+      {"svg", flags.Has("svg") ? sim::ToSvg(*result) : ""}};
+  for (const auto& [flag, text] : outputs) {
+    if (!flags.Has(flag)) continue;
+    if (absl::Status st = Write(flags.Get(flag, ""), text); !st.ok()) {
+      std::fprintf(stderr, "roster-sim: --%s: %s\n", flag,
+                   std::string(st.message()).c_str());
       return 1;
     }
   }
@@ -206,17 +294,4 @@ int Run(const Options& o) {
 }  // namespace
 }  // namespace roster::tools
 
-int main(int argc, char** argv) {
-  auto options = roster::tools::ParseOptions(argc, argv);
-  if (!options.ok()) {
-    if (absl::IsCancelled(options.status())) {
-      std::fputs(roster::tools::kUsage, stdout);
-      return 0;
-    }
-    std::fprintf(stderr, "roster-sim: %s\n%s",
-                 std::string(options.status().message()).c_str(),
-                 roster::tools::kUsage);
-    return 2;
-  }
-  return roster::tools::Run(*options);
-}
+int main(int argc, char** argv) { return roster::tools::Main(argc, argv); }

@@ -48,6 +48,7 @@ class Swim::Impl {
   void HandleSyncFailed(std::string_view to);
   void HandleTimer(const Timer& timer);
   void Join(const std::vector<std::string>& seeds);
+  void Preload(const std::vector<MemberInfo>& members);
   void Leave();
   bool LeaveComplete() const;
   absl::Status Broadcast(std::string payload);
@@ -861,8 +862,8 @@ void Swim::Impl::Start() {
   rt_.After(phase(cfg_.probe_interval), Timer{TimerKind::kProbe, 0, {}});
   rt_.After(phase(cfg_.gossip_interval), Timer{TimerKind::kGossip, 0, {}});
   if (cfg_.push_pull_interval > absl::ZeroDuration()) {
-    rt_.After(cfg_.push_pull_interval + phase(cfg_.push_pull_interval),
-              Timer{TimerKind::kPushPull, 0, {}});
+    const absl::Duration interval = PushPullInterval();
+    rt_.After(interval + phase(interval), Timer{TimerKind::kPushPull, 0, {}});
   }
   if (cfg_.reconnect_interval > absl::ZeroDuration()) {
     rt_.After(cfg_.reconnect_interval + phase(cfg_.reconnect_interval),
@@ -876,6 +877,29 @@ void Swim::Impl::Join(const std::vector<std::string>& seeds) {
     if (std::find(seeds_.begin(), seeds_.end(), seed) == seeds_.end())
       seeds_.push_back(seed);
     StartSync(seed, true);
+  }
+}
+
+void Swim::Impl::Preload(const std::vector<MemberInfo>& members) {
+  const absl::Time now = rt_.Now();
+  auto valid = [&](const std::string& text, size_t max) {
+    if (text.empty() || text.size() > max) return false;
+    for (char c : text) {
+      if (static_cast<unsigned char>(c) < 0x20) return false;
+    }
+    return true;
+  };
+  for (const MemberInfo& m : members) {
+    if (table_.size() >= cfg_.limits.max_members) return;
+    if (!valid(m.name, cfg_.limits.max_name_bytes) ||
+        !valid(m.addr, cfg_.limits.max_addr_bytes) ||
+        m.meta.size() > cfg_.limits.max_meta_bytes ||
+        table_.Find(m.name) != nullptr)
+      continue;
+    MemberInfo info = m;
+    info.state = MemberState::kAlive;
+    info.state_changed = now;
+    table_.Add(std::move(info), random_);
   }
 }
 
@@ -981,6 +1005,12 @@ std::optional<MemberInfo> Swim::Lookup(std::string_view name) const {
 }
 
 size_t Swim::NumAlive() const { return impl_->table().NumAlive(); }
+size_t Swim::Count(MemberState state) const {
+  return impl_->table().count(state);
+}
+void Swim::Preload(const std::vector<MemberInfo>& members) {
+  impl_->Preload(members);
+}
 const MemberInfo& Swim::Self() const { return impl_->self().info; }
 int Swim::HealthScore() const { return impl_->health(); }
 const Counters& Swim::counters() const { return impl_->counters(); }

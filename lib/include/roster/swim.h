@@ -61,10 +61,17 @@ class Swim {
   absl::Status Broadcast(std::string payload);
   absl::Status SetMeta(std::string meta);
 
+  // Adds members believed alive without announcing them or raising
+  // events: for a process restoring a snapshot of its view, and for
+  // simulations that start converged. Members already known, members that
+  // fail validation and members past Limits::max_members are skipped.
+  void Preload(const std::vector<MemberInfo>& members);
+
   // Queries.
   std::vector<MemberInfo> Members() const;
   std::optional<MemberInfo> Lookup(std::string_view name) const;
   size_t NumAlive() const;  // alive or suspect, this member included
+  size_t Count(MemberState state) const;  // this member included
   const MemberInfo& Self() const;
   // Lifeguard's local health score: 0 is healthy; timeouts scale by 1+score.
   int HealthScore() const;

@@ -1,0 +1,206 @@
+// roster::Node: one cluster member over real sockets.
+//
+// A Node drives a roster::Swim with libuv: UDP for the protocol datagrams,
+// TCP for push-pull anti-entropy, reliable messages (SendTo) and member
+// queries, and c-ares for DNS seeds.
+//
+//   roster::NodeConfig config = roster::NodeConfig::ForProfile(
+//       roster::Profile::kLan, "cache-7", "0.0.0.0:7946");
+//   config.swim.advertise_addr = "10.0.0.7:7946";
+//   config.on_event = [](const roster::Event& e) { ... };
+//   auto node = roster::Node::Start(std::move(config));
+//   if (!node.ok()) { ... (*node)->Join({"10.0.0.1:7946"}) ... }
+//
+// Threads. A Node runs on one libuv loop: by default its own, on a thread
+// it starts and joins; or a caller's loop (NodeConfig::loop), which the
+// caller runs. Every callback of NodeConfig (events, broadcasts, messages,
+// application state, logs) runs on that loop thread, one at a time, and
+// must not block; from inside a callback the non-blocking methods (Members,
+// Lookup, Self, SetMeta, Broadcast, counters, JoinAsync, SendToAsync) may be
+// called, the blocking ones (Join, Leave, SendTo) return FailedPrecondition.
+// Every public method is safe to call from any thread: calls from other
+// threads are handed to the loop thread and wait for its answer.
+//
+// With a caller's loop, the thread that calls Start() is taken to be the
+// one that runs the loop: call Start() there (before or while the loop
+// runs), and Shutdown() and the destructor there too; the node's handles
+// close as the loop goes on running. The blocking methods then work from
+// any other thread.
+#ifndef ROSTER_NODE_H_
+#define ROSTER_NODE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "roster/config.h"
+#include "roster/counters.h"
+#include "roster/member.h"
+
+struct uv_loop_s;  // libuv's uv_loop_t; the header does not include uv.h
+
+namespace roster {
+
+enum class LogLevel : uint8_t { kDebug, kInfo, kWarning, kError };
+
+// What the network layer counts, beside the protocol's roster::Counters.
+struct NetCounters {
+  uint64_t datagrams_truncated = 0;   // larger than the receive buffer
+  uint64_t datagram_send_errors = 0;  // the kernel refused a datagram
+  uint64_t streams_opened = 0;        // outbound TCP exchanges started
+  uint64_t streams_failed = 0;        // ... that failed (refused, timeout)
+  uint64_t streams_accepted = 0;      // inbound TCP connections served
+  uint64_t streams_refused = 0;       // over max_inbound_streams: closed
+  uint64_t streams_timed_out = 0;     // either side, any timeout
+  uint64_t streams_too_large = 0;     // a declared length over the limit
+  uint64_t streams_malformed = 0;     // bad frame, label, kind or body
+  uint64_t stream_bytes_sent = 0;
+  uint64_t stream_bytes_received = 0;
+  uint64_t messages_sent = 0;      // SendTo calls delivered
+  uint64_t messages_received = 0;  // SendTo messages handed to on_message
+  uint64_t member_queries = 0;     // member list requests served
+  uint64_t dns_lookups = 0;
+  uint64_t dns_failures = 0;
+
+  uint64_t total_drops() const {
+    return datagrams_truncated + streams_refused + streams_timed_out +
+           streams_too_large + streams_malformed;
+  }
+};
+
+struct NodeCounters {
+  Counters protocol;  // the Swim's own counters (datagrams, probes, drops)
+  NetCounters net;
+};
+
+struct NodeConfig {
+  // Identity, timing and limits. swim.advertise_addr is where peers reach
+  // this member ("1.2.3.4:7946" or "[v6]:7946"); empty means the bind
+  // address, or with a wildcard bind the first non-loopback interface
+  // address. A port of 0 in it means the port actually bound.
+  Config swim;
+  // Where the UDP and TCP sockets listen, both on the same port. Port 0
+  // picks a free port (see Node::addr()). "[::]:PORT" is dual-stack.
+  std::string bind_addr = "0.0.0.0:7946";
+
+  // TCP: connecting, a silent peer, and a whole exchange.
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration idle_timeout = absl::Seconds(5);
+  absl::Duration stream_timeout = absl::Seconds(10);
+  size_t max_inbound_streams = 128;
+  // Largest SendTo payload (the stream cap, swim.limits.max_stream_bytes,
+  // bounds everything else that arrives over TCP).
+  size_t max_message_bytes = 1 << 20;
+
+  // DNS server for dns: and srv: seeds ("127.0.0.1:5353"); empty means the
+  // system's resolver configuration.
+  std::string dns_server;
+
+  // Attach to the caller's loop instead of starting a thread (see above).
+  uv_loop_s* loop = nullptr;
+
+  // Callbacks, all on the loop thread.
+  std::function<void(const Event&)> on_event;
+  std::function<void(std::string_view payload)> on_broadcast;
+  std::function<void(std::string_view from, std::string_view payload)>
+      on_message;  // SendTo from member `from`
+  // Application state exchanged in push-pull (on join and periodically).
+  std::function<std::string(bool join)> local_state;
+  std::function<void(std::string_view state, bool join)> merge_remote_state;
+  std::function<void(LogLevel, std::string_view)> on_log;
+
+  // The profile's timing, and for NodeConfig the TCP timeouts to match:
+  // connect and idle 5 s and whole exchanges 10 s on LAN, 10/10/30 s on
+  // WAN, 1/1/2 s on Local.
+  static NodeConfig ForProfile(Profile profile, std::string name,
+                               std::string bind_addr);
+};
+
+class Node {
+ public:
+  // Binds the sockets and starts the member (alone until Join). Errors name
+  // the cause: InvalidArgument for a bad config or address, AlreadyExists
+  // when the port is in use, FailedPrecondition when no address can be
+  // advertised.
+  static absl::StatusOr<std::unique_ptr<Node>> Start(NodeConfig config);
+  // Shutdown() without a leave.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Joins through `seeds`: "HOST:PORT", "[V6]:PORT", "dns:NAME:PORT" (every
+  // A and AAAA record) or "srv:_service._proto.NAME" (SRV records). Seeds
+  // that are this node's own address are skipped. Ok once any seed has
+  // answered a push-pull; otherwise Unavailable naming every seed and why
+  // it failed (or AlreadyExists if a live member holds this node's name,
+  // InvalidArgument for a seed that does not parse). Either way the node
+  // keeps running and, while it is alone, retries the seeds every
+  // reconnect interval, resolving names again each time.
+  absl::Status Join(const std::vector<std::string>& seeds);
+  void JoinAsync(const std::vector<std::string>& seeds,
+                 std::function<void(absl::Status)> done);
+
+  // Announces a graceful leave and waits until the news has been sent its
+  // full retransmit count, or `timeout`. The node keeps answering probes
+  // until Shutdown().
+  absl::Status Leave(absl::Duration timeout);
+  // Stops at once (no leave: peers will declare this member failed).
+  // Idempotent; afterwards every method fails or returns nothing.
+  void Shutdown();
+
+  std::vector<MemberInfo> Members() const;  // sorted by name, self included
+  std::optional<MemberInfo> Lookup(std::string_view name) const;
+  MemberInfo Self() const;
+  size_t NumAlive() const;  // alive or suspect, self included
+  int HealthScore() const;
+
+  absl::Status SetMeta(std::string meta);
+  absl::Status Broadcast(std::string payload);
+  // Sends `payload` to member `name` over TCP; Ok once its on_message has
+  // been called. NotFound for an unknown member, Unavailable when it cannot
+  // be reached, FailedPrecondition when it has no on_message handler.
+  absl::Status SendTo(std::string_view name, std::string payload);
+  void SendToAsync(std::string_view name, std::string payload,
+                   std::function<void(absl::Status)> done);
+
+  NodeCounters counters() const;
+  const std::string& name() const;
+  const std::string& addr() const;  // the advertised address
+
+  class Impl;
+
+ private:
+  explicit Node(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+// Ok if `seed` is in one of the forms Node::Join takes; otherwise
+// InvalidArgument with a message naming it and the forms.
+absl::Status ValidateSeed(std::string_view seed);
+
+// Asks the member at `addr` ("HOST:PORT") for its member list over TCP, as
+// `roster members` does. `label` must match the cluster's.
+absl::StatusOr<std::vector<MemberInfo>> QueryMembers(
+    const std::string& addr, const std::string& label = "",
+    absl::Duration timeout = absl::Seconds(5));
+
+// Metadata as tags: "key=value" lines. Keys are non-empty and hold no '='
+// or newline; values hold no newline.
+absl::StatusOr<std::string> EncodeTags(
+    const std::map<std::string, std::string>& tags);
+// nullopt if `meta` is not in that form.
+std::optional<std::map<std::string, std::string>> DecodeTags(
+    std::string_view meta);
+
+}  // namespace roster
+
+#endif  // ROSTER_NODE_H_

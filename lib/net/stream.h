@@ -1,0 +1,70 @@
+// What travels over roster's TCP connections.
+//
+// A connection carries one request and one reply. Each is a 4-byte
+// big-endian length, then that many bytes: a frame (core::SealFrame, with
+// the cluster label and checksum) around a one-byte stream kind and a body.
+//
+//   kPushPull  body: the Swim's push-pull frame, passed through untouched
+//   kMessage   body: sender name (1-byte length, then bytes), then payload
+//   kMembers   body: empty; the reply lists the member table (EncodeMembers)
+// A reply is kOk with a body (the peer's push-pull frame, the member list,
+// or nothing for kMessage) or kError with a message for a person.
+//
+// Every decoder here takes hostile input and fails cleanly.
+#ifndef ROSTER_NET_STREAM_H_
+#define ROSTER_NET_STREAM_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "roster/member.h"
+
+namespace roster::net {
+
+enum class StreamKind : uint8_t {
+  kPushPull = 1,
+  kMessage = 2,
+  kMembers = 3,
+  kOk = 0x80,
+  kError = 0x81,
+};
+
+inline constexpr size_t kLengthPrefixBytes = 4;
+
+// The length prefix and sealed frame of one stream message.
+std::string EncodeStream(StreamKind kind, std::string_view body,
+                         std::string_view label);
+// Reads the length prefix at the start of `bytes` (which holds at least 4).
+uint32_t ReadLengthPrefix(std::string_view bytes);
+
+struct StreamMessage {
+  StreamKind kind = StreamKind::kError;
+  std::string_view body;  // a view into the frame given to OpenStream
+};
+// Opens the frame that followed a length prefix.
+absl::StatusOr<StreamMessage> OpenStream(std::string_view frame,
+                                         std::string_view label,
+                                         size_t max_frame_bytes);
+
+// kMessage bodies.
+std::string EncodeMessage(std::string_view from, std::string_view payload);
+struct Message {
+  std::string_view from;
+  std::string_view payload;
+};
+absl::StatusOr<Message> DecodeMessage(std::string_view body);
+
+// kMembers replies: each member with the time since its last state change.
+std::string EncodeMembers(const std::vector<MemberInfo>& members,
+                          absl::Time now);
+absl::StatusOr<std::vector<MemberInfo>> DecodeMembers(std::string_view body,
+                                                      absl::Time now,
+                                                      size_t max_members);
+
+}  // namespace roster::net
+
+#endif  // ROSTER_NET_STREAM_H_

@@ -1,0 +1,314 @@
+#include "net/streams.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "net/address.h"
+#include "net/stream.h"
+
+namespace roster::net {
+
+std::string UvError(int code) { return uv_strerror(code); }
+
+namespace {
+
+std::string Seconds(absl::Duration d) { return absl::FormatDuration(d); }
+
+}  // namespace
+
+struct Streams::Conn {
+  enum class Phase { kConnecting, kExchanging, kReplying, kClosing };
+
+  Streams* owner;
+  bool inbound;
+  Phase phase = Phase::kExchanging;
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_connect_t connect_req;
+  uv_write_t write_req;
+  std::string peer;
+  std::string out;    // what is being written
+  std::string in;     // what has been read
+  std::string reply;  // outbound: the reply frame
+  uint64_t need = 0;
+  bool have_length = false;
+  uint64_t started_ms = 0;
+  int open_handles = 0;
+  absl::Status result;
+  Done done;
+
+  Conn(Streams* s, bool in_bound) : owner(s), inbound(in_bound) {
+    uv_tcp_init(s->loop_, &tcp);
+    uv_timer_init(s->loop_, &timer);
+    tcp.data = this;
+    timer.data = this;
+    open_handles = 2;
+    started_ms = uv_now(s->loop_);
+    s->conns_.insert(this);
+  }
+
+  void Close(absl::Status status) {
+    if (phase == Phase::kClosing) return;
+    phase = Phase::kClosing;
+    result = std::move(status);
+    if (!inbound && !result.ok()) ++owner->counters_->streams_failed;
+    auto closed = [](uv_handle_t* h) {
+      auto* c = static_cast<Conn*>(h->data);
+      if (--c->open_handles == 0) c->Finish();
+    };
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), closed);
+  }
+
+  void Finish() {
+    Streams* s = owner;
+    if (inbound && !refused) --s->inbound_;
+    if (done) {
+      Done d = std::move(done);
+      if (result.ok()) {
+        d(std::move(reply));
+      } else {
+        d(result);
+      }
+    }
+    s->Forget(this);
+    delete this;
+  }
+
+  // Restarts the timer: the connect timeout while connecting, afterwards
+  // the idle timeout, both capped by what is left of the stream timeout.
+  void Arm() {
+    const StreamOptions& o = owner->options_;
+    uint64_t now = uv_now(owner->loop_);
+    int64_t total_left = absl::ToInt64Milliseconds(o.stream_timeout) -
+                         static_cast<int64_t>(now - started_ms);
+    int64_t step = absl::ToInt64Milliseconds(
+        phase == Phase::kConnecting ? o.connect_timeout : o.idle_timeout);
+    int64_t wait = std::max<int64_t>(0, std::min(step, total_left));
+    uv_timer_start(
+        &timer, [](uv_timer_t* t) { static_cast<Conn*>(t->data)->OnTimeout(); },
+        static_cast<uint64_t>(wait), 0);
+  }
+
+  void OnTimeout() {
+    const StreamOptions& o = owner->options_;
+    ++owner->counters_->streams_timed_out;
+    uint64_t elapsed = uv_now(owner->loop_) - started_ms;
+    if (phase == Phase::kConnecting) {
+      Close(absl::DeadlineExceededError(absl::StrCat(
+          "timed out connecting after ",
+          Seconds(std::min(o.connect_timeout, o.stream_timeout)))));
+    } else if (elapsed >= static_cast<uint64_t>(
+                              absl::ToInt64Milliseconds(o.stream_timeout))) {
+      Close(absl::DeadlineExceededError(absl::StrCat(
+          "the exchange took longer than ", Seconds(o.stream_timeout))));
+    } else {
+      Close(absl::DeadlineExceededError(
+          absl::StrCat("the peer sent nothing for ", Seconds(o.idle_timeout))));
+    }
+  }
+
+  void StartReading() {
+    int r = uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&tcp),
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* c = static_cast<Conn*>(h->data);
+          *buf = uv_buf_init(c->owner->scratch_, sizeof(c->owner->scratch_));
+        },
+        [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+          static_cast<Conn*>(s->data)->OnRead(n, buf);
+        });
+    if (r < 0) Close(absl::UnavailableError(UvError(r)));
+  }
+
+  void OnRead(ssize_t n, const uv_buf_t* buf) {
+    if (phase == Phase::kClosing || n == 0) return;
+    NetCounters& counters = *owner->counters_;
+    if (n < 0) {
+      if (inbound) ++counters.streams_malformed;
+      Close(absl::UnavailableError(
+          n == UV_EOF ? std::string(inbound ? "the peer closed the connection "
+                                              "before its request was complete"
+                                            : "the peer closed the connection "
+                                              "without a complete reply")
+                      : UvError(static_cast<int>(n))));
+      return;
+    }
+    counters.stream_bytes_received += static_cast<uint64_t>(n);
+    in.append(buf->base, static_cast<size_t>(n));
+    Arm();
+    if (!have_length) {
+      if (in.size() < kLengthPrefixBytes) return;
+      need = ReadLengthPrefix(in);
+      have_length = true;
+      if (need == 0 || need > owner->options_.max_frame_bytes) {
+        if (inbound) ++counters.streams_too_large;
+        Close(absl::ResourceExhaustedError(absl::StrCat(
+            "a message declared ", need, " bytes, over the limit of ",
+            owner->options_.max_frame_bytes)));
+        return;
+      }
+      in.reserve(std::min<uint64_t>(need + kLengthPrefixBytes, 1 << 20));
+    }
+    if (in.size() < need + kLengthPrefixBytes) return;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
+    in.resize(need + kLengthPrefixBytes);
+    in.erase(0, kLengthPrefixBytes);
+    if (!inbound) {
+      reply = std::move(in);
+      Close(absl::OkStatus());
+      return;
+    }
+    std::string reply = owner->handler_(peer, in);
+    in.clear();
+    if (reply.empty()) {
+      Close(absl::OkStatus());
+      return;
+    }
+    phase = Phase::kReplying;
+    Write(std::move(reply));
+  }
+
+  void Write(std::string bytes) {
+    out = std::move(bytes);
+    owner->counters_->stream_bytes_sent += out.size();
+    uv_buf_t buf = uv_buf_init(out.data(), static_cast<unsigned>(out.size()));
+    int r = uv_write(&write_req, reinterpret_cast<uv_stream_t*>(&tcp), &buf, 1,
+                     [](uv_write_t* req, int status) {
+                       auto* c = static_cast<Conn*>(req->handle->data);
+                       c->OnWritten(status);
+                     });
+    if (r < 0) Close(absl::UnavailableError(UvError(r)));
+  }
+
+  void OnWritten(int status) {
+    if (phase == Phase::kClosing) return;
+    if (status < 0) {
+      Close(absl::UnavailableError(UvError(status)));
+      return;
+    }
+    out.clear();
+    // Inbound, the reply is in the kernel's hands; outbound, the reply
+    // is being read.
+    if (inbound) Close(absl::OkStatus());
+  }
+
+  void OnConnected(int status) {
+    if (phase == Phase::kClosing) return;
+    if (status < 0) {
+      Close(absl::UnavailableError(UvError(status)));
+      return;
+    }
+    phase = Phase::kExchanging;
+    uv_tcp_nodelay(&tcp, 1);
+    Arm();
+    std::string request = std::move(out);
+    Write(std::move(request));
+    if (phase != Phase::kClosing) StartReading();
+  }
+
+  bool refused = false;
+};
+
+Streams::Streams(uv_loop_t* loop, StreamOptions options, NetCounters* counters)
+    : loop_(loop), options_(options), counters_(counters) {
+  listener_.data = this;
+}
+
+Streams::~Streams() = default;
+
+absl::Status Streams::Listen(uv_os_sock_t fd, Handler handler) {
+  handler_ = std::move(handler);
+  uv_tcp_init(loop_, &listener_);
+  listener_.data = this;
+  listener_open_ = true;
+  int r = uv_tcp_open(&listener_, fd);
+  if (r == 0) {
+    r = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 511,
+                  &Streams::OnConnection);
+  }
+  if (r < 0)
+    return absl::UnavailableError(absl::StrCat("cannot listen: ", UvError(r)));
+  return absl::OkStatus();
+}
+
+void Streams::OnConnection(uv_stream_t* server, int status) {
+  auto* s = static_cast<Streams*>(server->data);
+  if (status < 0 || s->closing_) return;
+  auto* c = new Conn(s, /*inbound=*/true);
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    c->refused = true;
+    c->Close(absl::UnavailableError("accept failed"));
+    return;
+  }
+  if (s->inbound_ >= s->options_.max_inbound) {
+    ++s->counters_->streams_refused;
+    c->refused = true;
+    c->Close(absl::ResourceExhaustedError("too many inbound streams"));
+    return;
+  }
+  ++s->inbound_;
+  ++s->counters_->streams_accepted;
+  sockaddr_storage peer;
+  int len = sizeof(peer);
+  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&peer), &len) ==
+      0) {
+    c->peer = FormatAddress(peer);
+  }
+  c->Arm();
+  c->StartReading();
+}
+
+void Streams::Exchange(const sockaddr_storage& to, std::string request,
+                       Done done) {
+  auto* c = new Conn(this, /*inbound=*/false);
+  c->done = std::move(done);
+  c->peer = FormatAddress(to);
+  c->out = std::move(request);
+  c->phase = Conn::Phase::kConnecting;
+  ++counters_->streams_opened;
+  if (closing_) {
+    c->Close(absl::CancelledError("the node is shutting down"));
+    return;
+  }
+  int r = uv_tcp_connect(
+      &c->connect_req, &c->tcp, reinterpret_cast<const sockaddr*>(&to),
+      [](uv_connect_t* req, int status) {
+        static_cast<Conn*>(req->handle->data)->OnConnected(status);
+      });
+  if (r < 0) {
+    c->Close(absl::UnavailableError(UvError(r)));
+    return;
+  }
+  c->Arm();
+}
+
+void Streams::Forget(Conn* conn) {
+  conns_.erase(conn);
+  MaybeClosed();
+}
+
+void Streams::MaybeClosed() {
+  if (closing_ && !listener_open_ && conns_.empty() && closed_) {
+    auto closed = std::move(closed_);
+    closed_ = nullptr;
+    closed();
+  }
+}
+
+void Streams::CloseAll(std::function<void()> closed) {
+  closing_ = true;
+  closed_ = std::move(closed);
+  if (listener_open_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), [](uv_handle_t* h) {
+      auto* s = static_cast<Streams*>(h->data);
+      s->listener_open_ = false;
+      s->MaybeClosed();
+    });
+  }
+  for (Conn* c : conns_) c->Close(absl::CancelledError("the node shut down"));
+  MaybeClosed();
+}
+
+}  // namespace roster::net

@@ -1,0 +1,126 @@
+// roster::Runtime over libuv: the real clock, a seeded generator, a UDP
+// socket for datagrams, TCP streams for push-pull and the net layer's own
+// requests, and one libuv timer over a heap of the core's timers.
+//
+// Single-threaded: every call, and every call into the Host, happens on
+// the loop's thread.
+#ifndef ROSTER_NET_UV_RUNTIME_H_
+#define ROSTER_NET_UV_RUNTIME_H_
+
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <functional>
+#include <queue>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "net/stream.h"
+#include "net/streams.h"
+#include "roster/config.h"
+#include "roster/node.h"
+#include "roster/runtime.h"
+
+namespace roster::net {
+
+class UvRuntime final : public Runtime {
+ public:
+  // What the runtime hands on.
+  class Host {
+   public:
+    virtual ~Host() = default;
+    virtual void OnPacket(std::string_view from, std::string_view bytes) = 0;
+    virtual void OnTimer(const Timer& timer) = 0;
+    // The outcome of a StartSync: the peer's push-pull frame or the error.
+    virtual void OnSyncDone(const std::string& to,
+                            absl::StatusOr<std::string> response) = 0;
+    // An inbound request; returns the whole reply (EncodeStream), or "".
+    virtual std::string OnStream(const std::string& peer, StreamKind kind,
+                                 std::string_view body) = 0;
+  };
+
+  struct Options {
+    sockaddr_storage bind;  // port 0: any free port, the same for UDP and TCP
+    std::string label;
+    Limits limits;
+    StreamOptions streams;
+  };
+
+  UvRuntime(uv_loop_t* loop, Options options, Host* host,
+            NetCounters* counters);
+  ~UvRuntime() override;
+
+  // Binds UDP and TCP and starts receiving. The error says what to change.
+  absl::Status Start();
+  // The bound address (with the actual port).
+  const sockaddr_storage& bound() const { return bound_; }
+
+  absl::Time Now() override;
+  uint64_t Random() override;
+  void SendPacket(const std::string& to, std::string bytes) override;
+  void StartSync(const std::string& to, std::string request) override;
+  void After(absl::Duration delay, Timer timer) override;
+
+  // A request of `kind` to `to` ("HOST:PORT"). `done` gets the body of the
+  // kOk reply, or the error (a kError reply's text included); it is never
+  // called from inside Request().
+  using Reply = std::function<void(absl::StatusOr<std::string>)>;
+  void Request(const std::string& to, StreamKind kind, std::string_view body,
+               Reply done);
+  // Runs `fn` on the loop soon, outside the current call stack.
+  void Defer(std::function<void()> fn);
+
+  // Stops everything; `closed` runs once every handle has closed.
+  void Close(std::function<void()> closed);
+  bool closing() const { return closing_; }
+  const std::string& label() const { return options_.label; }
+
+ private:
+  struct Pending {
+    uint64_t due_ms;
+    uint64_t seq;
+    Timer timer;
+    bool operator>(const Pending& o) const {
+      return due_ms != o.due_ms ? due_ms > o.due_ms : seq > o.seq;
+    }
+  };
+
+  const sockaddr_storage* Resolve(const std::string& addr);
+  void ArmTimer();
+  void OnTimerFired();
+  void OnDatagram(ssize_t n, const uv_buf_t* buf, const sockaddr* from,
+                  unsigned flags);
+  std::string Serve(const std::string& peer, std::string_view frame);
+  void HandleClosed();
+
+  uv_loop_t* loop_;
+  Options options_;
+  Host* host_;
+  NetCounters* counters_;
+  std::mt19937_64 rng_;
+  sockaddr_storage bound_{};
+  uv_udp_t udp_;
+  uv_timer_t timer_;
+  uv_timer_t defer_timer_;
+  Streams streams_;
+  int open_handles_ = 0;
+  bool started_ = false;
+  bool closing_ = false;
+  std::function<void()> closed_;
+  std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>>
+      timers_;
+  uint64_t next_seq_ = 0;
+  uint64_t armed_due_ = UINT64_MAX;
+  std::vector<std::function<void()>> deferred_;
+  absl::flat_hash_map<std::string, sockaddr_storage> addrs_;
+  char recv_buf_[65536];
+};
+
+}  // namespace roster::net
+
+#endif  // ROSTER_NET_UV_RUNTIME_H_
