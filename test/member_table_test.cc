@@ -213,7 +213,7 @@ TEST(MemberTableTest, AddFindAndCounts) {
 
   Member* a = t.Add(Info("a"), rng);
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->info.name, "a");
+  EXPECT_EQ(a->Info().name, "a");
   t.Add(Info("b"), rng);
   t.Add(Info("c", MemberState::kSuspect, 3), rng);
   t.Add(Info("d", MemberState::kDead), rng);
@@ -229,15 +229,15 @@ TEST(MemberTableTest, AddFindAndCounts) {
 
   EXPECT_EQ(t.Find("a"), a);
   ASSERT_NE(t.Find("c"), nullptr);
-  EXPECT_EQ(t.Find("c")->info.incarnation, 3u);
-  EXPECT_EQ(t.Find("c")->info.state, MemberState::kSuspect);
+  EXPECT_EQ(t.Find("c")->Info().incarnation, 3u);
+  EXPECT_EQ(t.Find("c")->Info().state, MemberState::kSuspect);
   EXPECT_EQ(t.Find("f"), nullptr);
   EXPECT_EQ(t.Find(""), nullptr);
   const MemberTable& ct = t;
   EXPECT_EQ(ct.Find("a"), a);
 
   std::set<std::string> names;
-  for (const Member* m : t.members()) names.insert(m->info.name);
+  for (const Member* m : t.members()) names.insert(m->Info().name);
   EXPECT_EQ(names, (std::set<std::string>{"a", "b", "c", "d", "e"}));
 }
 
@@ -249,14 +249,14 @@ TEST(MemberTableTest, SetStateMovesCountsAndStampsTime) {
   t.Add(Info("b"), rng);
 
   t.SetState(*a, MemberState::kSuspect, kNow);
-  EXPECT_EQ(a->info.state, MemberState::kSuspect);
-  EXPECT_EQ(a->info.state_changed, kNow);
+  EXPECT_EQ(a->Info().state, MemberState::kSuspect);
+  EXPECT_EQ(a->Info().state_changed, kNow);
   EXPECT_EQ(t.count(MemberState::kAlive), 1u);
   EXPECT_EQ(t.count(MemberState::kSuspect), 1u);
   EXPECT_EQ(t.NumAlive(), 2u);
 
   t.SetState(*a, MemberState::kDead, kNow + absl::Seconds(5));
-  EXPECT_EQ(a->info.state_changed, kNow + absl::Seconds(5));
+  EXPECT_EQ(a->Info().state_changed, kNow + absl::Seconds(5));
   EXPECT_EQ(t.count(MemberState::kSuspect), 0u);
   EXPECT_EQ(t.count(MemberState::kDead), 1u);
   EXPECT_EQ(t.NumAlive(), 1u);
@@ -269,7 +269,7 @@ TEST(MemberTableTest, SetStateMovesCountsAndStampsTime) {
   t.SetState(*a, MemberState::kAlive, kNow + absl::Seconds(9));
   EXPECT_EQ(t.count(MemberState::kAlive), 2u);
   EXPECT_EQ(t.count(MemberState::kDead), 0u);
-  EXPECT_EQ(a->info.state_changed, kNow + absl::Seconds(9));
+  EXPECT_EQ(a->Info().state_changed, kNow + absl::Seconds(9));
 
   t.SetState(*a, MemberState::kLeft, kNow + absl::Seconds(10));
   EXPECT_EQ(t.count(MemberState::kLeft), 1u);
@@ -289,7 +289,7 @@ TEST(MemberTableTest, OrderIsDeterministicPerSeedAndRandomAcrossSeeds) {
     MemberTable t;
     for (int i = 0; i < 12; ++i) t.Add(Info(Name(i)), rng);
     std::vector<std::string> order;
-    for (const Member* m : t.members()) order.push_back(m->info.name);
+    for (const Member* m : t.members()) order.push_back(m->Info().name);
     return order;
   };
   EXPECT_EQ(build(99), build(99));
@@ -351,7 +351,7 @@ TEST(NextProbeTargetTest, EveryOtherLiveMemberOncePerPass) {
       for (int i = 0; i < n - 1; ++i) {
         Member* m = t.NextProbeTarget(self, rng, kNow, kLongRetention);
         ASSERT_NE(m, nullptr) << "seed " << seed << " pass " << pass;
-        got.push_back(m->info.name);
+        got.push_back(m->Info().name);
       }
       std::set<std::string> distinct(got.begin(), got.end());
       EXPECT_EQ(distinct.size(), got.size())
@@ -393,10 +393,10 @@ TEST(NextProbeTargetTest, SuspectsAreProbedDeadAndLeftAreNot) {
       for (size_t i = 0; i < live.size(); ++i) {
         Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
         ASSERT_NE(m, nullptr);
-        EXPECT_NE(m->info.name, Name(0));
-        EXPECT_NE(m->info.state, MemberState::kDead) << m->info.name;
-        EXPECT_NE(m->info.state, MemberState::kLeft) << m->info.name;
-        got.insert(m->info.name);
+        EXPECT_NE(m->Info().name, Name(0));
+        EXPECT_NE(m->Info().state, MemberState::kDead) << m->Info().name;
+        EXPECT_NE(m->Info().state, MemberState::kLeft) << m->Info().name;
+        got.insert(m->Info().name);
       }
       EXPECT_EQ(got, live) << "seed " << seed << " pass " << pass;
     }
@@ -411,7 +411,7 @@ TEST(NextProbeTargetTest, SelfNeverReturned) {
   for (int i = 0; i < 200; ++i) {
     Member* m = t.NextProbeTarget(Name(3), rng, kNow, kLongRetention);
     ASSERT_NE(m, nullptr);
-    EXPECT_NE(m->info.name, Name(3));
+    EXPECT_NE(m->Info().name, Name(3));
   }
 }
 
@@ -456,7 +456,7 @@ TEST(NextProbeTargetTest, ReapsMembersDeadLongerThanRetentionAtPassEnd) {
     Member* m =
         t.NextProbeTarget("self", rng, t0 + absl::Seconds(59), retention);
     ASSERT_NE(m, nullptr);
-    EXPECT_EQ(m->info.name, "a");
+    EXPECT_EQ(m->Info().name, "a");
   }
   EXPECT_EQ(t.size(), 6u);
 
@@ -467,7 +467,7 @@ TEST(NextProbeTargetTest, ReapsMembersDeadLongerThanRetentionAtPassEnd) {
   for (int i = 0; i < 2; ++i) {
     Member* m = t.NextProbeTarget("self", rng, later, retention);
     ASSERT_NE(m, nullptr);
-    EXPECT_EQ(m->info.name, "a");
+    EXPECT_EQ(m->Info().name, "a");
   }
   EXPECT_EQ(t.size(), 4u);
   EXPECT_EQ(t.Find("b"), nullptr);
@@ -481,7 +481,8 @@ TEST(NextProbeTargetTest, ReapsMembersDeadLongerThanRetentionAtPassEnd) {
   EXPECT_EQ(t.count(MemberState::kAlive), 2u);
   EXPECT_EQ(t.members().size(), 4u);
   for (const Member* m : t.members()) {
-    EXPECT_TRUE(m->info.name != "b" && m->info.name != "c") << m->info.name;
+    EXPECT_TRUE(m->Info().name != "b" && m->Info().name != "c")
+        << m->Info().name;
   }
 
   // Much later, the rest of the dead go too.
@@ -509,7 +510,7 @@ TEST(NextProbeTargetTest, ReshufflesAfterEachPass) {
     for (int i = 0; i < n - 1; ++i) {
       Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
       ASSERT_NE(m, nullptr);
-      order.push_back(m->info.name);
+      order.push_back(m->Info().name);
     }
     pass_orders.insert(order);
   }
@@ -530,7 +531,7 @@ TEST(NextProbeTargetTest, SelfIsNeverReaped) {
     Member* m =
         t.NextProbeTarget("self", rng, kNow + absl::Hours(1), absl::Seconds(1));
     ASSERT_NE(m, nullptr);
-    EXPECT_EQ(m->info.name, "a");
+    EXPECT_EQ(m->Info().name, "a");
   }
   EXPECT_EQ(t.Find("self"), self);
   EXPECT_EQ(t.size(), 2u);
@@ -579,7 +580,7 @@ TEST(NextProbeTargetTest, FailedMemberProbedWithin2nMinus1Calls) {
     for (size_t call = 0; call < 12 * n; ++call) {
       Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
       ASSERT_NE(m, nullptr);
-      targets.push_back(m->info.name);
+      targets.push_back(m->Info().name);
     }
     for (size_t i = 1; i < n; ++i) {
       CheckProbedWithin2nMinus1(targets, Name(i), n, 0, seed);
@@ -608,7 +609,7 @@ TEST(NextProbeTargetTest, JoinersAlsoProbedWithin2nMinus1Calls) {
       }
       Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
       ASSERT_NE(m, nullptr);
-      targets.push_back(m->info.name);
+      targets.push_back(m->Info().name);
     }
     ASSERT_EQ(t.size(), final_n);
     for (const auto& [name, at] : joined_at) {
@@ -629,7 +630,7 @@ TEST(SampleTest, DistinctAcceptedAtMostK) {
     for (int i = 0; i < n; ++i) t.Add(Info(Name(i)), rng);
     // Accept only even-numbered members.
     auto accept = [](const Member& m) {
-      return (m.info.name.back() - '0') % 2 == 0;
+      return (m.Info().name.back() - '0') % 2 == 0;
     };
     for (size_t k :
          {size_t{0}, size_t{1}, size_t{3}, size_t{10}, size_t{100}}) {
@@ -639,8 +640,8 @@ TEST(SampleTest, DistinctAcceptedAtMostK) {
       EXPECT_EQ(distinct.size(), got.size()) << "seed " << seed << " k " << k;
       for (Member* m : got) {
         ASSERT_NE(m, nullptr);
-        EXPECT_TRUE(accept(*m)) << m->info.name;
-        EXPECT_EQ(t.Find(m->info.name), m);
+        EXPECT_TRUE(accept(*m)) << m->Info().name;
+        EXPECT_EQ(t.Find(m->Info().name), m);
       }
     }
   }
@@ -666,13 +667,13 @@ TEST(SampleTest, NeverReturnsRejectedMembers) {
   auto none = [](const Member&) { return false; };
   EXPECT_TRUE(t.Sample(5, rng, none).empty());
   auto only_dead = [](const Member& m) {
-    return m.info.state == MemberState::kDead;
+    return m.Info().state == MemberState::kDead;
   };
   for (int trial = 0; trial < 20; ++trial) {
     std::vector<Member*> got = t.Sample(5, rng, only_dead);
     ASSERT_LE(got.size(), 1u);
     if (!got.empty()) {
-      EXPECT_EQ(got[0]->info.name, Name(4));
+      EXPECT_EQ(got[0]->Info().name, Name(4));
     }
   }
 }
@@ -697,7 +698,7 @@ TEST(SampleTest, RoughlyUniformOverAcceptedMembers) {
   for (int trial = 0; trial < trials; ++trial) {
     std::vector<Member*> got = t.Sample(2, rng, all);
     ASSERT_EQ(got.size(), 2u);
-    for (Member* m : got) ++counts[m->info.name];
+    for (Member* m : got) ++counts[m->Info().name];
   }
   ASSERT_EQ(counts.size(), static_cast<size_t>(n));
   const double expected = 2.0 * trials / n;  // 4000

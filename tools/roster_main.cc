@@ -353,6 +353,20 @@ int Demo(int argc, char** argv) {
     while (!done()) {
       if (absl::Now() > deadline) return false;
       absl::SleepFor(absl::Milliseconds(20));
+      static int k = 0;
+      if (getenv("DEMO_DEBUG") && ++k % 100 == 0) {
+        for (auto& nd : nodes) {
+          std::string v;
+          for (auto& m : nd->Members())
+            v += absl::StrCat(m.name, ":", Str(MemberStateName(m.state)), " ");
+          auto c = nd->counters();
+          std::printf(
+              "  %s sees %s sent %lu recv %lu drops %lu syncs %lu/%lu\n",
+              nd->name().c_str(), v.c_str(), c.protocol.packets_sent,
+              c.protocol.packets_received, c.protocol.total_drops(),
+              c.protocol.syncs_started, c.protocol.syncs_failed);
+        }
+      }
     }
     return true;
   };

@@ -1,6 +1,7 @@
 #include "core/member_table.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace roster::core {
@@ -19,69 +20,138 @@ bool DeadOrLeft(MemberState s) {
 
 }  // namespace
 
-Verdict AliveVerdict(const MemberInfo& current, uint64_t incarnation) {
-  return incarnation > current.incarnation ? Verdict::kApply : Verdict::kIgnore;
+Verdict AliveVerdict(MemberState, uint64_t current, uint64_t incoming) {
+  return incoming > current ? Verdict::kApply : Verdict::kIgnore;
 }
 
-Verdict SuspectVerdict(const MemberInfo& current, uint64_t incarnation) {
-  if (incarnation < current.incarnation || DeadOrLeft(current.state))
-    return Verdict::kIgnore;
-  if (current.state == MemberState::kSuspect) {
+Verdict SuspectVerdict(MemberState state, uint64_t current, uint64_t incoming) {
+  if (incoming < current || DeadOrLeft(state)) return Verdict::kIgnore;
+  if (state == MemberState::kSuspect) {
     // News of a newer suspicion restarts it; an equal one confirms it.
-    return incarnation > current.incarnation ? Verdict::kApply
-                                             : Verdict::kConfirm;
+    return incoming > current ? Verdict::kApply : Verdict::kConfirm;
   }
   return Verdict::kApply;
 }
 
-Verdict DeadVerdict(const MemberInfo& current, uint64_t incarnation) {
-  if (incarnation < current.incarnation || DeadOrLeft(current.state))
-    return Verdict::kIgnore;
+Verdict DeadVerdict(MemberState state, uint64_t current, uint64_t incoming) {
+  if (incoming < current || DeadOrLeft(state)) return Verdict::kIgnore;
   return Verdict::kApply;
 }
 
+MemberInfo Member::Info() const {
+  MemberInfo info;
+  info.name = std::string(name());
+  info.addr = std::string(addr());
+  info.meta = std::string(meta());
+  info.state = state_;
+  info.incarnation = incarnation_;
+  info.state_changed = state_changed();
+  return info;
+}
+
+void Member::SetText(std::string_view name, std::string_view addr,
+                     std::string_view meta) {
+  // Lengths are bounded by Limits (and Config::Validate); clamp anyway so
+  // a caller bug truncates rather than corrupts.
+  name = name.substr(0, 255);
+  addr = addr.substr(0, 255);
+  meta = meta.substr(0, UINT32_MAX);
+  auto text = std::make_unique<char[]>(name.size() + addr.size() + meta.size());
+  char* p = text.get();
+  std::memcpy(p, name.data(), name.size());
+  std::memcpy(p + name.size(), addr.data(), addr.size());
+  std::memcpy(p + name.size() + addr.size(), meta.data(), meta.size());
+  text_ = std::move(text);
+  name_len_ = static_cast<uint8_t>(name.size());
+  addr_len_ = static_cast<uint8_t>(addr.size());
+  meta_len_ = static_cast<uint32_t>(meta.size());
+}
+
 Member* MemberTable::Find(std::string_view name) {
-  auto it = members_.find(ToAbsl(name));
-  return it == members_.end() ? nullptr : it->second.get();
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : *it;
 }
 
 const Member* MemberTable::Find(std::string_view name) const {
-  auto it = members_.find(ToAbsl(name));
-  return it == members_.end() ? nullptr : it->second.get();
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : *it;
 }
 
 Member* MemberTable::FindByAddr(std::string_view addr) {
-  auto it = by_addr_.find(ToAbsl(addr));
-  return it == by_addr_.end() ? nullptr : it->second;
+  auto it = by_addr_.find(addr);
+  return it == by_addr_.end() ? nullptr : *it;
 }
 
-void MemberTable::SetAddr(Member& member, std::string addr) {
-  if (addr == member.info.addr) return;
-  auto it = by_addr_.find(member.info.addr);
-  if (it != by_addr_.end() && it->second == &member) by_addr_.erase(it);
-  member.info.addr = std::move(addr);
-  by_addr_[member.info.addr] = &member;
-}
-
-Member* MemberTable::Add(MemberInfo info, RandomFn random) {
-  auto member = std::make_unique<Member>();
-  member->info = std::move(info);
-  Member* raw = member.get();
-  ++counts_[static_cast<size_t>(raw->info.state)];
-  by_addr_[raw->info.addr] = raw;
-  members_.emplace(raw->info.name, std::move(member));
-  order_.push_back(raw);
+Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
+  Member* m;
+  if (!free_.empty()) {
+    m = free_.back();
+    free_.pop_back();
+  } else {
+    m = &slots_.emplace_back();
+  }
+  m->SetText(info.name, info.addr, info.meta);
+  m->state_ = info.state;
+  m->incarnation_ = info.incarnation;
+  m->changed_ns_ = absl::ToUnixNanos(info.state_changed);
+  ++counts_[static_cast<size_t>(m->state_)];
+  by_name_.insert(m);
+  // The newest member at an address is the one found there.
+  by_addr_.erase(m->addr());
+  by_addr_.insert(m);
+  order_.push_back(m);
   size_t slot = RandomBelow(random, order_.size());
   std::swap(order_[slot], order_.back());
-  return raw;
+  return m;
 }
 
 void MemberTable::SetState(Member& member, MemberState state, absl::Time now) {
-  if (member.info.state == state) return;
-  --counts_[static_cast<size_t>(member.info.state)];
+  if (member.state_ == state) return;
+  --counts_[static_cast<size_t>(member.state_)];
   ++counts_[static_cast<size_t>(state)];
-  member.info.state = state;
-  member.info.state_changed = now;
+  member.state_ = state;
+  member.changed_ns_ = absl::ToUnixNanos(now);
+}
+
+// Indexes hash a member by the content of its name or address, so only the
+// address index needs updating when the text block is replaced.
+void MemberTable::SetAddr(Member& member, std::string_view addr) {
+  if (addr == member.addr()) return;
+  auto it = by_addr_.find(member.addr());
+  if (it != by_addr_.end() && *it == &member) by_addr_.erase(it);
+  member.SetText(std::string(member.name()), addr, std::string(member.meta()));
+  by_addr_.erase(member.addr());
+  by_addr_.insert(&member);
+}
+
+void MemberTable::SetMeta(Member& member, std::string_view meta) {
+  if (meta == member.meta()) return;
+  member.SetText(std::string(member.name()), std::string(member.addr()), meta);
+}
+
+SuspicionState& MemberTable::Suspicion(const Member& member) {
+  return suspicions_[&member];
+}
+
+SuspicionState* MemberTable::FindSuspicion(const Member& member) {
+  auto it = suspicions_.find(&member);
+  return it == suspicions_.end() ? nullptr : &it->second;
+}
+
+void MemberTable::ClearSuspicion(const Member& member) {
+  suspicions_.erase(&member);
+}
+
+void MemberTable::Forget(Member* m) {
+  --counts_[static_cast<size_t>(m->state_)];
+  by_name_.erase(m);
+  auto at = by_addr_.find(m->addr());
+  if (at != by_addr_.end() && *at == m) by_addr_.erase(at);
+  suspicions_.erase(m);
+  m->text_.reset();
+  m->name_len_ = m->addr_len_ = 0;
+  m->meta_len_ = 0;
+  free_.push_back(m);
 }
 
 Member* MemberTable::NextProbeTarget(std::string_view self, RandomFn random,
@@ -94,7 +164,7 @@ Member* MemberTable::NextProbeTarget(std::string_view self, RandomFn random,
       if (order_.empty()) return nullptr;
     }
     Member* m = order_[next_++];
-    if (m->info.name == self || DeadOrLeft(m->info.state)) continue;
+    if (m->name() == self || DeadOrLeft(m->state())) continue;
     return m;
   }
   return nullptr;
@@ -103,17 +173,14 @@ Member* MemberTable::NextProbeTarget(std::string_view self, RandomFn random,
 void MemberTable::Reshuffle(std::string_view self, RandomFn random,
                             absl::Time now, absl::Duration retention) {
   auto expired = [&](const Member* m) {
-    return m->info.name != self && DeadOrLeft(m->info.state) &&
-           now - m->info.state_changed > retention;
+    return m->name() != self && DeadOrLeft(m->state()) &&
+           now - m->state_changed() > retention;
   };
   std::vector<Member*> kept;
   kept.reserve(order_.size());
   for (Member* m : order_) {
     if (expired(m)) {
-      --counts_[static_cast<size_t>(m->info.state)];
-      auto at = by_addr_.find(m->info.addr);
-      if (at != by_addr_.end() && at->second == m) by_addr_.erase(at);
-      members_.erase(m->info.name);
+      Forget(m);
     } else {
       kept.push_back(m);
     }

@@ -1,19 +1,26 @@
 // The member table: every member this one knows of, the precedence rules
 // that decide whether news about a member replaces what we believe, and the
 // shuffled round-robin order in which members are probed.
+//
+// A table is compact on purpose: a simulation of 10,000 members holds
+// 100,000,000 entries, so an entry is 32 bytes plus one small block for its
+// name, address and metadata, and suspicions live on the side.
 #ifndef ROSTER_CORE_MEMBER_TABLE_H_
 #define ROSTER_CORE_MEMBER_TABLE_H_
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
+#include "absl/hash/hash.h"
 #include "absl/time/time.h"
 #include "core/string_view.h"
 #include "core/suspicion.h"
@@ -26,10 +33,41 @@ using RandomFn = absl::FunctionRef<uint64_t()>;
 // Uniform in [0, n); n > 0.
 size_t RandomBelow(RandomFn random, size_t n);
 
-struct Member {
-  MemberInfo info;
-  std::unique_ptr<Suspicion> suspicion;  // set while suspect
-  uint64_t suspicion_generation = 0;     // tags the suspicion's timers
+// One member as this member sees it. Owned by a MemberTable; pointers stay
+// valid until the member is forgotten.
+class Member {
+ public:
+  std::string_view name() const { return {text_.get(), name_len_}; }
+  std::string_view addr() const { return {text_.get() + name_len_, addr_len_}; }
+  std::string_view meta() const {
+    return {text_.get() + name_len_ + addr_len_, meta_len_};
+  }
+  MemberState state() const { return state_; }
+  uint64_t incarnation() const { return incarnation_; }
+  absl::Time state_changed() const { return absl::FromUnixNanos(changed_ns_); }
+  MemberInfo Info() const;
+
+  void set_incarnation(uint64_t incarnation) { incarnation_ = incarnation; }
+
+ private:
+  friend class MemberTable;
+  void SetText(std::string_view name, std::string_view addr,
+               std::string_view meta);
+
+  std::unique_ptr<char[]> text_;  // name, then address, then metadata
+  uint32_t meta_len_ = 0;
+  uint8_t name_len_ = 0;
+  uint8_t addr_len_ = 0;
+  MemberState state_ = MemberState::kAlive;
+  uint64_t incarnation_ = 0;
+  int64_t changed_ns_ = 0;
+};
+
+// A suspicion in progress, kept beside the table: few members are suspect
+// at any time.
+struct SuspicionState {
+  std::unique_ptr<Suspicion> suspicion;
+  uint64_t generation = 0;  // tags this suspicion's timers
   absl::Time told_suspect = absl::InfinitePast();  // last direct notice
 };
 
@@ -39,23 +77,45 @@ struct Member {
 // an existing suspicion; dead beats alive and suspect at an equal or higher
 // one; nothing beats dead or left except a higher-incarnation alive.
 enum class Verdict { kIgnore, kApply, kConfirm };
-Verdict AliveVerdict(const MemberInfo& current, uint64_t incarnation);
-Verdict SuspectVerdict(const MemberInfo& current, uint64_t incarnation);
-Verdict DeadVerdict(const MemberInfo& current, uint64_t incarnation);
+Verdict AliveVerdict(MemberState state, uint64_t current, uint64_t incoming);
+Verdict SuspectVerdict(MemberState state, uint64_t current, uint64_t incoming);
+Verdict DeadVerdict(MemberState state, uint64_t current, uint64_t incoming);
+inline Verdict AliveVerdict(const MemberInfo& m, uint64_t incarnation) {
+  return AliveVerdict(m.state, m.incarnation, incarnation);
+}
+inline Verdict SuspectVerdict(const MemberInfo& m, uint64_t incarnation) {
+  return SuspectVerdict(m.state, m.incarnation, incarnation);
+}
+inline Verdict DeadVerdict(const MemberInfo& m, uint64_t incarnation) {
+  return DeadVerdict(m.state, m.incarnation, incarnation);
+}
 
 class MemberTable {
  public:
+  MemberTable() = default;
+  MemberTable(const MemberTable&) = delete;
+  MemberTable& operator=(const MemberTable&) = delete;
+
   Member* Find(std::string_view name);
   const Member* Find(std::string_view name) const;
   // The member most recently known at `addr`, if any.
   Member* FindByAddr(std::string_view addr);
 
-  // Adds a member at a random place in the probe order.
-  Member* Add(MemberInfo info, RandomFn random);
+  // Adds a member at a random place in the probe order. Names and
+  // addresses longer than 255 bytes are a caller bug (limits forbid them).
+  Member* Add(const MemberInfo& info, RandomFn random);
   void SetState(Member& member, MemberState state, absl::Time now);
-  void SetAddr(Member& member, std::string addr);
+  void SetAddr(Member& member, std::string_view addr);
+  void SetMeta(Member& member, std::string_view meta);
 
-  size_t size() const { return members_.size(); }
+  // The suspicion of `member`, created empty if there is none.
+  SuspicionState& Suspicion(const Member& member);
+  SuspicionState* FindSuspicion(const Member& member);
+  void ClearSuspicion(const Member& member);
+  // A number never handed out before, for tagging timers.
+  uint64_t NextGeneration() { return ++generation_; }
+
+  size_t size() const { return order_.size(); }
   size_t count(MemberState state) const {
     return counts_[static_cast<size_t>(state)];
   }
@@ -78,13 +138,50 @@ class MemberTable {
                               absl::FunctionRef<bool(const Member&)> accept);
 
  private:
+  // Indexes hold member pointers, hashed and compared by the name (or
+  // address) of the member, and looked up by a plain string.
+  template <bool kByAddr>
+  struct Key {
+    static std::string_view Of(const Member* m) {
+      return kByAddr ? m->addr() : m->name();
+    }
+  };
+  template <bool kByAddr>
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(const Member* m) const {
+      return (*this)(Key<kByAddr>::Of(m));
+    }
+    size_t operator()(std::string_view s) const {
+      return absl::Hash<absl::string_view>()(ToAbsl(s));
+    }
+  };
+  template <bool kByAddr>
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(const Member* a, const Member* b) const { return a == b; }
+    bool operator()(const Member* a, std::string_view b) const {
+      return Key<kByAddr>::Of(a) == b;
+    }
+    bool operator()(std::string_view a, const Member* b) const {
+      return a == Key<kByAddr>::Of(b);
+    }
+  };
+  template <bool kByAddr>
+  using Index = absl::flat_hash_set<Member*, KeyHash<kByAddr>, KeyEq<kByAddr>>;
+
+  void Forget(Member* m);
   void Reshuffle(std::string_view self, RandomFn random, absl::Time now,
                  absl::Duration retention);
 
-  absl::flat_hash_map<std::string, std::unique_ptr<Member>> members_;
-  absl::flat_hash_map<std::string, Member*> by_addr_;
+  std::deque<Member> slots_;  // stable addresses; freed slots are reused
+  std::vector<Member*> free_;
+  Index<false> by_name_;
+  Index<true> by_addr_;
+  absl::flat_hash_map<const Member*, SuspicionState> suspicions_;
   std::vector<Member*> order_;
   size_t next_ = 0;
+  uint64_t generation_ = 0;
   std::array<size_t, 4> counts_{};
 };
 

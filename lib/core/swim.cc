@@ -37,7 +37,7 @@ class Swim::Impl {
     info.incarnation = cfg_.initial_incarnation;
     info.state = MemberState::kAlive;
     info.state_changed = rt_.Now();
-    self_ = table_.Add(std::move(info), random_);
+    self_ = table_.Add(info, random_);
   }
 
   void Start();
@@ -84,7 +84,7 @@ class Swim::Impl {
     return cfg_.lifeguard ? awareness_.Scale(d) : d;
   }
   void Emit(EventType type, const Member& m) {
-    app_->OnEvent(Event{type, m.info});
+    app_->OnEvent(Event{type, m.Info()});
   }
 
   // Sending.
@@ -187,15 +187,15 @@ void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
 std::string Swim::Impl::AliveEntry(const Member& m) {
   wire::Message msg;
   wire::Alive* a = msg.mutable_alive();
-  a->set_name(m.info.name);
-  a->set_addr(m.info.addr);
-  a->set_incarnation(m.info.incarnation);
-  a->set_meta(m.info.meta);
+  a->set_name(std::string(m.name()));
+  a->set_addr(std::string(m.addr()));
+  a->set_incarnation(m.incarnation());
+  a->set_meta(std::string(m.meta()));
   return core::EncodeMessageEntry(msg);
 }
 
 void Swim::Impl::QueueAlive(const Member& m) {
-  news_.Push(m.info.name, AliveEntry(m));
+  news_.Push(m.name(), AliveEntry(m));
 }
 
 // Buddy system, widened: any datagram from a member we suspect proves it
@@ -203,12 +203,13 @@ void Swim::Impl::QueueAlive(const Member& m) {
 // refutes, or resends a refutation that missed us.
 void Swim::Impl::TellSuspect(Member* sender) {
   if (!cfg_.lifeguard || sender == nullptr || sender == self_ ||
-      sender->info.state != MemberState::kSuspect)
+      sender->state() != MemberState::kSuspect)
     return;
   const absl::Time now = rt_.Now();
-  if (now - sender->told_suspect < cfg_.probe_interval) return;
-  sender->told_suspect = now;
-  Send(sender->info.addr, SuspectEntry(*sender, cfg_.name));
+  core::SuspicionState& state = table_.Suspicion(*sender);
+  if (now - state.told_suspect < cfg_.probe_interval) return;
+  state.told_suspect = now;
+  Send(std::string(sender->addr()), SuspectEntry(*sender, cfg_.name));
 }
 
 // Someone still holds a suspicion or death of us that we already refuted:
@@ -224,23 +225,23 @@ void Swim::Impl::ResendRefutation() {
 std::string Swim::Impl::SuspectEntry(const Member& m, std::string_view from) {
   wire::Message msg;
   wire::Suspect* s = msg.mutable_suspect();
-  s->set_name(m.info.name);
-  s->set_incarnation(m.info.incarnation);
+  s->set_name(std::string(m.name()));
+  s->set_incarnation(m.incarnation());
   s->set_from(std::string(from));
   return core::EncodeMessageEntry(msg);
 }
 
 void Swim::Impl::QueueSuspect(const Member& m, std::string_view from) {
-  news_.Push(m.info.name, SuspectEntry(m, from));
+  news_.Push(m.name(), SuspectEntry(m, from));
 }
 
 void Swim::Impl::QueueDead(const Member& m, std::string_view from) {
   wire::Message msg;
   wire::Dead* d = msg.mutable_dead();
-  d->set_name(m.info.name);
-  d->set_incarnation(m.info.incarnation);
+  d->set_name(std::string(m.name()));
+  d->set_incarnation(m.incarnation());
   d->set_from(std::string(from));
-  news_.Push(m.info.name, core::EncodeMessageEntry(msg));
+  news_.Push(m.name(), core::EncodeMessageEntry(msg));
 }
 
 std::string Swim::Impl::SyncBody(bool join) {
@@ -249,11 +250,11 @@ std::string Swim::Impl::SyncBody(bool join) {
   state.set_source(cfg_.name);
   for (const Member* m : table_.members()) {
     wire::MemberRecord* r = state.add_members();
-    r->set_name(m->info.name);
-    r->set_addr(m->info.addr);
-    r->set_incarnation(m->info.incarnation);
-    r->set_state(static_cast<wire::MemberState>(m->info.state));
-    r->set_meta(m->info.meta);
+    r->set_name(std::string(m->name()));
+    r->set_addr(std::string(m->addr()));
+    r->set_incarnation(m->incarnation());
+    r->set_state(static_cast<wire::MemberState>(m->state()));
+    r->set_meta(std::string(m->meta()));
   }
   std::string user = app_->LocalState(join);
   if (user.size() <= cfg_.limits.max_user_state_bytes) {
@@ -339,11 +340,11 @@ void Swim::Impl::OnPing(std::string_view from, const wire::Ping& ping) {
   std::string entries;
   Member* prober = table_.Find(ping.source());
   if (cfg_.lifeguard && prober != nullptr &&
-      prober->info.state == MemberState::kSuspect) {
+      prober->state() == MemberState::kSuspect) {
     // Buddy system, answering side: a member we suspect is probing us, so
     // tell it; if it has already refuted, it resends us its refutation.
     entries = SuspectEntry(*prober, cfg_.name);
-    prober->told_suspect = rt_.Now();
+    table_.Suspicion(*prober).told_suspect = rt_.Now();
   }
   if (refute_to_sender_) {
     entries += AliveEntry(*self_);
@@ -425,7 +426,7 @@ void Swim::Impl::OnUser(const wire::UserBroadcast& user) {
 // ---------------------------------------------------------------- news
 
 void Swim::Impl::Refute(uint64_t incarnation) {
-  self_->info.incarnation = std::max(incarnation, self_->info.incarnation) + 1;
+  self_->set_incarnation(std::max(incarnation, self_->incarnation()) + 1);
   ++counters_.refutations;
   QueueAlive(*self_);
 }
@@ -434,9 +435,9 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
                          uint64_t incarnation, std::string_view meta) {
   const absl::Time now = rt_.Now();
   if (name == cfg_.name) {
-    if (leaving_ || incarnation < self_->info.incarnation) return;
-    if (incarnation == self_->info.incarnation && addr == self_->info.addr &&
-        meta == self_->info.meta)
+    if (leaving_ || incarnation < self_->incarnation()) return;
+    if (incarnation == self_->incarnation() && addr == self_->addr() &&
+        meta == self_->meta())
       return;  // our own news coming back
     // Someone speaks for us with other facts: overrule it.
     Refute(incarnation);
@@ -455,32 +456,33 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
     info.meta = std::string(meta);
     info.state = MemberState::kAlive;
     info.state_changed = now;
-    m = table_.Add(std::move(info), random_);
+    m = table_.Add(info, random_);
     QueueAlive(*m);
     Emit(EventType::kJoined, *m);
     return;
   }
-  bool moved = addr != m->info.addr;
+  bool moved = addr != m->addr();
   if (moved) {
     // A name moves to a new address only once its old holder is gone;
     // otherwise two live processes would fight over one name.
-    bool gone = m->info.state == MemberState::kLeft ||
-                (m->info.state == MemberState::kDead &&
-                 now - m->info.state_changed >= cfg_.dead_reclaim_time);
+    bool gone = m->state() == MemberState::kLeft ||
+                (m->state() == MemberState::kDead &&
+                 now - m->state_changed() >= cfg_.dead_reclaim_time);
     if (!gone) {
       counters_.Drop(DropReason::kAddressConflict);
       return;
     }
-  } else if (core::AliveVerdict(m->info, incarnation) != Verdict::kApply) {
+  } else if (core::AliveVerdict(m->state(), m->incarnation(), incarnation) !=
+             Verdict::kApply) {
     return;
   }
-  if (incarnation < m->info.incarnation) return;
-  const MemberState before = m->info.state;
-  const bool meta_changed = meta != m->info.meta;
-  m->info.incarnation = incarnation;
+  if (incarnation < m->incarnation()) return;
+  const MemberState before = m->state();
+  const bool meta_changed = meta != m->meta();
+  m->set_incarnation(incarnation);
   table_.SetAddr(*m, std::string(addr));
-  m->info.meta = std::string(meta);
-  m->suspicion.reset();
+  table_.SetMeta(*m, meta);
+  table_.ClearSuspicion(*m);
   table_.SetState(*m, MemberState::kAlive, now);
   QueueAlive(*m);
   if (before == MemberState::kDead || before == MemberState::kLeft) {
@@ -497,8 +499,9 @@ void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
                            std::string_view from, bool from_peer_table) {
   Member* m = name == cfg_.name ? self_ : table_.Find(name);
   if (m == nullptr) return;
-  Verdict verdict = core::SuspectVerdict(m->info, incarnation);
-  if (m == self_ && incarnation < self_->info.incarnation) {
+  Verdict verdict =
+      core::SuspectVerdict(m->state(), m->incarnation(), incarnation);
+  if (m == self_ && incarnation < self_->incarnation()) {
     ResendRefutation();
     return;
   }
@@ -512,7 +515,9 @@ void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
   if (verdict == Verdict::kConfirm) {
     // A copied table is not an independent confirmation.
     if (from_peer_table) return;
-    if (m->suspicion != nullptr && m->suspicion->Confirm(from)) {
+    core::SuspicionState* state = table_.FindSuspicion(*m);
+    if (state != nullptr && state->suspicion != nullptr &&
+        state->suspicion->Confirm(from)) {
       QueueSuspect(*m, from);
       ScheduleSuspicion(*m);
     }
@@ -530,27 +535,28 @@ void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
     // Too few members to confirm: do not wait for confirmations.
     if (n < static_cast<size_t>(expected) + 2) expected = 0;
   }
-  const bool was_suspect = m->info.state == MemberState::kSuspect;
-  m->info.incarnation = incarnation;
-  m->suspicion =
+  const bool was_suspect = m->state() == MemberState::kSuspect;
+  m->set_incarnation(incarnation);
+  core::SuspicionState& state = table_.Suspicion(*m);
+  state.suspicion =
       std::make_unique<core::Suspicion>(from, expected, min, max, now);
   table_.SetState(*m, MemberState::kSuspect, now);
   if (cfg_.lifeguard) {
     // Part way into the suspicion, a member still unconvinced of a
     // refutation asks the suspect directly: gossip of the refutation may
     // have missed it. Random, so a suspect is not asked by all at once.
-    absl::Duration timeout = m->suspicion->Deadline() - now;
+    absl::Duration timeout = state.suspicion->Deadline() - now;
     absl::Duration at =
         timeout / 4 + absl::Nanoseconds(core::RandomBelow(
                           random_, absl::ToInt64Nanoseconds(timeout / 2) + 1));
-    rt_.After(at,
-              Timer{TimerKind::kSuspicionNotice, incarnation, m->info.name});
+    rt_.After(at, Timer{TimerKind::kSuspicionNotice, incarnation,
+                        std::string(m->name())});
   }
   if (from_peer_table) {
     // Second-hand and possibly stale: gossiping it would count as a fresh
     // confirmation everywhere. Tell the member itself, so that it refutes
     // if it lives; our own probes of it carry the suspicion too.
-    Send(m->info.addr, SuspectEntry(*m, from));
+    Send(std::string(m->addr()), SuspectEntry(*m, from));
   } else {
     QueueSuspect(*m, from);
   }
@@ -564,7 +570,7 @@ void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
   if (m == nullptr) return;
   if (m == self_) {
     if (leaving_) return;  // our own leave echoing back
-    if (incarnation < self_->info.incarnation) {
+    if (incarnation < self_->incarnation()) {
       ResendRefutation();
       return;
     }
@@ -572,10 +578,12 @@ void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
     if (cfg_.lifeguard) awareness_.ApplyDelta(1);
     return;
   }
-  if (core::DeadVerdict(m->info, incarnation) != Verdict::kApply) return;
+  if (core::DeadVerdict(m->state(), m->incarnation(), incarnation) !=
+      Verdict::kApply)
+    return;
   const bool left = from == name;
-  m->info.incarnation = incarnation;
-  m->suspicion.reset();
+  m->set_incarnation(incarnation);
+  table_.ClearSuspicion(*m);
   table_.SetState(*m, left ? MemberState::kLeft : MemberState::kDead,
                   rt_.Now());
   QueueDead(*m, from);
@@ -670,7 +678,7 @@ void Swim::Impl::HandleTimer(const Timer& timer) {
       break;
     case TimerKind::kSuspicionNotice: {
       Member* m = table_.Find(timer.member);
-      if (m != nullptr && m->info.incarnation == timer.token) TellSuspect(m);
+      if (m != nullptr && m->incarnation() == timer.token) TellSuspect(m);
       break;
     }
     case TimerKind::kGossip:
@@ -708,22 +716,22 @@ void Swim::Impl::OnProbeTimer() {
   Member* target = table_.NextProbeTarget(cfg_.name, random_, rt_.Now(),
                                           cfg_.dead_retention);
   if (target == nullptr) return;
-  probe_ = Probe{next_seq_++, target->info.name, true, false, 0, 0};
+  probe_ = Probe{next_seq_++, std::string(target->name()), true, false, 0, 0};
   ++counters_.probes;
   std::string entries;
-  if (cfg_.lifeguard && target->info.state == MemberState::kSuspect) {
+  if (cfg_.lifeguard && target->state() == MemberState::kSuspect) {
     // Buddy system: tell the suspect directly so it can refute at once.
     entries = SuspectEntry(*target, cfg_.name);
-    target->told_suspect = rt_.Now();
+    table_.Suspicion(*target).told_suspect = rt_.Now();
   }
   wire::Message ping;
   wire::Ping* p = ping.mutable_ping();
   p->set_seq(probe_.seq);
-  p->set_target(target->info.name);
+  p->set_target(std::string(target->name()));
   p->set_source(cfg_.name);
   p->set_source_addr(cfg_.advertise_addr);
   entries += core::EncodeMessageEntry(ping);
-  Send(target->info.addr, std::move(entries));
+  Send(std::string(target->addr()), std::move(entries));
   rt_.After(Scaled(cfg_.probe_timeout),
             Timer{TimerKind::kProbeTimeout, probe_.seq, {}});
   rt_.After(period, Timer{TimerKind::kProbeDeadline, probe_.seq, {}});
@@ -736,19 +744,19 @@ void Swim::Impl::OnProbeTimeout(uint32_t seq) {
   const std::string& target_name = probe_.target;
   auto relays =
       table_.Sample(cfg_.indirect_checks, random_, [&](const Member& m) {
-        return m.info.state == MemberState::kAlive &&
-               m.info.name != cfg_.name && m.info.name != target_name;
+        return m.state() == MemberState::kAlive && m.name() != cfg_.name &&
+               m.name() != target_name;
       });
   for (const Member* relay : relays) {
     wire::Message msg;
     wire::IndirectPing* ip = msg.mutable_indirect_ping();
     ip->set_seq(seq);
-    ip->set_target(target->info.name);
-    ip->set_target_addr(target->info.addr);
+    ip->set_target(std::string(target->name()));
+    ip->set_target_addr(std::string(target->addr()));
     ip->set_source(cfg_.name);
     ip->set_source_addr(cfg_.advertise_addr);
     ip->set_want_nack(cfg_.lifeguard);
-    Send(relay->info.addr, core::EncodeMessageEntry(msg));
+    Send(std::string(relay->addr()), core::EncodeMessageEntry(msg));
     ++counters_.indirect_probes;
   }
   if (cfg_.lifeguard) probe_.expected_nacks = static_cast<int>(relays.size());
@@ -765,24 +773,26 @@ void Swim::Impl::ConcludeProbe() {
   }
   Member* target = table_.Find(probe_.target);
   if (target == nullptr) return;
-  if (target->info.state == MemberState::kAlive) ++counters_.suspicions;
-  OnSuspect(target->info.name, target->info.incarnation, cfg_.name);
+  if (target->state() == MemberState::kAlive) ++counters_.suspicions;
+  OnSuspect(target->name(), target->incarnation(), cfg_.name);
 }
 
 void Swim::Impl::ScheduleSuspicion(Member& m) {
-  ++m.suspicion_generation;
-  absl::Duration delay = m.suspicion->Deadline() - rt_.Now();
-  rt_.After(std::max(delay, absl::ZeroDuration()),
-            Timer{TimerKind::kSuspicion, m.suspicion_generation, m.info.name});
+  core::SuspicionState& state = table_.Suspicion(m);
+  state.generation = table_.NextGeneration();
+  absl::Duration delay = state.suspicion->Deadline() - rt_.Now();
+  rt_.After(
+      std::max(delay, absl::ZeroDuration()),
+      Timer{TimerKind::kSuspicion, state.generation, std::string(m.name())});
 }
 
 void Swim::Impl::OnSuspicionTimer(const Timer& timer) {
   Member* m = table_.Find(timer.member);
-  if (m == nullptr || m->info.state != MemberState::kSuspect ||
-      m->suspicion_generation != timer.token)
+  if (m == nullptr || m->state() != MemberState::kSuspect ||
+      table_.Suspicion(*m).generation != timer.token)
     return;
   ++counters_.deaths;
-  OnDead(m->info.name, m->info.incarnation, cfg_.name);
+  OnDead(m->name(), m->incarnation(), cfg_.name);
 }
 
 void Swim::Impl::OnGossipTimer() {
@@ -792,13 +802,13 @@ void Swim::Impl::OnGossipTimer() {
   auto targets =
       table_.Sample(cfg_.gossip_nodes, random_, [&](const Member& m) {
         if (&m == self_) return false;
-        switch (m.info.state) {
+        switch (m.state()) {
           case MemberState::kAlive:
           case MemberState::kSuspect:
             return true;
           case MemberState::kDead:
             // Recently dead members still hear news so they can refute.
-            return now - m.info.state_changed <= cfg_.gossip_to_the_dead;
+            return now - m.state_changed() <= cfg_.gossip_to_the_dead;
           case MemberState::kLeft:
             return false;
         }
@@ -806,7 +816,7 @@ void Swim::Impl::OnGossipTimer() {
       });
   for (const Member* t : targets) {
     if (news_.empty() && user_.empty()) break;
-    Send(t->info.addr, {});
+    Send(std::string(t->addr()), {});
   }
 }
 
@@ -822,9 +832,9 @@ void Swim::Impl::OnPushPullTimer() {
   if (leaving_) return;
   rt_.After(PushPullInterval(), Timer{TimerKind::kPushPull, 0, {}});
   auto peer = table_.Sample(1, random_, [&](const Member& m) {
-    return &m != self_ && m.info.state == MemberState::kAlive;
+    return &m != self_ && m.state() == MemberState::kAlive;
   });
-  if (!peer.empty()) StartSync(peer[0]->info.addr, false);
+  if (!peer.empty()) StartSync(std::string(peer[0]->addr()), false);
 }
 
 void Swim::Impl::OnReconnectTimer() {
@@ -842,9 +852,9 @@ void Swim::Impl::OnReconnectTimer() {
   if (dead == 0) return;
   if (core::RandomBelow(random_, alive) >= dead) return;
   auto peer = table_.Sample(1, random_, [](const Member& m) {
-    return m.info.state == MemberState::kDead;
+    return m.state() == MemberState::kDead;
   });
-  if (!peer.empty()) StartSync(peer[0]->info.addr, false);
+  if (!peer.empty()) StartSync(std::string(peer[0]->addr()), false);
 }
 
 // ---------------------------------------------------------------- API
@@ -899,7 +909,7 @@ void Swim::Impl::Preload(const std::vector<MemberInfo>& members) {
     MemberInfo info = m;
     info.state = MemberState::kAlive;
     info.state_changed = now;
-    table_.Add(std::move(info), random_);
+    table_.Add(info, random_);
   }
 }
 
@@ -942,8 +952,8 @@ absl::Status Swim::Impl::SetMeta(std::string meta) {
         cfg_.limits.max_meta_bytes));
   }
   cfg_.meta = meta;
-  self_->info.meta = std::move(meta);
-  ++self_->info.incarnation;
+  table_.SetMeta(*self_, meta);
+  self_->set_incarnation(self_->incarnation() + 1);
   QueueAlive(*self_);
   return absl::OkStatus();
 }
@@ -991,7 +1001,7 @@ absl::Status Swim::SetMeta(std::string meta) {
 std::vector<MemberInfo> Swim::Members() const {
   std::vector<MemberInfo> out;
   out.reserve(impl_->table().size());
-  for (const Member* m : impl_->table().members()) out.push_back(m->info);
+  for (const Member* m : impl_->table().members()) out.push_back(m->Info());
   std::sort(
       out.begin(), out.end(),
       [](const MemberInfo& a, const MemberInfo& b) { return a.name < b.name; });
@@ -1001,7 +1011,7 @@ std::vector<MemberInfo> Swim::Members() const {
 std::optional<MemberInfo> Swim::Lookup(std::string_view name) const {
   const Member* m = impl_->table().Find(name);
   if (m == nullptr) return std::nullopt;
-  return m->info;
+  return m->Info();
 }
 
 size_t Swim::NumAlive() const { return impl_->table().NumAlive(); }
@@ -1011,7 +1021,7 @@ size_t Swim::Count(MemberState state) const {
 void Swim::Preload(const std::vector<MemberInfo>& members) {
   impl_->Preload(members);
 }
-const MemberInfo& Swim::Self() const { return impl_->self().info; }
+MemberInfo Swim::Self() const { return impl_->self().Info(); }
 int Swim::HealthScore() const { return impl_->health(); }
 const Counters& Swim::counters() const { return impl_->counters(); }
 const Config& Swim::config() const { return impl_->config(); }

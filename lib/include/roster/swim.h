@@ -72,7 +72,7 @@ class Swim {
   std::optional<MemberInfo> Lookup(std::string_view name) const;
   size_t NumAlive() const;  // alive or suspect, this member included
   size_t Count(MemberState state) const;  // this member included
-  const MemberInfo& Self() const;
+  MemberInfo Self() const;
   // Lifeguard's local health score: 0 is healthy; timeouts scale by 1+score.
   int HealthScore() const;
   const Counters& counters() const;
