@@ -71,18 +71,25 @@ std::vector<double> Observer::detection_times() const {
 // Exact for clusters up to a few thousand members; beyond, by counts (each
 // running member sees as many alive as are running, and none suspect).
 bool Observer::AllSeeAllAlive() const {
-  const size_t running = RunningCount();
+  // Members that left are gone from the cluster even if still running.
+  std::vector<bool> live(sim_.size());
+  size_t count = 0;
+  for (size_t i = 0; i < sim_.size(); ++i) {
+    live[i] =
+        sim_.running(i) && sim_.swim(i).Self().state != MemberState::kLeft;
+    count += live[i] ? 1 : 0;
+  }
   const bool exact = sim_.size() <= 2000;
   for (size_t o = 0; o < sim_.size(); ++o) {
-    if (!sim_.running(o)) continue;
+    if (!live[o]) continue;
     Swim& swim = sim_.swim(o);
-    if (swim.Count(MemberState::kAlive) < running) return false;
+    if (swim.Count(MemberState::kAlive) < count) return false;
     if (!exact) {
       if (swim.Count(MemberState::kSuspect) != 0) return false;
       continue;
     }
     for (size_t s = 0; s < sim_.size(); ++s) {
-      if (!sim_.running(s) || s == o) continue;
+      if (!live[s] || s == o) continue;
       auto view = swim.Lookup(sim_.name(s));
       if (!view || view->state != MemberState::kAlive) return false;
     }
