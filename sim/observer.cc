@@ -173,6 +173,16 @@ Distribution Observer::detect_all_s() const {
   return Measure(crashes_, [](const Crashed& c) { return c.all_dead; });
 }
 
+Distribution Observer::suspect_to_dead_s() const {
+  std::vector<double> samples;
+  for (const Crashed& c : crashes_) {
+    if (c.first_suspect && c.first_dead)
+      samples.push_back(
+          absl::ToDoubleSeconds(*c.first_dead - *c.first_suspect));
+  }
+  return Distribution::Of(std::move(samples));
+}
+
 size_t Observer::detected_by_all() const {
   size_t n = 0;
   for (const Crashed& c : crashes_) n += c.all_dead ? 1 : 0;

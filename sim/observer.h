@@ -43,6 +43,8 @@ class Observer {
   Distribution suspect_first_s() const;
   Distribution detect_first_s() const;
   Distribution detect_all_s() const;
+  // From the first suspicion of a crashed member to its first death.
+  Distribution suspect_to_dead_s() const;
   size_t crashes() const { return crashes_.size(); }
   size_t detected_by_all() const;
   uint64_t false_suspicions() const { return false_suspicions_; }

@@ -43,6 +43,7 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       "  \"suspect_first_s\": %s,\n"
       "  \"detect_first_s\": %s,\n"
       "  \"detect_all_s\": %s,\n"
+      "  \"suspect_to_dead_s\": %s,\n"
       "  \"detected_by_all\": %u,\n"
       "  \"false_suspicions\": %u,\n"
       "  \"false_deaths\": %u,\n"
@@ -57,9 +58,10 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       s.bootstrap() == scenario::BOOTSTRAP_CONVERGED ? "converged" : "cold",
       s.duration_s(), r.crashes, Json(r.join_converged_s),
       Json(r.suspect_first_s), Json(r.detect_first_s), Json(r.detect_all_s),
-      r.detected_by_all, r.false_suspicions, r.false_deaths,
-      r.false_deaths_of_slow, Json(r.healed_s), r.packets_per_node_s,
-      r.bytes_per_node_s, r.events, host.wall_s, host.peak_rss_mb);
+      Json(r.suspect_to_dead_s), r.detected_by_all, r.false_suspicions,
+      r.false_deaths, r.false_deaths_of_slow, Json(r.healed_s),
+      r.packets_per_node_s, r.bytes_per_node_s, r.events, host.wall_s,
+      host.peak_rss_mb);
 }
 
 std::string ToCsv(const RunResult& r) {

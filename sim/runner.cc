@@ -442,6 +442,7 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
   result.suspect_first_s = observer.suspect_first_s();
   result.detect_first_s = observer.detect_first_s();
   result.detect_all_s = observer.detect_all_s();
+  result.suspect_to_dead_s = observer.suspect_to_dead_s();
   result.crashes = observer.crashes();
   result.detected_by_all = observer.detected_by_all();
   result.false_suspicions = observer.false_suspicions();

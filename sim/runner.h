@@ -31,6 +31,7 @@ struct RunResult {
   scenario::Scenario scenario;  // normalized
   std::optional<double> join_converged_s;
   Distribution suspect_first_s, detect_first_s, detect_all_s;
+  Distribution suspect_to_dead_s;
   size_t crashes = 0, detected_by_all = 0;
   uint64_t false_suspicions = 0, false_deaths = 0, false_deaths_of_slow = 0;
   std::optional<double> healed_s;
