@@ -279,14 +279,22 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
     counters_.Drop(payload.error.reason);
     return;
   }
-  auto packet = core::DecodePacket(payload.value, cfg_.limits);
-  if (!packet.ok()) {
-    counters_.Drop(packet.error.reason);
+  // A datagram's messages live on a stack-backed arena: no heap traffic
+  // for the common small packet.
+  alignas(8) char scratch[4096];
+  google::protobuf::ArenaOptions options;
+  options.initial_block = scratch;
+  options.initial_block_size = sizeof(scratch);
+  google::protobuf::Arena arena(options);
+  auto* packet = google::protobuf::Arena::CreateMessage<wire::Packet>(&arena);
+  core::WireError error;
+  if (!core::DecodePacketInto(payload.value, cfg_.limits, packet, &error)) {
+    counters_.Drop(error.reason);
     return;
   }
   packet_from_ = from;
   refute_to_sender_ = false;
-  HandleMessages(packet.value);
+  HandleMessages(*packet);
   if (refute_to_sender_) Send(std::string(from), AliveEntry(*self_));
   TellSuspect(table_.FindByAddr(from));
   refute_to_sender_ = false;

@@ -402,32 +402,40 @@ std::string EncodeMessageEntry(const wire::Message& message) {
   return entry;
 }
 
-Decoded<wire::Packet> DecodePacket(std::string_view payload,
-                                   const Limits& limits) {
-  using Result = wire::Packet;
+bool DecodePacketInto(std::string_view payload, const Limits& limits,
+                      wire::Packet* out, WireError* error) {
   const size_t max_bytes = EffectiveLimit(limits.max_packet_bytes);
   if (payload.size() > max_bytes) {
-    return Fail<Result>(DropReason::kTooLarge,
-                        absl::StrCat("packet is ", payload.size(),
-                                     " bytes, over the limit of ", max_bytes));
+    *error = {DropReason::kTooLarge,
+              absl::StrCat("packet is ", payload.size(),
+                           " bytes, over the limit of ", max_bytes)};
+    return false;
   }
-  Decoded<Result> decoded;
-  if (!ParseBounded(payload, &decoded.value)) {
-    return Fail<Result>(DropReason::kMalformed, "packet does not parse");
+  if (!ParseBounded(payload, out)) {
+    *error = {DropReason::kMalformed, "packet does not parse"};
+    return false;
   }
-  const size_t count = static_cast<size_t>(decoded.value.messages_size());
+  const size_t count = static_cast<size_t>(out->messages_size());
   if (count > limits.max_messages_per_packet) {
-    return Fail<Result>(
+    *error = {
         DropReason::kTooLarge,
         absl::StrCat("packet has ", count, " messages, over the limit of ",
-                     limits.max_messages_per_packet));
+                     limits.max_messages_per_packet)};
+    return false;
   }
-  WireError error;
   for (size_t i = 0; i < count; ++i) {
-    if (!CheckMessage(decoded.value.messages(static_cast<int>(i)), i, limits,
-                      &error)) {
-      return Fail<Result>(error.reason, std::move(error.message));
-    }
+    if (!CheckMessage(out->messages(static_cast<int>(i)), i, limits, error))
+      return false;
+  }
+  return true;
+}
+
+Decoded<wire::Packet> DecodePacket(std::string_view payload,
+                                   const Limits& limits) {
+  Decoded<wire::Packet> decoded;
+  WireError error;
+  if (!DecodePacketInto(payload, limits, &decoded.value, &error)) {
+    return Fail<wire::Packet>(error.reason, std::move(error.message));
   }
   return decoded;
 }

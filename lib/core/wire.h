@@ -57,6 +57,11 @@ std::string EncodeMessageEntry(const wire::Message& message);
 // Parses a Packet payload and validates every message against `limits`.
 Decoded<wire::Packet> DecodePacket(std::string_view payload,
                                    const Limits& limits);
+// The same into a caller's message (which may live on an arena, so that a
+// datagram's decode costs no heap allocation); false with `error` set when
+// the payload is rejected.
+bool DecodePacketInto(std::string_view payload, const Limits& limits,
+                      wire::Packet* out, WireError* error);
 
 std::string EncodePushPull(const wire::PushPull& state);
 Decoded<wire::PushPull> DecodePushPull(std::string_view payload,

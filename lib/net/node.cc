@@ -31,19 +31,26 @@ using net::Absl;
 using net::Std;
 using net::StreamKind;
 
+// A deep copy: absl::Status shares its message between copies through a
+// reference count that lives in (uninstrumented) libabsl, so handing a
+// copy to another thread confuses ThreadSanitizer.
+absl::Status Detached(const absl::Status& s) {
+  return absl::Status(s.code(), s.message());
+}
+
 // A status one thread waits for and another sets.
 class Waiter {
  public:
   void Set(absl::Status status) {
     std::lock_guard<std::mutex> lock(mu_);
     if (status_.has_value()) return;
-    status_ = std::move(status);
+    status_ = Detached(status);
     cv_.notify_all();
   }
   absl::Status Wait() {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return status_.has_value(); });
-    return *status_;
+    return Detached(*status_);
   }
   // nullopt when `timeout` passed first.
   std::optional<absl::Status> WaitFor(absl::Duration timeout) {
@@ -51,7 +58,7 @@ class Waiter {
     if (!cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
                       [&] { return status_.has_value(); }))
       return std::nullopt;
-    return *status_;
+    return Detached(*status_);
   }
 
  private:

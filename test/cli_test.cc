@@ -1,0 +1,256 @@
+// The `roster` command line as scripts use it: agent processes on
+// loopback, `roster members --json`, graceful leave on SIGTERM, and one-line
+// errors with exit status 2 for bad input.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+const char* const kRoster = ROSTER_BIN;
+
+bool WaitUntil(const std::function<bool()>& done, absl::Duration limit) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+// Runs `roster args...` to completion: its exit status and stdout+stderr.
+std::pair<int, std::string> Run(const std::string& args) {
+  std::string out;
+  FILE* p = popen(absl::StrCat(kRoster, " ", args, " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// A `roster agent` child process with its stdout and stderr captured.
+class Agent {
+ public:
+  explicit Agent(std::vector<std::string> args) {
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      dup2(err[1], 2);
+      close(out[0]);
+      close(err[0]);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(kRoster));
+      argv.push_back(const_cast<char*>("agent"));
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(kRoster, argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+    fcntl(out_, F_SETFL, O_NONBLOCK);
+    fcntl(err_, F_SETFL, O_NONBLOCK);
+  }
+  ~Agent() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    close(out_);
+    close(err_);
+  }
+
+  // Reads what is available without blocking.
+  void Drain() {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(out_, buf, sizeof(buf))) > 0) stdout_.append(buf, n);
+    while ((n = read(err_, buf, sizeof(buf))) > 0) stderr_.append(buf, n);
+  }
+  // The address from "listening on ADDR (", once printed.
+  std::string Addr() {
+    Drain();
+    const std::string key = "listening on ";
+    size_t at = stderr_.find(key);
+    if (at == std::string::npos) return "";
+    size_t end = stderr_.find(' ', at + key.size());
+    if (end == std::string::npos) return "";
+    return stderr_.substr(at + key.size(), end - at - key.size());
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+  // The exit status once the process has exited, or -1.
+  int Poll() {
+    if (exited_) return status_;
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    }
+    return exited_ ? status_ : -1;
+  }
+  const std::string& out() {
+    Drain();
+    return stdout_;
+  }
+  const std::string& err() {
+    Drain();
+    return stderr_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1;
+  bool exited_ = false;
+  int status_ = -1;
+  std::string stdout_, stderr_;
+};
+
+int Count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+TEST(CliTest, FiveAgentsFormAClusterAndOneLeavesOnSigterm) {
+  std::vector<std::unique_ptr<Agent>> agents;
+  agents.push_back(std::make_unique<Agent>(
+      std::vector<std::string>{"--name", "a0", "--bind", "127.0.0.1:0",
+                               "--profile", "local", "--meta", "role=seed"}));
+  std::string seed;
+  ASSERT_TRUE(WaitUntil([&] { return !(seed = agents[0]->Addr()).empty(); },
+                        absl::Seconds(10)))
+      << agents[0]->err();
+  for (int i = 1; i < 5; ++i) {
+    agents.push_back(std::make_unique<Agent>(std::vector<std::string>{
+        "--name", absl::StrCat("a", i), "--bind", "127.0.0.1:0", "--join", seed,
+        "--profile", "local"}));
+  }
+  for (auto& a : agents) {
+    ASSERT_TRUE(
+        WaitUntil([&] { return !a->Addr().empty(); }, absl::Seconds(10)))
+        << a->err();
+  }
+
+  std::string json;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto [status, out] = Run(absl::StrCat("members ", seed, " --json"));
+        json = out;
+        return status == 0 && Count(out, "\"state\": \"alive\"") == 5;
+      },
+      absl::Seconds(20)))
+      << json;
+  EXPECT_TRUE(absl::StartsWith(json, "{\"members\": [")) << json;
+  for (int i = 0; i < 5; ++i)
+    EXPECT_TRUE(absl::StrContains(json, absl::StrCat("\"name\": \"a", i, "\"")))
+        << json;
+  EXPECT_TRUE(absl::StrContains(json, "\"meta\": {\"role\": \"seed\"}"))
+      << json;
+  // Any member answers, and the plain table lists everyone.
+  auto [status, table] = Run(absl::StrCat("members ", agents[3]->Addr()));
+  EXPECT_EQ(status, 0) << table;
+  EXPECT_EQ(Count(table, " alive "), 5) << table;
+
+  // SIGTERM: a graceful leave, exit 0, and "left" at the others.
+  agents[4]->Signal(SIGTERM);
+  ASSERT_TRUE(
+      WaitUntil([&] { return agents[4]->Poll() >= 0; }, absl::Seconds(15)));
+  EXPECT_EQ(agents[4]->Poll(), 0) << agents[4]->err();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          auto [st, out] =
+              Run(absl::StrCat("members ", agents[i]->Addr(), " --json"));
+          json = out;
+          return st == 0 &&
+                 absl::StrContains(out, "\"name\": \"a4\", \"addr\": \"" +
+                                            agents[4]->Addr() +
+                                            "\", \"state\": \"left\"");
+        },
+        absl::Seconds(10)))
+        << "a" << i << ": " << json;
+  }
+  // The agents printed it as an event line.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return absl::StrContains(agents[0]->out(),
+                                 "{\"event\":\"left\",\"member\":\"a4\"");
+      },
+      absl::Seconds(5)))
+      << agents[0]->out();
+  EXPECT_TRUE(absl::StrContains(agents[0]->out(),
+                                "{\"event\":\"joined\",\"member\":\"a1\","))
+      << agents[0]->out();
+
+  for (int i = 0; i < 4; ++i) agents[i]->Signal(SIGINT);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(
+        WaitUntil([&] { return agents[i]->Poll() >= 0; }, absl::Seconds(15)));
+    EXPECT_EQ(agents[i]->Poll(), 0) << agents[i]->err();
+  }
+}
+
+TEST(CliTest, BadInputIsOneLineAndExitStatusTwo) {
+  for (const char* args :
+       {"agent --name x --bind nowhere", "agent --bind 127.0.0.1:0",
+        "agent --name x --bind 127.0.0.1:0 --join foo",
+        "agent --name x --bind 127.0.0.1:0 --profile fast",
+        "agent --name x --bind 127.0.0.1:0 --meta novalue",
+        "agent --name x --bind 127.0.0.1:0 --dns-server nope",
+        "agent --name x --bind 127.0.0.1:0 --frobnicate", "members",
+        "members nonsense", "demo --nodes 0", "frob"}) {
+    auto [status, out] = Run(args);
+    EXPECT_EQ(status, 2) << args << ": " << out;
+    EXPECT_EQ(Count(out, "\n"), 1) << args << ": " << out;
+    EXPECT_TRUE(absl::StartsWith(out, "roster")) << args << ": " << out;
+  }
+  // A member that is not there: a clear error, a non-zero exit.
+  auto [status, out] = Run("members 127.0.0.1:1");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "127.0.0.1:1: connection refused")) << out;
+}
+
+TEST(CliTest, AnAgentOnATakenPortSaysSo) {
+  Agent first({"--name", "p0", "--bind", "127.0.0.1:0", "--profile", "local"});
+  std::string addr;
+  ASSERT_TRUE(WaitUntil([&] { return !(addr = first.Addr()).empty(); },
+                        absl::Seconds(10)));
+  auto [status, out] =
+      Run(absl::StrCat("agent --name p1 --profile local --bind ", addr));
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "already in use")) << out;
+  first.Signal(SIGTERM);
+  ASSERT_TRUE(WaitUntil([&] { return first.Poll() >= 0; }, absl::Seconds(10)));
+  EXPECT_EQ(first.Poll(), 0);
+}
+
+TEST(CliTest, DemoRunsAndReportsTheDetection) {
+  auto [status, out] = Run("demo --nodes 4");
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "every member declared n3 failed")) << out;
+  EXPECT_EQ(Count(out, "declared n3 failed after"), 3) << out;
+}
+
+}  // namespace
