@@ -1,0 +1,165 @@
+// The private half of roster::Swim: the state one member keeps and the
+// steps of the protocol, implemented across swim_*.cc by concern:
+//   swim.cc          the public API and starting up
+//   swim_send.cc     filling datagrams and the broadcast queues
+//   swim_inbound.cc  datagrams in: pings, acks, nacks, relays, broadcasts
+//   swim_news.cc     membership news and push-pull merges, refutation
+//   swim_timers.cc   probing, suspicion timeouts, gossip, anti-entropy
+#ifndef ROSTER_CORE_SWIM_IMPL_H_
+#define ROSTER_CORE_SWIM_IMPL_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "core/awareness.h"
+#include "core/broadcast_queue.h"
+#include "core/member_table.h"
+#include "core/suspicion.h"
+#include "core/wire.h"
+#include "roster/swim.h"
+
+namespace roster {
+
+using core::Member;
+using core::Verdict;
+
+class Swim::Impl {
+ public:
+  Impl(Config config, Runtime* runtime, Delegate* delegate)
+      : cfg_(std::move(config)),
+        rt_(*runtime),
+        app_(delegate != nullptr ? delegate : &no_delegate_),
+        awareness_(cfg_.awareness_max_multiplier) {
+    MemberInfo info;
+    info.name = cfg_.name;
+    info.addr = cfg_.advertise_addr;
+    info.meta = cfg_.meta;
+    info.incarnation = cfg_.initial_incarnation;
+    info.state = MemberState::kAlive;
+    info.state_changed = rt_.Now();
+    self_ = table_.Add(info, random_);
+  }
+
+  void Start();
+  void HandlePacket(std::string_view from, std::string_view bytes);
+  absl::StatusOr<std::string> HandleSyncRequest(std::string_view from,
+                                                std::string_view request);
+  void HandleSyncResponse(std::string_view from, std::string_view response);
+  void HandleSyncFailed(std::string_view to);
+  void HandleTimer(const Timer& timer);
+  void Join(const std::vector<std::string>& seeds);
+  void Preload(const std::vector<MemberInfo>& members);
+  void Leave();
+  bool LeaveComplete() const;
+  absl::Status Broadcast(std::string payload);
+  absl::Status SetMeta(std::string meta);
+
+  const core::MemberTable& table() const { return table_; }
+  const Member& self() const { return *self_; }
+  int health() const { return awareness_.score(); }
+  const Counters& counters() const { return counters_; }
+  const Config& config() const { return cfg_; }
+  bool joined() const { return joined_; }
+
+ private:
+  // A probe in flight: one per protocol period.
+  struct Probe {
+    uint32_t seq = 0;
+    std::string target;
+    bool active = false;
+    bool acked = false;
+    int nacks = 0;
+    int expected_nacks = 0;
+  };
+  // An indirect ping we relay for another member.
+  struct Relay {
+    uint32_t requester_seq;
+    std::string requester_addr;
+    bool want_nack;
+  };
+  static constexpr size_t kMaxRelays = 4096;
+  static constexpr size_t kSeenBroadcasts = 8192;
+
+  absl::Duration Scaled(absl::Duration d) const {
+    return cfg_.lifeguard ? awareness_.Scale(d) : d;
+  }
+  void Emit(EventType type, const Member& m) {
+    app_->OnEvent(Event{type, m.Info()});
+  }
+
+  // Sending.
+  void Send(const std::string& to, std::string entries);
+  void FillBroadcasts(size_t budget, std::string* out);
+  void QueueAlive(const Member& m);
+  std::string SuspectEntry(const Member& m, std::string_view from);
+  std::string AliveEntry(const Member& m);
+  void QueueSuspect(const Member& m, std::string_view from);
+  void ResendRefutation();
+  void TellSuspect(Member* sender);
+  void QueueDead(const Member& m, std::string_view from);
+  std::string SyncBody(bool join);
+  void StartSync(const std::string& to, bool join);
+
+  // Inbound messages.
+  void HandleMessages(const wire::Packet& packet);
+  void OnPing(std::string_view from, const wire::Ping& ping);
+  void OnIndirectPing(const wire::IndirectPing& req);
+  void OnAck(uint32_t seq);
+  void OnNack(uint32_t seq);
+  void OnUser(const wire::UserBroadcast& user);
+
+  // Membership news, from gossip or push-pull.
+  void OnAlive(std::string_view name, std::string_view addr,
+               uint64_t incarnation, std::string_view meta);
+  void OnSuspect(std::string_view name, uint64_t incarnation,
+                 std::string_view from, bool from_peer_table = false);
+  void OnDead(std::string_view name, uint64_t incarnation,
+              std::string_view from);
+  void Refute(uint64_t incarnation);
+  void Merge(const wire::PushPull& remote);
+
+  // Timers.
+  void OnProbeTimer();
+  void OnProbeTimeout(uint32_t seq);
+  void ConcludeProbe();
+  void OnSuspicionTimer(const Timer& timer);
+  void OnGossipTimer();
+  void OnPushPullTimer();
+  void OnReconnectTimer();
+  void ScheduleSuspicion(Member& m);
+  absl::Duration PushPullInterval() const;
+
+  Config cfg_;
+  Runtime& rt_;
+  std::function<uint64_t()> random_ = [this] { return rt_.Random(); };
+  Delegate no_delegate_;
+  Delegate* app_;
+  core::MemberTable table_;
+  Member* self_ = nullptr;
+  core::Awareness awareness_;
+  core::BroadcastQueue news_;  // membership news
+  core::BroadcastQueue user_;  // application broadcasts
+  Counters counters_;
+  Probe probe_;
+  absl::flat_hash_map<uint32_t, Relay> relays_;
+  absl::flat_hash_set<std::string> seen_;  // (origin, id) of user broadcasts
+  std::deque<std::string> seen_order_;
+  uint64_t next_broadcast_id_ = 1;
+  uint32_t next_seq_ = 1;
+  std::vector<std::string> seeds_;
+  std::string_view packet_from_;   // sender of the datagram being handled
+  bool refute_to_sender_ = false;  // it holds stale news of us
+  bool started_ = false;
+  bool leaving_ = false;
+  bool joined_ = false;
+};
+
+}  // namespace roster
+
+#endif  // ROSTER_CORE_SWIM_IMPL_H_

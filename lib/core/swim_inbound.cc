@@ -1,0 +1,173 @@
+// Datagrams in: pings, acks, nacks, indirect probes, broadcasts.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/swim_impl.h"
+#include "google/protobuf/arena.h"
+
+namespace roster {
+
+void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
+  ++counters_.packets_received;
+  counters_.bytes_received += bytes.size();
+  auto payload =
+      core::OpenFrame(bytes, cfg_.label, cfg_.limits.max_packet_bytes);
+  if (!payload.ok()) {
+    counters_.Drop(payload.error.reason);
+    return;
+  }
+  // A datagram's messages live on a stack-backed arena: no heap traffic
+  // for the common small packet.
+  alignas(8) char scratch[4096];
+  google::protobuf::ArenaOptions options;
+  options.initial_block = scratch;
+  options.initial_block_size = sizeof(scratch);
+  google::protobuf::Arena arena(options);
+  auto* packet = google::protobuf::Arena::CreateMessage<wire::Packet>(&arena);
+  core::WireError error;
+  if (!core::DecodePacketInto(payload.value, cfg_.limits, packet, &error)) {
+    counters_.Drop(error.reason);
+    return;
+  }
+  packet_from_ = from;
+  refute_to_sender_ = false;
+  HandleMessages(*packet);
+  if (refute_to_sender_) Send(std::string(from), AliveEntry(*self_));
+  TellSuspect(table_.FindByAddr(from));
+  refute_to_sender_ = false;
+  packet_from_ = {};
+}
+
+void Swim::Impl::HandleMessages(const wire::Packet& packet) {
+  const std::string_view from = packet_from_;
+  for (const wire::Message& msg : packet.messages()) {
+    switch (msg.body_case()) {
+      case wire::Message::kPing:
+        OnPing(from, msg.ping());
+        break;
+      case wire::Message::kIndirectPing:
+        OnIndirectPing(msg.indirect_ping());
+        break;
+      case wire::Message::kAck:
+        OnAck(msg.ack().seq());
+        break;
+      case wire::Message::kNack:
+        OnNack(msg.nack().seq());
+        break;
+      case wire::Message::kAlive:
+        OnAlive(msg.alive().name(), msg.alive().addr(),
+                msg.alive().incarnation(), msg.alive().meta());
+        break;
+      case wire::Message::kSuspect:
+        OnSuspect(msg.suspect().name(), msg.suspect().incarnation(),
+                  msg.suspect().from());
+        break;
+      case wire::Message::kDead:
+        OnDead(msg.dead().name(), msg.dead().incarnation(), msg.dead().from());
+        break;
+      case wire::Message::kUser:
+        OnUser(msg.user());
+        break;
+      case wire::Message::BODY_NOT_SET:
+        counters_.Drop(DropReason::kMalformed);
+        break;
+    }
+  }
+}
+
+void Swim::Impl::OnPing(std::string_view from, const wire::Ping& ping) {
+  if (ping.target() != cfg_.name) {
+    // Another member used to live at this address (a restart under a new
+    // name, a reused pod IP): do not answer for it.
+    counters_.Drop(DropReason::kWrongTarget);
+    return;
+  }
+  std::string entries;
+  Member* prober = table_.Find(ping.source());
+  if (cfg_.lifeguard && prober != nullptr &&
+      prober->state() == MemberState::kSuspect) {
+    // Buddy system, answering side: a member we suspect is probing us, so
+    // tell it; if it has already refuted, it resends us its refutation.
+    entries = SuspectEntry(*prober, cfg_.name);
+    table_.Suspicion(*prober).told_suspect = rt_.Now();
+  }
+  if (refute_to_sender_) {
+    entries += AliveEntry(*self_);
+    refute_to_sender_ = false;
+  }
+  wire::Message reply;
+  reply.mutable_ack()->set_seq(ping.seq());
+  entries += core::EncodeMessageEntry(reply);
+  Send(std::string(from), std::move(entries));
+}
+
+void Swim::Impl::OnIndirectPing(const wire::IndirectPing& req) {
+  if (relays_.size() >= kMaxRelays) {
+    counters_.Drop(DropReason::kOverloaded);
+    return;
+  }
+  uint32_t seq = next_seq_++;
+  relays_[seq] = Relay{req.seq(), req.source_addr(), req.want_nack()};
+  wire::Message ping;
+  wire::Ping* p = ping.mutable_ping();
+  p->set_seq(seq);
+  p->set_target(req.target());
+  p->set_source(cfg_.name);
+  p->set_source_addr(cfg_.advertise_addr);
+  Send(req.target_addr(), core::EncodeMessageEntry(ping));
+  // Lifeguard: the nack goes out early enough to reach the requester
+  // before its own deadline.
+  rt_.After(cfg_.probe_timeout * 4 / 5, Timer{TimerKind::kRelayNack, seq, {}});
+  rt_.After(cfg_.probe_timeout, Timer{TimerKind::kRelayExpire, seq, {}});
+}
+
+void Swim::Impl::OnAck(uint32_t seq) {
+  if (probe_.active && seq == probe_.seq) {
+    if (!probe_.acked) {
+      probe_.acked = true;
+      probe_.active = false;
+      awareness_.ApplyDelta(-1);
+    }
+    return;
+  }
+  auto it = relays_.find(seq);
+  if (it == relays_.end()) {
+    counters_.Drop(DropReason::kUnknownAck);
+    return;
+  }
+  wire::Message ack;
+  ack.mutable_ack()->set_seq(it->second.requester_seq);
+  std::string to = std::move(it->second.requester_addr);
+  relays_.erase(it);
+  Send(to, core::EncodeMessageEntry(ack));
+}
+
+void Swim::Impl::OnNack(uint32_t seq) {
+  if (probe_.active && seq == probe_.seq) {
+    ++probe_.nacks;
+    ++counters_.nacks_received;
+    return;
+  }
+  counters_.Drop(DropReason::kUnknownAck);
+}
+
+void Swim::Impl::OnUser(const wire::UserBroadcast& user) {
+  std::string key = absl::StrCat(user.origin(), "/", user.id());
+  if (!seen_.insert(key).second) return;
+  seen_order_.push_back(key);
+  if (seen_order_.size() > kSeenBroadcasts) {
+    seen_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
+  ++counters_.broadcasts_delivered;
+  app_->OnBroadcast(user.payload());
+  wire::Message msg;
+  *msg.mutable_user() = user;
+  user_.Push({}, core::EncodeMessageEntry(msg));
+  size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);
+  for (size_t i = 0; i < dropped; ++i) counters_.Drop(DropReason::kQueueFull);
+}
+
+}  // namespace roster

@@ -1,0 +1,245 @@
+// Membership news (alive, suspect, dead), refutation and push-pull.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/swim_impl.h"
+
+namespace roster {
+
+void Swim::Impl::Refute(uint64_t incarnation) {
+  self_->set_incarnation(std::max(incarnation, self_->incarnation()) + 1);
+  ++counters_.refutations;
+  QueueAlive(*self_);
+}
+
+void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
+                         uint64_t incarnation, std::string_view meta) {
+  const absl::Time now = rt_.Now();
+  if (name == cfg_.name) {
+    if (leaving_ || incarnation < self_->incarnation()) return;
+    if (incarnation == self_->incarnation() && addr == self_->addr() &&
+        meta == self_->meta())
+      return;  // our own news coming back
+    // Someone speaks for us with other facts: overrule it.
+    Refute(incarnation);
+    return;
+  }
+  Member* m = table_.Find(name);
+  if (m == nullptr) {
+    if (table_.size() >= cfg_.limits.max_members) {
+      counters_.Drop(DropReason::kTableFull);
+      return;
+    }
+    MemberInfo info;
+    info.name = std::string(name);
+    info.addr = std::string(addr);
+    info.incarnation = incarnation;
+    info.meta = std::string(meta);
+    info.state = MemberState::kAlive;
+    info.state_changed = now;
+    m = table_.Add(info, random_);
+    QueueAlive(*m);
+    Emit(EventType::kJoined, *m);
+    return;
+  }
+  bool moved = addr != m->addr();
+  if (moved) {
+    // A name moves to a new address only once its old holder is gone;
+    // otherwise two live processes would fight over one name.
+    bool gone = m->state() == MemberState::kLeft ||
+                (m->state() == MemberState::kDead &&
+                 now - m->state_changed() >= cfg_.dead_reclaim_time);
+    if (!gone) {
+      counters_.Drop(DropReason::kAddressConflict);
+      return;
+    }
+  } else if (core::AliveVerdict(m->state(), m->incarnation(), incarnation) !=
+             Verdict::kApply) {
+    return;
+  }
+  if (incarnation < m->incarnation()) return;
+  const MemberState before = m->state();
+  const bool meta_changed = meta != m->meta();
+  m->set_incarnation(incarnation);
+  table_.SetAddr(*m, std::string(addr));
+  table_.SetMeta(*m, meta);
+  table_.ClearSuspicion(*m);
+  table_.SetState(*m, MemberState::kAlive, now);
+  QueueAlive(*m);
+  if (before == MemberState::kDead || before == MemberState::kLeft) {
+    Emit(EventType::kJoined, *m);
+  } else if (before == MemberState::kSuspect) {
+    Emit(EventType::kRecovered, *m);
+    if (meta_changed || moved) Emit(EventType::kUpdated, *m);
+  } else if (meta_changed || moved) {
+    Emit(EventType::kUpdated, *m);
+  }
+}
+
+void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
+                           std::string_view from, bool from_peer_table) {
+  Member* m = name == cfg_.name ? self_ : table_.Find(name);
+  if (m == nullptr) return;
+  Verdict verdict =
+      core::SuspectVerdict(m->state(), m->incarnation(), incarnation);
+  if (m == self_ && incarnation < self_->incarnation()) {
+    ResendRefutation();
+    return;
+  }
+  if (verdict == Verdict::kIgnore) return;
+  if (m == self_) {
+    if (leaving_) return;
+    Refute(incarnation);
+    if (cfg_.lifeguard) awareness_.ApplyDelta(1);
+    return;
+  }
+  if (verdict == Verdict::kConfirm) {
+    // A copied table is not an independent confirmation.
+    if (from_peer_table) return;
+    core::SuspicionState* state = table_.FindSuspicion(*m);
+    if (state != nullptr && state->suspicion != nullptr &&
+        state->suspicion->Confirm(from)) {
+      QueueSuspect(*m, from);
+      ScheduleSuspicion(*m);
+    }
+    return;
+  }
+  const absl::Time now = rt_.Now();
+  const size_t n = table_.NumAlive();
+  absl::Duration min =
+      core::SuspicionFloor(cfg_.suspicion_mult, n, cfg_.probe_interval);
+  absl::Duration max = min;
+  int expected = 0;
+  if (cfg_.lifeguard) {
+    max = min * cfg_.suspicion_max_timeout_mult;
+    expected = cfg_.suspicion_mult - 2;
+    // Too few members to confirm: do not wait for confirmations.
+    if (n < static_cast<size_t>(expected) + 2) expected = 0;
+  }
+  const bool was_suspect = m->state() == MemberState::kSuspect;
+  m->set_incarnation(incarnation);
+  core::SuspicionState& state = table_.Suspicion(*m);
+  state.suspicion =
+      std::make_unique<core::Suspicion>(from, expected, min, max, now);
+  table_.SetState(*m, MemberState::kSuspect, now);
+  if (cfg_.lifeguard) {
+    // Part way into the suspicion, a member still unconvinced of a
+    // refutation asks the suspect directly: gossip of the refutation may
+    // have missed it. Random, so a suspect is not asked by all at once.
+    absl::Duration timeout = state.suspicion->Deadline() - now;
+    absl::Duration at =
+        timeout / 4 + absl::Nanoseconds(core::RandomBelow(
+                          random_, absl::ToInt64Nanoseconds(timeout / 2) + 1));
+    rt_.After(at, Timer{TimerKind::kSuspicionNotice, incarnation,
+                        std::string(m->name())});
+  }
+  if (from_peer_table) {
+    // Second-hand and possibly stale: gossiping it would count as a fresh
+    // confirmation everywhere. Tell the member itself, so that it refutes
+    // if it lives; our own probes of it carry the suspicion too.
+    Send(std::string(m->addr()), SuspectEntry(*m, from));
+  } else {
+    QueueSuspect(*m, from);
+  }
+  ScheduleSuspicion(*m);
+  if (!was_suspect) Emit(EventType::kSuspected, *m);
+}
+
+void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
+                        std::string_view from) {
+  Member* m = name == cfg_.name ? self_ : table_.Find(name);
+  if (m == nullptr) return;
+  if (m == self_) {
+    if (leaving_) return;  // our own leave echoing back
+    if (incarnation < self_->incarnation()) {
+      ResendRefutation();
+      return;
+    }
+    Refute(incarnation);
+    if (cfg_.lifeguard) awareness_.ApplyDelta(1);
+    return;
+  }
+  if (core::DeadVerdict(m->state(), m->incarnation(), incarnation) !=
+      Verdict::kApply)
+    return;
+  const bool left = from == name;
+  m->set_incarnation(incarnation);
+  table_.ClearSuspicion(*m);
+  table_.SetState(*m, left ? MemberState::kLeft : MemberState::kDead,
+                  rt_.Now());
+  QueueDead(*m, from);
+  Emit(left ? EventType::kLeft : EventType::kFailed, *m);
+}
+
+// The reference's rule: a peer's "dead" only makes us suspect, so we probe
+// the member ourselves (and it can refute) rather than trusting a stale view.
+void Swim::Impl::Merge(const wire::PushPull& remote) {
+  for (const wire::MemberRecord& r : remote.members()) {
+    switch (r.state()) {
+      case wire::MEMBER_STATE_ALIVE:
+        OnAlive(r.name(), r.addr(), r.incarnation(), r.meta());
+        break;
+      case wire::MEMBER_STATE_SUSPECT:
+      case wire::MEMBER_STATE_DEAD:
+        OnSuspect(r.name(), r.incarnation(), cfg_.name,
+                  /*from_peer_table=*/true);
+        break;
+      case wire::MEMBER_STATE_LEFT:
+        OnDead(r.name(), r.incarnation(), r.name());
+        break;
+      default:
+        break;  // rejected by the decoder
+    }
+  }
+  if (!remote.user_state().empty()) {
+    app_->MergeRemoteState(remote.user_state(), remote.join());
+  }
+}
+
+absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
+    std::string_view from, std::string_view request) {
+  auto payload =
+      core::OpenFrame(request, cfg_.label, cfg_.limits.max_stream_bytes);
+  if (!payload.ok()) {
+    counters_.Drop(payload.error.reason);
+    return absl::InvalidArgumentError(payload.error.message);
+  }
+  auto state = core::DecodePushPull(payload.value, cfg_.limits);
+  if (!state.ok()) {
+    counters_.Drop(state.error.reason);
+    return absl::InvalidArgumentError(state.error.message);
+  }
+  (void)from;
+  ++counters_.syncs_served;
+  Merge(state.value);
+  return SyncBody(state.value.join());
+}
+
+void Swim::Impl::HandleSyncResponse(std::string_view from,
+                                    std::string_view response) {
+  (void)from;
+  auto payload =
+      core::OpenFrame(response, cfg_.label, cfg_.limits.max_stream_bytes);
+  if (!payload.ok()) {
+    counters_.Drop(payload.error.reason);
+    ++counters_.syncs_failed;
+    return;
+  }
+  auto state = core::DecodePushPull(payload.value, cfg_.limits);
+  if (!state.ok()) {
+    counters_.Drop(state.error.reason);
+    ++counters_.syncs_failed;
+    return;
+  }
+  joined_ = true;
+  Merge(state.value);
+}
+
+void Swim::Impl::HandleSyncFailed(std::string_view to) {
+  (void)to;
+  ++counters_.syncs_failed;
+}
+
+}  // namespace roster

@@ -1,0 +1,123 @@
+// Filling datagrams: piggybacked news, fair shares, encoded entries.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/swim_impl.h"
+
+namespace roster {
+
+void Swim::Impl::Send(const std::string& to, std::string entries) {
+  size_t overhead = core::FrameOverhead(cfg_.label) + entries.size();
+  if (overhead < cfg_.packet_budget) {
+    FillBroadcasts(cfg_.packet_budget - overhead, &entries);
+  }
+  if (entries.empty()) return;
+  std::string frame = core::SealFrame(entries, cfg_.label);
+  ++counters_.packets_sent;
+  counters_.bytes_sent += frame.size();
+  rt_.SendPacket(to, std::move(frame));
+}
+
+// While both kinds wait, membership news leaves room for at least half a
+// packet of application broadcasts, or for the next broadcast whole if it
+// is bigger; broadcasts then take what is left. Neither kind can starve the
+// other, and each queue is filled once, so no entry rides twice.
+void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
+  if (news_.empty() && user_.empty()) return;
+  int limit = core::BroadcastQueue::TransmitLimit(cfg_.retransmit_mult,
+                                                  table_.NumAlive());
+  size_t reserve = 0;
+  if (!user_.empty()) {
+    reserve = std::min(budget, std::max(budget / 2, user_.NextSize()));
+  }
+  size_t used = news_.Fill(budget - reserve, limit, out);
+  user_.Fill(budget - used, limit, out);
+}
+
+std::string Swim::Impl::AliveEntry(const Member& m) {
+  wire::Message msg;
+  wire::Alive* a = msg.mutable_alive();
+  a->set_name(std::string(m.name()));
+  a->set_addr(std::string(m.addr()));
+  a->set_incarnation(m.incarnation());
+  a->set_meta(std::string(m.meta()));
+  return core::EncodeMessageEntry(msg);
+}
+
+void Swim::Impl::QueueAlive(const Member& m) {
+  news_.Push(m.name(), AliveEntry(m));
+}
+
+// Buddy system, widened: any datagram from a member we suspect proves it
+// runs, so tell it of the suspicion (at most once a probe interval) and it
+// refutes, or resends a refutation that missed us.
+void Swim::Impl::TellSuspect(Member* sender) {
+  if (!cfg_.lifeguard || sender == nullptr || sender == self_ ||
+      sender->state() != MemberState::kSuspect)
+    return;
+  const absl::Time now = rt_.Now();
+  core::SuspicionState& state = table_.Suspicion(*sender);
+  if (now - state.told_suspect < cfg_.probe_interval) return;
+  state.told_suspect = now;
+  Send(std::string(sender->addr()), SuspectEntry(*sender, cfg_.name));
+}
+
+// Someone still holds a suspicion or death of us that we already refuted:
+// our refutation's gossip missed it. Answer the sender directly, in the
+// same datagram as our ack if the news came with a ping (so the ack cannot
+// arrive without it), and spread the refutation again.
+void Swim::Impl::ResendRefutation() {
+  if (leaving_) return;
+  if (!packet_from_.empty()) refute_to_sender_ = true;
+  if (!news_.Contains(cfg_.name)) QueueAlive(*self_);
+}
+
+std::string Swim::Impl::SuspectEntry(const Member& m, std::string_view from) {
+  wire::Message msg;
+  wire::Suspect* s = msg.mutable_suspect();
+  s->set_name(std::string(m.name()));
+  s->set_incarnation(m.incarnation());
+  s->set_from(std::string(from));
+  return core::EncodeMessageEntry(msg);
+}
+
+void Swim::Impl::QueueSuspect(const Member& m, std::string_view from) {
+  news_.Push(m.name(), SuspectEntry(m, from));
+}
+
+void Swim::Impl::QueueDead(const Member& m, std::string_view from) {
+  wire::Message msg;
+  wire::Dead* d = msg.mutable_dead();
+  d->set_name(std::string(m.name()));
+  d->set_incarnation(m.incarnation());
+  d->set_from(std::string(from));
+  news_.Push(m.name(), core::EncodeMessageEntry(msg));
+}
+
+std::string Swim::Impl::SyncBody(bool join) {
+  wire::PushPull state;
+  state.set_join(join);
+  state.set_source(cfg_.name);
+  for (const Member* m : table_.members()) {
+    wire::MemberRecord* r = state.add_members();
+    r->set_name(std::string(m->name()));
+    r->set_addr(std::string(m->addr()));
+    r->set_incarnation(m->incarnation());
+    r->set_state(static_cast<wire::MemberState>(m->state()));
+    r->set_meta(std::string(m->meta()));
+  }
+  std::string user = app_->LocalState(join);
+  if (user.size() <= cfg_.limits.max_user_state_bytes) {
+    state.set_user_state(std::move(user));
+  }
+  return core::SealFrame(core::EncodePushPull(state), cfg_.label);
+}
+
+void Swim::Impl::StartSync(const std::string& to, bool join) {
+  ++counters_.syncs_started;
+  rt_.StartSync(to, SyncBody(join));
+}
+
+}  // namespace roster
