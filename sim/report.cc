@@ -77,8 +77,8 @@ std::string ToCsv(const RunResult& r) {
 // dead) and the packets sent per second; crashes as red ticks, first
 // detections as black ones.
 std::string ToSvg(const RunResult& r) {
-  constexpr double kW = 900, kH = 520, kLeft = 70, kRight = 20, kTop = 40;
-  constexpr double kPanel = 190, kGap = 60;
+  constexpr double kW = 900, kH = 545, kLeft = 70, kRight = 20, kTop = 40;
+  constexpr double kPanel = 190, kGap = 85;
   const double duration = r.scenario.duration_s();
   const double nodes = r.scenario.nodes();
   double max_packets = 1;
@@ -147,7 +147,7 @@ std::string ToSvg(const RunResult& r) {
   absl::StrAppendFormat(&svg,
                         "<text x=\"%.0f\" y=\"%.0f\">red: crashes, black: "
                         "first declared dead</text>\n</svg>\n",
-                        kLeft, kTop + kPanel + 44);
+                        kLeft, kTop + kPanel + 46);
   return svg;
 }
 
