@@ -6,7 +6,7 @@
 #   QUICK=1 bench/sim_report.sh    # 3 seeds instead of 10, no 10k run
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sim=build/tools/roster-sim
+sim="${SIM:-build/tools/roster-sim}"
 out=bench/results
 mkdir -p "$out"
 [ -x "$sim" ] || { echo "build first: cmake --build build" >&2; exit 1; }

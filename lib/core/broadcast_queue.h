@@ -10,9 +10,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/string_view.h"
@@ -39,34 +39,35 @@ class BroadcastQueue {
   size_t Prune(size_t max_entries);
 
   // The size of the entry Fill() would try first; 0 when empty.
-  size_t NextSize() const {
-    return queue_.empty() ? 0 : queue_.begin()->second.entry.size();
-  }
+  size_t NextSize() const;
   bool Contains(std::string_view key) const {
     return by_key_.contains(ToAbsl(key));
   }
-  size_t size() const { return queue_.size(); }
-  bool empty() const { return queue_.empty(); }
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
 
  private:
-  struct Order {
-    int transmits;
-    uint64_t newness;  // larger is older; ids count down
-    bool operator<(const Order& o) const {
-      if (transmits != o.transmits) return transmits < o.transmits;
-      return newness < o.newness;
-    }
-  };
+  // Entries live in a slab; each transmit count has a level listing its
+  // entries newest first (by a counter that only grows), kept in plain
+  // vectors because Fill walks them far more often than anything moves.
   struct Item {
     std::string key;
     std::string entry;
+    uint64_t newness = 0;  // larger is newer
+    int transmits = 0;
   };
 
-  void Erase(std::map<Order, Item>::iterator it);
+  uint32_t NewSlot();
+  void Insert(uint32_t slot);  // into the level of its transmit count
+  void RemoveFromLevel(uint32_t slot);
+  void Free(uint32_t slot);
 
-  std::map<Order, Item> queue_;
-  absl::flat_hash_map<std::string, Order> by_key_;
-  uint64_t next_newness_ = UINT64_MAX;
+  std::vector<Item> items_;
+  std::vector<uint32_t> free_;
+  std::vector<std::vector<uint32_t>> levels_;
+  absl::flat_hash_map<std::string, uint32_t> by_key_;
+  uint64_t next_newness_ = 0;
+  size_t count_ = 0;
 };
 
 }  // namespace roster::core

@@ -138,6 +138,14 @@ bool CheckText(std::string_view value, std::string_view field, size_t max_bytes,
                            " bytes, over the limit of ", max_bytes)};
     return false;
   }
+  // Nearly every name and address is printable ASCII: check that in one
+  // branch-light pass and skip the byte-by-byte and UTF-8 checks.
+  bool printable_ascii = true;
+  for (const char c : value) {
+    const auto byte = static_cast<uint8_t>(c);
+    printable_ascii &= byte >= 0x20 && byte < 0x7F;
+  }
+  if (printable_ascii) return true;
   for (size_t i = 0; i < value.size(); ++i) {
     const auto byte = static_cast<uint8_t>(value[i]);
     if (byte < 0x20 || byte == 0x7F) {
