@@ -18,9 +18,11 @@ absl::Status InvariantChecker::Check(Simulation& sim) {
   for (size_t o = 0; o < sim.size(); ++o) {
     if (!sim.running(o)) continue;
     Swim& swim = sim.swim(o);
-    if (swim.Self().state == MemberState::kDead)
+    const MemberState self = swim.Self().state;
+    if (self != MemberState::kAlive && self != MemberState::kLeft)
       return absl::InternalError(
-          absl::StrCat(At(sim), sim.name(o), " believes itself dead"));
+          absl::StrCat(At(sim), sim.name(o), " believes itself ",
+                       std::string(MemberStateName(self))));
     View& view = views_[o];
     if (view.life != sim.life(o)) {
       view.life = sim.life(o);  // a restarted process starts a new history

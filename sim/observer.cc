@@ -40,9 +40,21 @@ void Observer::Crash(int node) {
 
 Observer::Crashed* Observer::FindCrashed(const std::string& name) {
   for (Crashed& c : crashes_) {
-    if (sim_.name(c.node) == name) return &c;
+    if (c.open && sim_.name(c.node) == name) return &c;
   }
   return nullptr;
+}
+
+void Observer::MarkLeft(int node) {
+  if (left_.size() <= static_cast<size_t>(node)) left_.resize(node + 1);
+  left_[node] = true;
+}
+
+void Observer::Restarted(int node) {
+  for (Crashed& c : crashes_) {
+    if (c.node == node) c.open = false;
+  }
+  if (static_cast<size_t>(node) < left_.size()) left_[node] = false;
 }
 
 void Observer::MarkImpaired(int node) { impaired_[sim_.name(node)] = node; }
@@ -122,16 +134,17 @@ void Observer::OnEvent(int observer, const Event& event) {
     return;
   }
   if (!c->first_dead) c->first_dead = now;
-  if (static_cast<size_t>(observer) < c->declared.size() &&
-      !c->declared[observer]) {
+  if (c->declared.size() < sim_.size()) c->declared.resize(sim_.size());
+  if (!c->declared[observer]) {
     c->declared[observer] = true;
     ++c->declared_count;
   }
   if (!c->all_dead) {
-    // Every member still running has declared it.
+    // Every member still running, and not gone by leaving, has declared it.
     bool all = true;
     for (size_t i = 0; i < sim_.size() && all; ++i) {
-      if (sim_.running(i) && !c->declared[i]) all = false;
+      const bool left = i < left_.size() && left_[i];
+      if (sim_.running(i) && !left && !c->declared[i]) all = false;
     }
     if (all) c->all_dead = now;
   }

@@ -31,6 +31,10 @@ class Observer {
   // Marks `node` as impaired (slow or paused): deaths declared about it
   // are counted apart as well.
   void MarkImpaired(int node);
+  // `node` left gracefully: it no longer has to witness crashes.
+  void MarkLeft(int node);
+  // `node` was restarted: news about its name is no longer about the crash.
+  void Restarted(int node);
   // The network healed now: time how long until every running member sees
   // every running member alive.
   void Healed();
@@ -65,6 +69,7 @@ class Observer {
     std::optional<absl::Time> first_suspect, first_dead, all_dead;
     std::vector<bool> declared;  // by observer index
     size_t declared_count = 0;
+    bool open = true;  // until the member is restarted
   };
   void OnEvent(int observer, const Event& event);
   Crashed* FindCrashed(const std::string& name);
@@ -78,6 +83,7 @@ class Observer {
   std::optional<absl::Time> heal_started_;
   std::optional<double> healed_s_;
   absl::flat_hash_map<std::string, int> impaired_;  // name to index
+  std::vector<bool> left_;
   uint64_t false_suspicions_ = 0;
   uint64_t false_deaths_ = 0;
   uint64_t false_deaths_of_impaired_ = 0;

@@ -67,7 +67,7 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
 std::string ToCsv(const RunResult& r) {
   std::string out = "t_s,alive,suspect,dead,packets,bytes\n";
   for (const SeriesPoint& p : r.series) {
-    absl::StrAppendFormat(&out, "%.0f,%.3f,%.3f,%.3f,%u,%u\n", p.t, p.alive,
+    absl::StrAppendFormat(&out, "%g,%.3f,%.3f,%.3f,%u,%u\n", p.t, p.alive,
                           p.suspect, p.dead, p.packets, p.bytes);
   }
   return out;

@@ -255,6 +255,7 @@ void Apply(const Action& a, Simulation& sim, Observer& observer) {
     case Act::kRestart: {
       if (sim.running(a.node)) break;
       sim.Restart(a.node, a.flag);
+      observer.Restarted(a.node);
       for (size_t j = 0; j < sim.size(); ++j) {
         if (static_cast<int>(j) != a.node && sim.running(j)) {
           sim.Join(a.node, {static_cast<int>(j)});
@@ -264,7 +265,9 @@ void Apply(const Action& a, Simulation& sim, Observer& observer) {
       break;
     }
     case Act::kLeave:
-      if (sim.running(a.node)) sim.Leave(a.node);
+      if (!sim.running(a.node)) break;
+      sim.Leave(a.node);
+      observer.MarkLeft(a.node);
       break;
     case Act::kPause:
       observer.MarkImpaired(a.node);
@@ -394,11 +397,13 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
     if (next_action < actions.size())
       target = std::min(target, when(actions[next_action].at));
     sim.RunFor(target - elapsed());
-    if (elapsed() < next_sample) continue;
+    // A sample every whole second, and one at the end of a run whose
+    // duration is not a whole number of seconds.
+    if (elapsed() < next_sample && elapsed() < duration) continue;
     next_sample += absl::Seconds(1);
     observer.Sample();
     SeriesPoint point;
-    point.t = std::round(absl::ToDoubleSeconds(elapsed()));
+    point.t = absl::ToDoubleSeconds(elapsed());
     uint64_t packets = 0, bytes = 0;
     size_t running = 0;
     for (size_t i = 0; i < sim.size(); ++i) {

@@ -95,6 +95,9 @@ void Simulation::Boot(int index) {
   }
   node.swim = std::move(*swim);
   node.running = false;
+  // A fresh process: whatever paused or slowed the old one is gone.
+  node.paused_until = absl::InfinitePast();
+  node.slow = absl::ZeroDuration();
 }
 
 void Simulation::Start(int index) {
@@ -157,6 +160,16 @@ void Simulation::Restart(int index, bool new_address) {
   }
   Boot(index);
   Start(index);
+}
+
+void Simulation::Inject(int index, const std::string& from, std::string bytes) {
+  Pending p;
+  p.kind = Kind::kPacket;
+  p.node = index;
+  p.peer = -1;
+  p.from = from;
+  p.bytes = std::move(bytes);
+  Schedule(absl::ZeroDuration(), std::move(p));
 }
 
 void Simulation::Leave(int index) { nodes_[index]->swim->Leave(); }

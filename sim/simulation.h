@@ -68,6 +68,9 @@ class Simulation {
   // Handles every inbound datagram and stream `delay` late; timers on time.
   void SetSlow(int node, absl::Duration delay);
   Network& network() { return network_; }
+  // Delivers `bytes` to `node` now as a datagram from `from`, bypassing the
+  // network: for tests of hostile input.
+  void Inject(int node, const std::string& from, std::string bytes);
 
   // Running.
   void RunFor(absl::Duration duration);

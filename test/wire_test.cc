@@ -148,7 +148,7 @@ wire::Message AliveMessage() {
   wire::Alive* alive = m.mutable_alive();
   alive->set_name("node-d");
   alive->set_addr("10.0.0.4:7946");
-  alive->set_incarnation(UINT64_MAX);
+  alive->set_incarnation(kMaxIncarnation);
   alive->set_meta(std::string("\0\x01\xff meta", 8));
   return m;
 }
@@ -1106,6 +1106,53 @@ TEST(GarbageTest, NeverCrashesAndOnlyAcceptsValidInput) {
   EXPECT_GT(packets_rejected, 1000);
   EXPECT_GT(push_pulls_ok, 50);
   EXPECT_GT(push_pulls_rejected, 500);
+}
+
+}  // namespace
+}  // namespace roster::core
+
+namespace roster::core {
+namespace {
+
+// Refutation goes one higher than the news it answers, so an incarnation at
+// the top of uint64 would make a member unable to refute, ever.
+TEST(DecodePacketTest, RejectsIncarnationsPastTheLimit) {
+  for (int kind = 0; kind < 3; ++kind) {
+    wire::Message m;
+    if (kind == 0) {
+      m.mutable_alive()->set_name("a");
+      m.mutable_alive()->set_addr("10.0.0.1:1");
+      m.mutable_alive()->set_incarnation(kMaxIncarnation + 2);
+    } else if (kind == 1) {
+      m.mutable_suspect()->set_name("a");
+      m.mutable_suspect()->set_from("b");
+      m.mutable_suspect()->set_incarnation(UINT64_MAX);
+    } else {
+      m.mutable_dead()->set_name("a");
+      m.mutable_dead()->set_from("b");
+      m.mutable_dead()->set_incarnation(kMaxIncarnation + 1);
+    }
+    auto decoded = DecodePacket(EncodeMessageEntry(m), Limits());
+    EXPECT_FALSE(decoded.ok()) << kind;
+    EXPECT_EQ(decoded.error.reason, DropReason::kMalformed);
+    EXPECT_NE(decoded.error.message.find("incarnation"), std::string::npos);
+  }
+  wire::PushPull state;
+  state.set_source("b");
+  wire::MemberRecord* r = state.add_members();
+  r->set_name("a");
+  r->set_addr("10.0.0.1:1");
+  r->set_state(wire::MEMBER_STATE_DEAD);
+  r->set_incarnation(UINT64_MAX);
+  EXPECT_FALSE(DecodePushPull(EncodePushPull(state), Limits()).ok());
+  r->set_incarnation(kMaxIncarnation);
+  EXPECT_TRUE(DecodePushPull(EncodePushPull(state), Limits()).ok());
+  // An alive may be one higher: the refutation of news at the limit.
+  wire::Message refutation;
+  refutation.mutable_alive()->set_name("a");
+  refutation.mutable_alive()->set_addr("10.0.0.1:1");
+  refutation.mutable_alive()->set_incarnation(kMaxIncarnation + 1);
+  EXPECT_TRUE(DecodePacket(EncodeMessageEntry(refutation), Limits()).ok());
 }
 
 }  // namespace

@@ -118,6 +118,12 @@ absl::Status Config::Validate() const {
     return Invalid("packet_budget", "must be in [512, max_packet_bytes]");
   if (limits.max_members < 1)
     return Invalid("limits.max_members", "must be > 0");
+  if (limits.max_name_bytes < 1 || limits.max_name_bytes > 255)
+    return Invalid("limits.max_name_bytes", "must be in [1, 255]");
+  if (limits.max_addr_bytes < 1 || limits.max_addr_bytes > 255)
+    return Invalid("limits.max_addr_bytes", "must be in [1, 255]");
+  if (limits.max_meta_bytes > 65535)
+    return Invalid("limits.max_meta_bytes", "must be at most 65535");
   return absl::OkStatus();
 }
 

@@ -91,7 +91,7 @@ absl::Status Swim::Impl::Broadcast(std::string payload) {
         " bytes does not fit in the packet budget of ", cfg_.packet_budget));
   }
   std::string key = absl::StrCat(cfg_.name, "/", u->id());
-  if (seen_.insert(key).second) seen_order_.push_back(std::move(key));
+  MarkSeen(std::move(key));
   user_.Push({}, std::move(entry));
   size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);
   for (size_t i = 0; i < dropped; ++i) counters_.Drop(DropReason::kQueueFull);

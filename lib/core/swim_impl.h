@@ -94,7 +94,11 @@ class Swim::Impl {
   }
 
   // Sending.
-  void Send(const std::string& to, std::string entries);
+  // Sends `entries`, filled up with queued news unless `piggyback` is off
+  // (for datagrams to addresses that may be nobody's).
+  void Send(const std::string& to, std::string entries, bool piggyback = true);
+  // Records a user broadcast as seen; false if it already was.
+  bool MarkSeen(std::string key);
   void FillBroadcasts(size_t budget, std::string* out);
   void QueueAlive(const Member& m);
   std::string SuspectEntry(const Member& m, std::string_view from);
@@ -110,6 +114,7 @@ class Swim::Impl {
   void HandleMessages(const wire::Packet& packet);
   void OnPing(std::string_view from, const wire::Ping& ping);
   void OnIndirectPing(const wire::IndirectPing& req);
+  int relays_this_packet_ = 0;
   void OnAck(uint32_t seq);
   void OnNack(uint32_t seq);
   void OnUser(const wire::UserBroadcast& user);

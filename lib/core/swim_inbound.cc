@@ -33,6 +33,7 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
   }
   packet_from_ = from;
   refute_to_sender_ = false;
+  relays_this_packet_ = 0;
   HandleMessages(*packet);
   if (refute_to_sender_) Send(std::string(from), AliveEntry(*self_));
   TellSuspect(table_.FindByAddr(from));
@@ -104,7 +105,9 @@ void Swim::Impl::OnPing(std::string_view from, const wire::Ping& ping) {
 }
 
 void Swim::Impl::OnIndirectPing(const wire::IndirectPing& req) {
-  if (relays_.size() >= kMaxRelays) {
+  // An honest prober asks a relay once per datagram; more would turn one
+  // datagram into a fan-out of pings to addresses of the sender's choice.
+  if (++relays_this_packet_ > 1 || relays_.size() >= kMaxRelays) {
     counters_.Drop(DropReason::kOverloaded);
     return;
   }
@@ -116,7 +119,10 @@ void Swim::Impl::OnIndirectPing(const wire::IndirectPing& req) {
   p->set_target(req.target());
   p->set_source(cfg_.name);
   p->set_source_addr(cfg_.advertise_addr);
-  Send(req.target_addr(), core::EncodeMessageEntry(ping));
+  // News rides along only to a member we know at that address: gossip
+  // sent to nobody would be counted as spread.
+  const bool known = table_.FindByAddr(req.target_addr()) != nullptr;
+  Send(req.target_addr(), core::EncodeMessageEntry(ping), known);
   // Lifeguard: the nack goes out early enough to reach the requester
   // before its own deadline.
   rt_.After(cfg_.probe_timeout * 4 / 5, Timer{TimerKind::kRelayNack, seq, {}});
@@ -154,18 +160,19 @@ void Swim::Impl::OnNack(uint32_t seq) {
 }
 
 void Swim::Impl::OnUser(const wire::UserBroadcast& user) {
-  std::string key = absl::StrCat(user.origin(), "/", user.id());
-  if (!seen_.insert(key).second) return;
-  seen_order_.push_back(key);
-  if (seen_order_.size() > kSeenBroadcasts) {
-    seen_.erase(seen_order_.front());
-    seen_order_.pop_front();
-  }
+  if (!MarkSeen(absl::StrCat(user.origin(), "/", user.id()))) return;
   ++counters_.broadcasts_delivered;
   app_->OnBroadcast(user.payload());
   wire::Message msg;
   *msg.mutable_user() = user;
-  user_.Push({}, core::EncodeMessageEntry(msg));
+  std::string entry = core::EncodeMessageEntry(msg);
+  // Passed on only if it fits our own datagrams (a peer with a larger
+  // budget, or a hostile one, may send bigger).
+  if (entry.size() + core::FrameOverhead(cfg_.label) > cfg_.packet_budget) {
+    counters_.Drop(DropReason::kTooLarge);
+    return;
+  }
+  user_.Push({}, std::move(entry));
   size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);
   for (size_t i = 0; i < dropped; ++i) counters_.Drop(DropReason::kQueueFull);
 }

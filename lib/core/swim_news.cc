@@ -9,7 +9,11 @@
 namespace roster {
 
 void Swim::Impl::Refute(uint64_t incarnation) {
-  self_->set_incarnation(std::max(incarnation, self_->incarnation()) + 1);
+  // The decoder bounds news at kMaxIncarnation, so this never overflows and
+  // peers always accept the result.
+  self_->set_incarnation(
+      std::min(std::max(incarnation, self_->incarnation()) + 1,
+               core::kMaxIncarnation + 1));
   ++counters_.refutations;
   QueueAlive(*self_);
 }

@@ -8,9 +8,10 @@
 
 namespace roster {
 
-void Swim::Impl::Send(const std::string& to, std::string entries) {
+void Swim::Impl::Send(const std::string& to, std::string entries,
+                      bool piggyback) {
   size_t overhead = core::FrameOverhead(cfg_.label) + entries.size();
-  if (overhead < cfg_.packet_budget) {
+  if (piggyback && overhead < cfg_.packet_budget) {
     FillBroadcasts(cfg_.packet_budget - overhead, &entries);
   }
   if (entries.empty()) return;
@@ -18,6 +19,16 @@ void Swim::Impl::Send(const std::string& to, std::string entries) {
   ++counters_.packets_sent;
   counters_.bytes_sent += frame.size();
   rt_.SendPacket(to, std::move(frame));
+}
+
+bool Swim::Impl::MarkSeen(std::string key) {
+  if (!seen_.insert(key).second) return false;
+  seen_order_.push_back(std::move(key));
+  while (seen_order_.size() > kSeenBroadcasts) {
+    seen_.erase(seen_order_.front());
+    seen_order_.pop_front();
+  }
+  return true;
 }
 
 // While both kinds wait, membership news leaves room for at least half a
@@ -30,7 +41,10 @@ void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
                                                   table_.NumAlive());
   size_t reserve = 0;
   if (!user_.empty()) {
-    reserve = std::min(budget, std::max(budget / 2, user_.NextSize()));
+    // A broadcast too big for this datagram waits for an emptier one; it
+    // must not keep membership news out meanwhile.
+    const size_t next = user_.NextSize();
+    reserve = next <= budget ? std::max(budget / 2, next) : budget / 2;
   }
   size_t used = news_.Fill(budget - reserve, limit, out);
   user_.Fill(budget - used, limit, out);

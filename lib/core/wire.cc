@@ -126,15 +126,28 @@ bool IsUtf8(std::string_view s) {
 // control bytes and DEL. On failure fills `error` and returns false.
 // `field` names the field for the log message; the value itself is not
 // echoed because it is hostile input.
-bool CheckText(std::string_view value, std::string_view field, size_t max_bytes,
+// Names the field being checked; the text is only built for a rejection,
+// so checking a valid packet allocates nothing.
+struct Field {
+  const char* list;  // "messages", "members", or null at the top level
+  size_t index;
+  const char* name;
+  std::string Describe() const {
+    return list == nullptr ? std::string(name)
+                           : absl::StrCat(list, "[", index, "].", name);
+  }
+};
+
+bool CheckText(std::string_view value, const Field& field, size_t max_bytes,
                WireError* error) {
   if (value.empty()) {
-    *error = {DropReason::kMalformed, absl::StrCat(Absl(field), " is empty")};
+    *error = {DropReason::kMalformed,
+              absl::StrCat(field.Describe(), " is empty")};
     return false;
   }
   if (value.size() > max_bytes) {
     *error = {DropReason::kTooLarge,
-              absl::StrCat(Absl(field), " is ", value.size(),
+              absl::StrCat(field.Describe(), " is ", value.size(),
                            " bytes, over the limit of ", max_bytes)};
     return false;
   }
@@ -151,35 +164,47 @@ bool CheckText(std::string_view value, std::string_view field, size_t max_bytes,
     if (byte < 0x20 || byte == 0x7F) {
       *error = {
           DropReason::kMalformed,
-          absl::StrCat(Absl(field), " has control byte 0x",
+          absl::StrCat(field.Describe(), " has control byte 0x",
                        absl::Hex(byte, absl::kZeroPad2), " at offset ", i)};
       return false;
     }
   }
   if (!IsUtf8(value)) {
     *error = {DropReason::kMalformed,
-              absl::StrCat(Absl(field), " is not valid UTF-8")};
+              absl::StrCat(field.Describe(), " is not valid UTF-8")};
     return false;
   }
   return true;
 }
 
-bool CheckName(std::string_view value, std::string_view field,
-               const Limits& limits, WireError* error) {
+// Suspicions and deaths past kMaxIncarnation are hostile; an alive may be
+// one higher, so that a member can always refute (see wire.h).
+bool CheckIncarnation(uint64_t value, const Field& field, WireError* error,
+                      bool alive = false) {
+  const uint64_t limit = alive ? kMaxIncarnation + 1 : kMaxIncarnation;
+  if (value <= limit) return true;
+  *error = {DropReason::kMalformed,
+            absl::StrCat(field.Describe(), " ", value, " is over the limit of ",
+                         limit)};
+  return false;
+}
+
+bool CheckName(std::string_view value, const Field& field, const Limits& limits,
+               WireError* error) {
   return CheckText(value, field, limits.max_name_bytes, error);
 }
 
-bool CheckAddr(std::string_view value, std::string_view field,
-               const Limits& limits, WireError* error) {
+bool CheckAddr(std::string_view value, const Field& field, const Limits& limits,
+               WireError* error) {
   return CheckText(value, field, limits.max_addr_bytes, error);
 }
 
 // Checks an opaque byte field: only its size matters.
-bool CheckBlob(std::string_view value, std::string_view field, size_t max_bytes,
+bool CheckBlob(std::string_view value, const Field& field, size_t max_bytes,
                WireError* error) {
   if (value.size() > max_bytes) {
     *error = {DropReason::kTooLarge,
-              absl::StrCat(Absl(field), " is ", value.size(),
+              absl::StrCat(field.Describe(), " is ", value.size(),
                            " bytes, over the limit of ", max_bytes)};
     return false;
   }
@@ -188,82 +213,99 @@ bool CheckBlob(std::string_view value, std::string_view field, size_t max_bytes,
 
 bool CheckMessage(const wire::Message& message, size_t index,
                   const Limits& limits, WireError* error) {
-  const std::string at = absl::StrCat("messages[", index, "].");
   switch (message.body_case()) {
     case wire::Message::kPing: {
       const wire::Ping& ping = message.ping();
-      return CheckName(ping.target(), absl::StrCat(at, "ping.target"), limits,
-                       error) &&
-             CheckName(ping.source(), absl::StrCat(at, "ping.source"), limits,
-                       error) &&
-             CheckAddr(ping.source_addr(), absl::StrCat(at, "ping.source_addr"),
-                       limits, error);
+      return CheckName(ping.target(), Field{"messages", index, "ping.target"},
+                       limits, error) &&
+             CheckName(ping.source(), Field{"messages", index, "ping.source"},
+                       limits, error) &&
+             CheckAddr(ping.source_addr(),
+                       Field{"messages", index, "ping.source_addr"}, limits,
+                       error);
     }
     case wire::Message::kIndirectPing: {
       const wire::IndirectPing& ping = message.indirect_ping();
-      return CheckName(ping.target(), absl::StrCat(at, "indirect_ping.target"),
-                       limits, error) &&
-             CheckAddr(ping.target_addr(),
-                       absl::StrCat(at, "indirect_ping.target_addr"), limits,
+      return CheckName(ping.target(),
+                       Field{"messages", index, "indirect_ping.target"}, limits,
                        error) &&
-             CheckName(ping.source(), absl::StrCat(at, "indirect_ping.source"),
+             CheckAddr(ping.target_addr(),
+                       Field{"messages", index, "indirect_ping.target_addr"},
                        limits, error) &&
+             CheckName(ping.source(),
+                       Field{"messages", index, "indirect_ping.source"}, limits,
+                       error) &&
              CheckAddr(ping.source_addr(),
-                       absl::StrCat(at, "indirect_ping.source_addr"), limits,
-                       error);
+                       Field{"messages", index, "indirect_ping.source_addr"},
+                       limits, error);
     }
     case wire::Message::kAck:
     case wire::Message::kNack:
       return true;
     case wire::Message::kAlive: {
       const wire::Alive& alive = message.alive();
-      return CheckName(alive.name(), absl::StrCat(at, "alive.name"), limits,
-                       error) &&
-             CheckAddr(alive.addr(), absl::StrCat(at, "alive.addr"), limits,
-                       error) &&
-             CheckBlob(alive.meta(), absl::StrCat(at, "alive.meta"),
+      return CheckIncarnation(alive.incarnation(),
+                              Field{"messages", index, "alive.incarnation"},
+                              error, /*alive=*/true) &&
+             CheckName(alive.name(), Field{"messages", index, "alive.name"},
+                       limits, error) &&
+             CheckAddr(alive.addr(), Field{"messages", index, "alive.addr"},
+                       limits, error) &&
+             CheckBlob(alive.meta(), Field{"messages", index, "alive.meta"},
                        limits.max_meta_bytes, error);
     }
     case wire::Message::kSuspect: {
       const wire::Suspect& suspect = message.suspect();
-      return CheckName(suspect.name(), absl::StrCat(at, "suspect.name"), limits,
-                       error) &&
-             CheckName(suspect.from(), absl::StrCat(at, "suspect.from"), limits,
-                       error);
+      return CheckIncarnation(suspect.incarnation(),
+                              Field{"messages", index, "suspect.incarnation"},
+                              error) &&
+             CheckName(suspect.name(), Field{"messages", index, "suspect.name"},
+                       limits, error) &&
+             CheckName(suspect.from(), Field{"messages", index, "suspect.from"},
+                       limits, error);
     }
     case wire::Message::kDead: {
       const wire::Dead& dead = message.dead();
-      return CheckName(dead.name(), absl::StrCat(at, "dead.name"), limits,
-                       error) &&
-             CheckName(dead.from(), absl::StrCat(at, "dead.from"), limits,
-                       error);
+      return CheckIncarnation(dead.incarnation(),
+                              Field{"messages", index, "dead.incarnation"},
+                              error) &&
+             CheckName(dead.name(), Field{"messages", index, "dead.name"},
+                       limits, error) &&
+             CheckName(dead.from(), Field{"messages", index, "dead.from"},
+                       limits, error);
     }
     case wire::Message::kUser:
-      return CheckName(message.user().origin(), absl::StrCat(at, "user.origin"),
-                       limits, error) &&
+      return CheckName(message.user().origin(),
+                       Field{"messages", index, "user.origin"}, limits,
+                       error) &&
              CheckBlob(message.user().payload(),
-                       absl::StrCat(at, "user.payload"),
+                       Field{"messages", index, "user.payload"},
                        limits.max_packet_bytes, error);
     case wire::Message::BODY_NOT_SET:
       break;
   }
   *error = {DropReason::kMalformed,
-            absl::StrCat(at, "body is not set (empty or unknown kind)")};
+            absl::StrCat("messages[", index,
+                         "].body is not set (empty or unknown kind)")};
   return false;
 }
 
 bool CheckMemberRecord(const wire::MemberRecord& record, size_t index,
                        const Limits& limits, WireError* error) {
-  const std::string at = absl::StrCat("members[", index, "].");
-  if (!CheckName(record.name(), absl::StrCat(at, "name"), limits, error) ||
-      !CheckAddr(record.addr(), absl::StrCat(at, "addr"), limits, error) ||
-      !CheckBlob(record.meta(), absl::StrCat(at, "meta"), limits.max_meta_bytes,
-                 error)) {
+  if (!CheckIncarnation(record.incarnation(),
+                        Field{"members", index, "incarnation"}, error,
+                        record.state() == wire::MEMBER_STATE_ALIVE) ||
+      !CheckName(record.name(), Field{"members", index, "name"}, limits,
+                 error) ||
+      !CheckAddr(record.addr(), Field{"members", index, "addr"}, limits,
+                 error) ||
+      !CheckBlob(record.meta(), Field{"members", index, "meta"},
+                 limits.max_meta_bytes, error)) {
     return false;
   }
   if (!wire::MemberState_IsValid(record.state())) {
     *error = {DropReason::kMalformed,
-              absl::StrCat(at, "state has unknown value ",
+              absl::StrCat("members[", index, "].state has unknown value ",
                            static_cast<int>(record.state()))};
     return false;
   }
@@ -476,7 +518,7 @@ Decoded<wire::PushPull> DecodePushPull(std::string_view payload,
                      limits.max_members));
   }
   WireError error;
-  if (!CheckName(state.source(), "source", limits, &error)) {
+  if (!CheckName(state.source(), Field{nullptr, 0, "source"}, limits, &error)) {
     return Fail<Result>(error.reason, std::move(error.message));
   }
   for (size_t i = 0; i < count; ++i) {
@@ -485,8 +527,8 @@ Decoded<wire::PushPull> DecodePushPull(std::string_view payload,
       return Fail<Result>(error.reason, std::move(error.message));
     }
   }
-  if (!CheckBlob(state.user_state(), "user_state", limits.max_user_state_bytes,
-                 &error)) {
+  if (!CheckBlob(state.user_state(), Field{nullptr, 0, "user_state"},
+                 limits.max_user_state_bytes, &error)) {
     return Fail<Result>(error.reason, std::move(error.message));
   }
   return decoded;

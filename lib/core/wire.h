@@ -28,6 +28,12 @@ namespace roster::core {
 
 inline constexpr uint8_t kFrameVersion = 1;
 inline constexpr size_t kMaxLabelBytes = 255;
+// Suspect and dead news with a higher incarnation is rejected as hostile,
+// and alive news above kMaxIncarnation + 1: a member refutes by going one
+// higher than what it refutes, so it must always have room to, and no honest
+// member gets anywhere near. (Without a keyring a forged alive at the top
+// can still pin a member's view; it can no longer make it unrefutable.)
+inline constexpr uint64_t kMaxIncarnation = uint64_t{1} << 62;
 
 // The outcome of a failed decode: what to count and a message for logs.
 struct WireError {
