@@ -222,9 +222,10 @@ class Node::Impl : public net::UvRuntime::Host,
   std::mutex join_mu_;
   std::mutex mu_;
   std::vector<std::function<void()>> tasks_;
-  bool accepting_ = true;             // guarded by mu_
-  bool closing_ = false;              // loop thread only
-  std::shared_ptr<Impl> keep_alive_;  // while handles close on a caller's loop
+  bool accepting_ = true;  // guarded by mu_
+  bool closing_ = false;   // loop thread only
+  // While the handles close on a caller's loop; guarded by mu_.
+  std::shared_ptr<Impl> keep_alive_;
 
   std::vector<net::SeedSpec> seeds_;  // named seeds, resolved again on retry
   absl::flat_hash_map<std::string, std::vector<std::shared_ptr<JoinAttempt>>>
@@ -243,6 +244,11 @@ Node::Impl::~Impl() {
 }
 
 absl::Status Node::Impl::Open() {
+  // The config first, before any socket: the advertise address may still
+  // be to be derived from the bound one.
+  Config check = config_.swim;
+  if (check.advertise_addr.empty()) check.advertise_addr = "0.0.0.0:0";
+  if (absl::Status s = check.Validate(); !s.ok()) return s;
   auto bind = net::ParseIpPort(config_.bind_addr);
   if (!bind.ok())
     return absl::InvalidArgumentError(
@@ -285,6 +291,7 @@ absl::Status Node::Impl::Open() {
       std::max(config_.swim.limits.max_stream_bytes,
                config_.max_message_bytes) +
       4096;
+  options.streams.max_inbound_bytes = 2 * options.streams.max_frame_bytes;
   runtime_ = std::make_unique<net::UvRuntime>(loop_, std::move(options), this,
                                               &net_counters_);
   resolver_ = std::make_unique<net::Resolver>(loop_, config_.dns_server,
@@ -402,6 +409,9 @@ void Node::Impl::Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     first = accepting_;
     accepting_ = false;
+    // On a caller's loop the handles close after this returns, perhaps
+    // after the Node is gone: the Impl lives until they have.
+    if (first && config_.loop != nullptr) keep_alive_ = shared_from_this();
     if (first && !OnLoopThread()) uv_async_send(&async_);
   }
   if (first && OnLoopThread()) RunTasks();  // what was queued, then close
@@ -419,7 +429,6 @@ void Node::Impl::BeginClose() {
   closing_ = true;
   for (auto& w : leave_waiters_) w->Set(absl::CancelledError("shut down"));
   leave_waiters_.clear();
-  if (config_.loop != nullptr) keep_alive_ = shared_from_this();
   auto closed = [](uv_handle_t* h) {
     static_cast<Impl*>(h->data)->HandleClosed();
   };
@@ -437,7 +446,12 @@ void Node::Impl::HandleClosed() {
   if (--open_handles_ > 0) return;
   // Everything is closed: on our own loop uv_run returns; on a caller's,
   // the Impl may go once the Node has.
-  keep_alive_.reset();  // may delete this
+  std::shared_ptr<Impl> self;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    self.swap(keep_alive_);
+  }
+  // `self` may be the last reference: nothing touches `this` after it.
 }
 
 // ---------------------------------------------------------------- inputs

@@ -32,6 +32,7 @@ struct Streams::Conn {
   std::string in;     // what has been read
   std::string reply;  // outbound: the reply frame
   uint64_t need = 0;
+  uint64_t reserved = 0;  // of Streams::inbound_bytes_
   bool have_length = false;
   uint64_t started_ms = 0;
   int open_handles = 0;
@@ -64,6 +65,7 @@ struct Streams::Conn {
   void Finish() {
     Streams* s = owner;
     if (inbound && !refused) --s->inbound_;
+    s->inbound_bytes_ -= reserved;
     if (done) {
       Done d = std::move(done);
       if (result.ok()) {
@@ -143,11 +145,26 @@ struct Streams::Conn {
       need = ReadLengthPrefix(in);
       have_length = true;
       if (need == 0 || need > owner->options_.max_frame_bytes) {
-        if (inbound) ++counters.streams_too_large;
+        if (inbound) {
+          ++(need == 0 ? counters.streams_malformed
+                       : counters.streams_too_large);
+        }
         Close(absl::ResourceExhaustedError(absl::StrCat(
             "a message declared ", need, " bytes, over the limit of ",
             owner->options_.max_frame_bytes)));
         return;
+      }
+      if (inbound) {
+        // All inbound requests together hold at most max_inbound_bytes,
+        // so many connections each promising the maximum cannot add up
+        // to more memory than that.
+        if (owner->inbound_bytes_ + need > owner->options_.max_inbound_bytes) {
+          ++counters.streams_refused;
+          Close(absl::ResourceExhaustedError("too many bytes in flight"));
+          return;
+        }
+        owner->inbound_bytes_ += need;
+        reserved = need;
       }
       in.reserve(std::min<uint64_t>(need + kLengthPrefixBytes, 1 << 20));
     }

@@ -7,8 +7,8 @@
 // Either way a connection that makes no progress for idle_timeout, or that
 // lasts longer than stream_timeout, is closed and counted; a declared
 // length over max_frame_bytes closes it at once; past max_inbound streams,
-// new connections are closed unread. Single-threaded: everything runs on
-// the loop's thread.
+// or past max_inbound_bytes declared by all of them, new ones are closed.
+// Single-threaded: everything runs on the loop's thread.
 #ifndef ROSTER_NET_STREAMS_H_
 #define ROSTER_NET_STREAMS_H_
 
@@ -33,6 +33,8 @@ struct StreamOptions {
   absl::Duration stream_timeout = absl::Seconds(10);
   size_t max_frame_bytes = 32 << 20;
   size_t max_inbound = 128;
+  // What all inbound requests in progress may declare together.
+  size_t max_inbound_bytes = 64 << 20;
 };
 
 class Streams {
@@ -74,6 +76,7 @@ class Streams {
   bool listener_open_ = false;
   bool closing_ = false;
   size_t inbound_ = 0;
+  uint64_t inbound_bytes_ = 0;
   absl::flat_hash_set<Conn*> conns_;
   std::function<void()> closed_;
 

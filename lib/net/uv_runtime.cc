@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -278,7 +279,14 @@ void UvRuntime::After(absl::Duration delay, Timer timer) {
   if (closing_ || !started_) return;
   int64_t ns = absl::ToInt64Nanoseconds(delay);
   uint64_t ms = ns <= 0 ? 0 : static_cast<uint64_t>((ns + 999999) / 1000000);
-  timers_.push(Pending{uv_now(loop_) + ms, next_seq_++, std::move(timer)});
+  // Timer slack: a deadline is rounded up to a multiple of 1/20 of its
+  // delay (at most 25 ms), so the timers of a member, and of the members
+  // sharing a loop, fire together in one wakeup instead of one each. A
+  // timer fires up to 5% late, never early.
+  uint64_t due = uv_now(loop_) + ms;
+  const uint64_t slack = std::clamp<uint64_t>(ms / 20, 1, 25);
+  due = (due + slack - 1) / slack * slack;
+  timers_.push(Pending{due, next_seq_++, std::move(timer)});
   ArmTimer();
 }
 
@@ -306,9 +314,13 @@ void UvRuntime::OnTimerFired() {
 }
 
 void UvRuntime::Defer(std::function<void()> fn) {
-  if (!started_) return;
+  if (closed_all_) {
+    fn();  // nothing runs later any more
+    return;
+  }
   deferred_.push_back(std::move(fn));
-  if (deferred_.size() > 1) return;
+  // Without a running timer, the close runs what waits (HandleClosed).
+  if (deferred_.size() > 1 || !started_ || closing_) return;
   uv_timer_start(
       &defer_timer_,
       [](uv_timer_t* t) {
@@ -339,6 +351,7 @@ void UvRuntime::Close(std::function<void()> closed) {
 
 void UvRuntime::HandleClosed() {
   if (--open_handles_ > 0) return;
+  closed_all_ = true;
   // Work deferred before the close still runs (it reports failures).
   std::vector<std::function<void()>> run;
   run.swap(deferred_);

@@ -111,6 +111,7 @@ class UvRuntime final : public Runtime {
   int open_handles_ = 0;
   bool started_ = false;
   bool closing_ = false;
+  bool closed_all_ = false;
   std::function<void()> closed_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>>
       timers_;

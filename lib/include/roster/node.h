@@ -9,7 +9,8 @@
 //   config.swim.advertise_addr = "10.0.0.7:7946";
 //   config.on_event = [](const roster::Event& e) { ... };
 //   auto node = roster::Node::Start(std::move(config));
-//   if (!node.ok()) { ... (*node)->Join({"10.0.0.1:7946"}) ... }
+//   if (!node.ok()) return node.status();  // "... already in use ...", ...
+//   absl::Status joined = (*node)->Join({"10.0.0.1:7946"});
 //
 // Threads. A Node runs on one libuv loop: by default its own, on a thread
 // it starts and joins; or a caller's loop (NodeConfig::loop), which the
@@ -22,10 +23,11 @@
 // threads are handed to the loop thread and wait for its answer.
 //
 // With a caller's loop, the thread that calls Start() is taken to be the
-// one that runs the loop: call Start() there (before or while the loop
-// runs), and Shutdown() and the destructor there too; the node's handles
-// close as the loop goes on running. The blocking methods then work from
-// any other thread.
+// one that runs the loop: call Start() there, before or while the loop
+// runs. Shutdown() and the destructor may run on any thread; the node's
+// handles close as the loop goes on running (uv_run returns once they and
+// the caller's own handles have closed). The blocking methods work from
+// any thread but the loop's.
 #ifndef ROSTER_NODE_H_
 #define ROSTER_NODE_H_
 
@@ -144,8 +146,12 @@ class Node {
   // it failed (or AlreadyExists if a live member holds this node's name,
   // InvalidArgument for a seed that does not parse). Either way the node
   // keeps running and, while it is alone, retries the seeds every
-  // reconnect interval, resolving names again each time.
+  // reconnect interval, resolving names again each time. Returns once every
+  // resolved seed has answered or failed (bounded by the DNS and stream
+  // timeouts).
   absl::Status Join(const std::vector<std::string>& seeds);
+  // The same without blocking: `done` runs on the loop thread (at once on
+  // the calling thread for a seed that does not parse, or after Shutdown).
   void JoinAsync(const std::vector<std::string>& seeds,
                  std::function<void(absl::Status)> done);
 
@@ -154,7 +160,10 @@ class Node {
   // until Shutdown().
   absl::Status Leave(absl::Duration timeout);
   // Stops at once (no leave: peers will declare this member failed).
-  // Idempotent; afterwards every method fails or returns nothing.
+  // Idempotent; afterwards every method fails or returns nothing. A node
+  // with its own thread has stopped when this returns; on a caller's loop,
+  // called from another thread, it returns at once and a callback already
+  // under way may still finish on the loop's thread.
   void Shutdown();
 
   std::vector<MemberInfo> Members() const;  // sorted by name, self included
@@ -163,12 +172,17 @@ class Node {
   size_t NumAlive() const;  // alive or suspect, self included
   int HealthScore() const;
 
+  // Gossips new metadata (at most swim.limits.max_meta_bytes).
   absl::Status SetMeta(std::string meta);
+  // Gossips `payload` to every member, best effort: it must fit in one
+  // datagram (swim.packet_budget), and each member's on_broadcast sees it
+  // once.
   absl::Status Broadcast(std::string payload);
   // Sends `payload` to member `name` over TCP; Ok once its on_message has
   // been called. NotFound for an unknown member, Unavailable when it cannot
   // be reached, FailedPrecondition when it has no on_message handler.
   absl::Status SendTo(std::string_view name, std::string payload);
+  // The same without blocking; `done` runs on the loop thread.
   void SendToAsync(std::string_view name, std::string payload,
                    std::function<void(absl::Status)> done);
 
