@@ -227,3 +227,33 @@ TEST(ClusterTest, SameSeedSameTrace) {
 
 }  // namespace
 }  // namespace roster::sim
+
+namespace roster::sim {
+namespace {
+
+// The Local profile sends news only RetransmitMult (2) x ceil(log10(n+1))
+// times; in a small cluster that is fewer than one gossip round's fan-out,
+// and news used to miss members outright. Over many seeds, every member of
+// a 6-member Local cluster must hear a broadcast and a leave.
+TEST(ClusterTest, SmallLocalClusterSpreadsEveryNewsToEveryone) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SimOptions options = SimOptions::WithSeed(seed);
+    options.profile = Profile::kLocal;
+    Simulation sim(options);
+    sim.AddCluster(6, 0);
+    ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 6)); },
+                             absl::Seconds(60)))
+        << "seed " << seed;
+    std::set<int> heard;
+    sim.on_broadcast = [&](int node, std::string_view) { heard.insert(node); };
+    ASSERT_TRUE(sim.swim(2).Broadcast("hello").ok());
+    sim.RunFor(absl::Seconds(3));
+    sim.Leave(4);
+    sim.RunFor(absl::Seconds(3));
+    EXPECT_EQ(heard, (std::set<int>{0, 1, 3, 4, 5})) << "seed " << seed;
+    EXPECT_TRUE(AllSee(sim, 4, MemberState::kLeft)) << "seed " << seed;
+  }
+}
+
+}  // namespace
+}  // namespace roster::sim

@@ -37,8 +37,13 @@ bool Swim::Impl::MarkSeen(std::string key) {
 // other, and each queue is filled once, so no entry rides twice.
 void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
   if (news_.empty() && user_.empty()) return;
-  int limit = core::BroadcastQueue::TransmitLimit(cfg_.retransmit_mult,
-                                                  table_.NumAlive());
+  // In a small cluster RetransmitMult * ceil(log10(n + 1)) can be fewer
+  // sends than one gossip round's fan-out (the Local profile sends news
+  // twice when gossiping to 3), and news then misses members outright.
+  // Never send news fewer times than one round reaches plus one.
+  int limit = std::max(core::BroadcastQueue::TransmitLimit(cfg_.retransmit_mult,
+                                                           table_.NumAlive()),
+                       cfg_.gossip_nodes + 1);
   size_t reserve = 0;
   if (!user_.empty()) {
     // A broadcast too big for this datagram waits for an emptier one; it
