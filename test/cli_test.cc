@@ -18,19 +18,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "test/wait_until.h"
+
+using roster::WaitUntil;
 
 namespace {
 
 const char* const kRoster = ROSTER_BIN;
-
-bool WaitUntil(const std::function<bool()>& done, absl::Duration limit) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
 
 // Runs `roster args...` to completion: its exit status and stdout+stderr.
 std::pair<int, std::string> RunRoster(const std::string& args) {

@@ -22,18 +22,10 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "roster/node.h"
+#include "test/wait_until.h"
 
 namespace roster {
 namespace {
-
-bool WaitUntil(const std::function<bool()>& done, absl::Duration limit) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
 
 // A port free for UDP and TCP on 127.0.0.1 (at the time of asking).
 int FreePort() {

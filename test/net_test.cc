@@ -25,19 +25,10 @@
 #include "gtest/gtest.h"
 #include "net/stream.h"
 #include "roster/node.h"
+#include "test/wait_until.h"
 
 namespace roster {
 namespace {
-
-// Polls `done` until it holds or `limit` passes.
-bool WaitUntil(const std::function<bool()>& done, absl::Duration limit) {
-  const absl::Time deadline = absl::Now() + limit;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
 
 // Fast timing for a cluster on one busy host.
 NodeConfig TestConfig(const std::string& name) {

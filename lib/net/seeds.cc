@@ -173,6 +173,17 @@ void Resolver::Resolve(const std::vector<SeedSpec>& seeds, Done done) {
   batch->Release();
 }
 
+// The error for a lookup that found nothing: why c-ares gave up, or that
+// the answer held no records of the kind asked for.
+absl::Status LookupFailed(int status, const char* kind, const std::string& name,
+                          const char* none) {
+  if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED)
+    return absl::UnavailableError("the node shut down during the DNS lookup");
+  return absl::UnavailableError(absl::StrCat(
+      kind, " lookup of ", name,
+      " failed: ", status == ARES_SUCCESS ? none : ares_strerror(status)));
+}
+
 void Resolver::LookupAddrs(std::shared_ptr<Batch> batch, size_t index,
                            const std::string& name, uint16_t port) {
   ++batch->pending;
@@ -202,13 +213,8 @@ void Resolver::LookupAddrs(std::shared_ptr<Batch> batch, size_t index,
         if (info != nullptr) ares_freeaddrinfo(info);
         if (r.addrs.empty() && r.status.ok()) {
           ++l->resolver->counters_->dns_failures;
-          r.status = absl::UnavailableError(
-              status == ARES_EDESTRUCTION || status == ARES_ECANCELLED
-                  ? std::string("the node shut down during the DNS lookup")
-                  : absl::StrCat("DNS lookup of ", l->name, " failed: ",
-                                 status == ARES_SUCCESS
-                                     ? "no A or AAAA records"
-                                     : ares_strerror(status)));
+          r.status =
+              LookupFailed(status, "DNS", l->name, "no A or AAAA records");
         }
         l->batch->Release();
       },
@@ -230,13 +236,7 @@ void Resolver::LookupSrv(std::shared_ptr<Batch> batch, size_t index,
           status = ares_parse_srv_reply(abuf, alen, &srv);
         if (status != ARES_SUCCESS || srv == nullptr) {
           ++self->counters_->dns_failures;
-          r.status = absl::UnavailableError(
-              status == ARES_EDESTRUCTION || status == ARES_ECANCELLED
-                  ? std::string("the node shut down during the DNS lookup")
-                  : absl::StrCat("SRV lookup of ", l->name, " failed: ",
-                                 status == ARES_SUCCESS
-                                     ? "no SRV records"
-                                     : ares_strerror(status)));
+          r.status = LookupFailed(status, "SRV", l->name, "no SRV records");
         } else if (!self->closing_) {
           for (ares_srv_reply* s = srv; s != nullptr; s = s->next) {
             self->LookupAddrs(l->batch, l->index, s->host, s->port);
