@@ -236,7 +236,7 @@ namespace {
 // and news used to miss members outright. Over many seeds, every member of
 // a 6-member Local cluster must hear a broadcast and a leave.
 TEST(ClusterTest, SmallLocalClusterSpreadsEveryNewsToEveryone) {
-  for (uint64_t seed = 1; seed <= 20; ++seed) {
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
     SimOptions options = SimOptions::WithSeed(seed);
     options.profile = Profile::kLocal;
     Simulation sim(options);

@@ -303,6 +303,14 @@ class SwimTest : public ::testing::Test {
 
   // Outbound.
   size_t Mark() const { return rt_.sent.size(); }
+  // News goes out RetransmitMult * ceil(log10(n + 1)) times with n other
+  // members alive, but never fewer than 2 * (gossip_nodes + 1).
+  int TransmitLimit(int others) const {
+    const Config& c = swim_->config();
+    return std::max(c.retransmit_mult *
+                        static_cast<int>(std::ceil(std::log10(others + 1.0))),
+                    2 * (c.gossip_nodes + 1));
+  }
   std::vector<wire::Message> Decode(const std::string& bytes) {
     auto frame = core::OpenFrame(bytes, label_, 65507);
     EXPECT_TRUE(frame.ok()) << frame.error.message;
@@ -1325,13 +1333,12 @@ TEST_F(SwimTest, ADatagramNeverCarriesTheSameBroadcastTwice) {
         << "to " << d.to;
   }
   // Each copy counts as a transmission: the broadcast must reach as many
-  // datagrams as its transmit limit, RetransmitMult * ceil(log10(n + 1)).
+  // datagrams as its transmit limit.
   for (int tick = 0; tick < 20; ++tick) ASSERT_TRUE(Fire(TimerKind::kGossip));
   int datagrams = 0;
   for (const auto& d : SentSince(mark))
     datagrams += d.Has([](const auto& m) { return m.has_user(); });
-  const int limit = swim_->config().retransmit_mult *
-                    static_cast<int>(std::ceil(std::log10(3.0 + 1.0)));
+  const int limit = TransmitLimit(3);
   EXPECT_EQ(datagrams, limit) << "the broadcast went out in " << datagrams
                               << " datagrams, not its transmit limit";
 }
@@ -1565,10 +1572,8 @@ TEST_F(SwimTest, LeaveCompletesAfterTheTransmitLimitAndStopsProbing) {
   swim_->Leave();
   EXPECT_EQ(swim_->Self().state, MemberState::kLeft);
   EXPECT_FALSE(swim_->LeaveComplete());
-  // RetransmitMult * ceil(log10(n + 1)) with n = 3 alive others.
-  const int limit = swim_->config().retransmit_mult *
-                    static_cast<int>(std::ceil(std::log10(3.0 + 1.0)));
-  ASSERT_EQ(limit, 4);
+  const int limit = TransmitLimit(3);
+  ASSERT_EQ(limit, 8) << "the floor of 2 * (gossip_nodes + 1)";
 
   const size_t mark = Mark();
   // The probe timer armed at Start() fires, and neither probes nor re-arms.

@@ -1,6 +1,7 @@
 #include "roster/config.h"
 
 #include "absl/strings/str_cat.h"
+#include "core/networks.h"
 #include "core/string_view.h"
 #include "core/wire.h"
 
@@ -124,6 +125,10 @@ absl::Status Config::Validate() const {
     return Invalid("limits.max_addr_bytes", "must be in [1, 255]");
   if (limits.max_meta_bytes > 65535)
     return Invalid("limits.max_meta_bytes", "must be at most 65535");
+  auto networks = core::NetworkList::Parse(allowed_networks);
+  if (!networks.ok()) return networks.status();
+  if (!networks->Admits(advertise_addr))
+    return Invalid("advertise_addr", "is outside allowed_networks");
   return absl::OkStatus();
 }
 

@@ -60,6 +60,12 @@ std::string_view DropReasonName(DropReason reason) {
       return "queue_full";
     case DropReason::kOverloaded:
       return "overloaded";
+    case DropReason::kUndecryptable:
+      return "undecryptable";
+    case DropReason::kPlaintext:
+      return "plaintext";
+    case DropReason::kNotAdmitted:
+      return "not_admitted";
     case DropReason::kCount:
       break;
   }

@@ -85,7 +85,7 @@ absl::Status Swim::Impl::Broadcast(std::string payload) {
   u->set_origin(cfg_.name);
   u->set_id(next_broadcast_id_++);
   std::string entry = core::EncodeMessageEntry(msg);
-  if (entry.size() + core::FrameOverhead(cfg_.label) > cfg_.packet_budget) {
+  if (entry.size() + FrameOverhead() > cfg_.packet_budget) {
     return absl::InvalidArgumentError(absl::StrCat(
         "broadcast of ", u->payload().size(),
         " bytes does not fit in the packet budget of ", cfg_.packet_budget));

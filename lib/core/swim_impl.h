@@ -20,6 +20,7 @@
 #include "core/awareness.h"
 #include "core/broadcast_queue.h"
 #include "core/member_table.h"
+#include "core/networks.h"
 #include "core/suspicion.h"
 #include "core/wire.h"
 #include "roster/swim.h"
@@ -36,6 +37,11 @@ class Swim::Impl {
         rt_(*runtime),
         app_(delegate != nullptr ? delegate : &no_delegate_),
         awareness_(cfg_.awareness_max_multiplier) {
+    // Swim::Create has validated the config, networks included.
+    if (auto networks = core::NetworkList::Parse(cfg_.allowed_networks);
+        networks.ok()) {
+      networks_ = *std::move(networks);
+    }
     MemberInfo info;
     info.name = cfg_.name;
     info.addr = cfg_.advertise_addr;
@@ -44,6 +50,9 @@ class Swim::Impl {
     info.state = MemberState::kAlive;
     info.state_changed = rt_.Now();
     self_ = table_.Add(info, random_);
+    // A random start, so acks captured in an earlier life of this member
+    // cannot complete the probes of this one.
+    next_seq_ = static_cast<uint32_t>(rt_.Random());
   }
 
   void Start();
@@ -92,6 +101,20 @@ class Swim::Impl {
   void Emit(EventType type, const Member& m) {
     app_->OnEvent(Event{type, m.Info()});
   }
+
+  // Framing with our label and keyring.
+  size_t FrameOverhead() const {
+    return core::FrameOverhead(cfg_.label, cfg_.keyring.get());
+  }
+  std::string Seal(std::string_view payload) {
+    return core::SealFrame(payload, cfg_.label, cfg_.keyring.get(), random_);
+  }
+  // The payload of a frame; counts the drop if it does not open.
+  core::Decoded<std::string_view> Open(std::string_view frame,
+                                       size_t max_bytes);
+  // Admission (Config::allowed_networks, Delegate::AllowMember).
+  bool Admits(std::string_view name, std::string_view addr,
+              uint64_t incarnation, std::string_view meta);
 
   // Sending.
   // Sends `entries`, filled up with queued news unless `piggyback` is off
@@ -151,6 +174,8 @@ class Swim::Impl {
   core::BroadcastQueue news_;  // membership news
   core::BroadcastQueue user_;  // application broadcasts
   Counters counters_;
+  core::NetworkList networks_;
+  std::string opened_;  // the payload of the last encrypted frame opened
   Probe probe_;
   absl::flat_hash_map<uint32_t, Relay> relays_;
   absl::flat_hash_set<std::string> seen_;  // (origin, id) of user broadcasts

@@ -12,12 +12,12 @@ namespace roster {
 void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
   ++counters_.packets_received;
   counters_.bytes_received += bytes.size();
-  auto payload =
-      core::OpenFrame(bytes, cfg_.label, cfg_.limits.max_packet_bytes);
-  if (!payload.ok()) {
-    counters_.Drop(payload.error.reason);
+  if (!networks_.Admits(from)) {
+    counters_.Drop(DropReason::kNotAdmitted);
     return;
   }
+  auto payload = Open(bytes, cfg_.limits.max_packet_bytes);
+  if (!payload.ok()) return;
   // A datagram's messages live on a stack-backed arena: no heap traffic
   // for the common small packet.
   alignas(8) char scratch[4096];
@@ -168,7 +168,7 @@ void Swim::Impl::OnUser(const wire::UserBroadcast& user) {
   std::string entry = core::EncodeMessageEntry(msg);
   // Passed on only if it fits our own datagrams (a peer with a larger
   // budget, or a hostile one, may send bigger).
-  if (entry.size() + core::FrameOverhead(cfg_.label) > cfg_.packet_budget) {
+  if (entry.size() + FrameOverhead() > cfg_.packet_budget) {
     counters_.Drop(DropReason::kTooLarge);
     return;
   }

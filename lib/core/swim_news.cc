@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/string_view.h"
 #include "core/swim_impl.h"
 
 namespace roster {
@@ -16,6 +17,31 @@ void Swim::Impl::Refute(uint64_t incarnation) {
                core::kMaxIncarnation + 1));
   ++counters_.refutations;
   QueueAlive(*self_);
+}
+
+core::Decoded<std::string_view> Swim::Impl::Open(std::string_view frame,
+                                                 size_t max_bytes) {
+  auto payload = core::OpenFrame(frame, cfg_.label, max_bytes,
+                                 cfg_.keyring.get(), &opened_);
+  if (!payload.ok()) counters_.Drop(payload.error.reason);
+  return payload;
+}
+
+bool Swim::Impl::Admits(std::string_view name, std::string_view addr,
+                        uint64_t incarnation, std::string_view meta) {
+  bool admitted = networks_.Admits(addr);
+  if (admitted) {
+    MemberInfo info;
+    info.name = std::string(name);
+    info.addr = std::string(addr);
+    info.meta = std::string(meta);
+    info.incarnation = incarnation;
+    info.state = MemberState::kAlive;
+    info.state_changed = rt_.Now();
+    admitted = app_->AllowMember(info);
+  }
+  if (!admitted) counters_.Drop(DropReason::kNotAdmitted);
+  return admitted;
 }
 
 void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
@@ -36,6 +62,7 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
       counters_.Drop(DropReason::kTableFull);
       return;
     }
+    if (!Admits(name, addr, incarnation, meta)) return;
     MemberInfo info;
     info.name = std::string(name);
     info.addr = std::string(addr);
@@ -59,6 +86,7 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
       counters_.Drop(DropReason::kAddressConflict);
       return;
     }
+    if (!Admits(name, addr, incarnation, meta)) return;
   } else if (core::AliveVerdict(m->state(), m->incarnation(), incarnation) !=
              Verdict::kApply) {
     return;
@@ -204,10 +232,14 @@ void Swim::Impl::Merge(const wire::PushPull& remote) {
 
 absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
     std::string_view from, std::string_view request) {
-  auto payload =
-      core::OpenFrame(request, cfg_.label, cfg_.limits.max_stream_bytes);
+  if (!networks_.Admits(from)) {
+    counters_.Drop(DropReason::kNotAdmitted);
+    return absl::PermissionDeniedError(
+        absl::StrCat("push-pull from ", core::ToAbsl(from),
+                     ", outside the allowed networks"));
+  }
+  auto payload = Open(request, cfg_.limits.max_stream_bytes);
   if (!payload.ok()) {
-    counters_.Drop(payload.error.reason);
     return absl::InvalidArgumentError(payload.error.message);
   }
   auto state = core::DecodePushPull(payload.value, cfg_.limits);
@@ -215,7 +247,20 @@ absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
     counters_.Drop(state.error.reason);
     return absl::InvalidArgumentError(state.error.message);
   }
-  (void)from;
+  // A member kept out learns nothing of the cluster from us.
+  const wire::PushPull& remote = state.value;
+  const wire::MemberRecord* source = nullptr;
+  for (const wire::MemberRecord& r : remote.members()) {
+    if (r.name() == remote.source()) source = &r;
+  }
+  if (remote.source() != cfg_.name &&
+      !Admits(remote.source(), source != nullptr ? source->addr() : from,
+              source != nullptr ? source->incarnation() : 0,
+              source != nullptr ? source->meta() : "")) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("member ", core::ToAbsl(remote.source()),
+                     " is not admitted to this cluster"));
+  }
   ++counters_.syncs_served;
   Merge(state.value);
   return SyncBody(state.value.join());
@@ -224,10 +269,8 @@ absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
 void Swim::Impl::HandleSyncResponse(std::string_view from,
                                     std::string_view response) {
   (void)from;
-  auto payload =
-      core::OpenFrame(response, cfg_.label, cfg_.limits.max_stream_bytes);
+  auto payload = Open(response, cfg_.limits.max_stream_bytes);
   if (!payload.ok()) {
-    counters_.Drop(payload.error.reason);
     ++counters_.syncs_failed;
     return;
   }

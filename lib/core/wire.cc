@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -312,26 +314,67 @@ bool CheckMemberRecord(const wire::MemberRecord& record, size_t index,
   return true;
 }
 
+// Why a frame's label is not ours, if it is not.
+std::optional<WireError> CheckLabel(bool has_label, std::string_view label,
+                                    std::string_view expected_label) {
+  if (label == expected_label) return std::nullopt;
+  std::string message;
+  if (!has_label) {
+    message = "frame carries no label, expected one";
+  } else if (expected_label.empty()) {
+    message = absl::StrCat("frame carries label \"",
+                           absl::CHexEscape(Absl(label)), "\", expected none");
+  } else {
+    message =
+        absl::StrCat("frame carries label \"", absl::CHexEscape(Absl(label)),
+                     "\", expected another");
+  }
+  return WireError{DropReason::kWrongLabel, std::move(message)};
+}
+
 }  // namespace
 
-size_t FrameOverhead(std::string_view label) {
+size_t FrameOverhead(std::string_view label, const Keyring* keyring) {
   label = ClampLabel(label);
-  return kHeaderBytes + (label.empty() ? 0 : 1 + label.size()) + kCrcBytes;
+  const bool sealed = keyring != nullptr && keyring->seals();
+  return kHeaderBytes + (label.empty() ? 0 : 1 + label.size()) +
+         (sealed ? Keyring::kOverhead : kCrcBytes);
 }
 
 std::string SealFrame(std::string_view payload, std::string_view label) {
+  return SealFrame(payload, label, nullptr, {});
+}
+
+std::string SealFrame(std::string_view payload, std::string_view label,
+                      const Keyring* keyring,
+                      const std::function<uint64_t()>& random) {
   // A label over kMaxLabelBytes is refused by Config::Validate; should one
   // slip through, it is cut rather than written with a wrapped length.
   label = ClampLabel(label);
+  const bool sealed = keyring != nullptr && keyring->seals();
   std::string frame;
-  frame.reserve(FrameOverhead(label) + payload.size());
+  frame.reserve(FrameOverhead(label, keyring) + payload.size());
   frame.push_back(static_cast<char>(kFrameVersion));
-  uint8_t flags = kFlagChecksum;
+  uint8_t flags = sealed ? kFlagEncrypted : kFlagChecksum;
   if (!label.empty()) flags |= kFlagLabel;
   frame.push_back(static_cast<char>(flags));
   if (!label.empty()) {
     frame.push_back(static_cast<char>(label.size()));
     frame.append(label);
+  }
+  if (sealed) {
+    // The header (label included) is authenticated but travels in clear,
+    // so a member of another cluster drops the frame without a decryption.
+    uint8_t nonce[Keyring::kNonceBytes];
+    for (size_t i = 0; i < sizeof(nonce); i += 8) {
+      const uint64_t word = random();
+      for (size_t b = 0; b < 8; ++b) {
+        nonce[i + b] = static_cast<uint8_t>(word >> (8 * b));
+      }
+    }
+    const std::string header = frame;
+    keyring->Seal(payload, header, nonce, &frame);
+    return frame;
   }
   const size_t crc_at = frame.size();
   frame.append(kCrcBytes, '\0');
@@ -345,7 +388,9 @@ std::string SealFrame(std::string_view payload, std::string_view label) {
 
 Decoded<std::string_view> OpenFrame(std::string_view frame,
                                     std::string_view expected_label,
-                                    size_t max_frame_bytes) {
+                                    size_t max_frame_bytes,
+                                    const Keyring* keyring,
+                                    std::string* opened) {
   using Result = std::string_view;
   if (frame.size() > max_frame_bytes) {
     return Fail<Result>(
@@ -366,15 +411,20 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
                      " is not the supported version ", kFrameVersion));
   }
   const auto flags = static_cast<uint8_t>(frame[1]);
-  if ((flags & kFlagEncrypted) != 0) {
-    return Fail<Result>(DropReason::kMalformed,
-                        "encrypted frame: encryption is unsupported");
-  }
   if ((flags & ~kKnownFlags) != 0) {
     return Fail<Result>(
         DropReason::kMalformed,
         absl::StrCat("frame has unknown flag bits 0x",
                      absl::Hex(flags & ~kKnownFlags, absl::kZeroPad2)));
+  }
+  const bool encrypted = (flags & kFlagEncrypted) != 0;
+  if (encrypted && (flags & kFlagChecksum) != 0) {
+    return Fail<Result>(DropReason::kMalformed,
+                        "encrypted frame also claims a checksum");
+  }
+  if (!encrypted && (flags & kFlagChecksum) == 0) {
+    return Fail<Result>(DropReason::kMalformed,
+                        "unencrypted frame carries no checksum");
   }
   size_t pos = kHeaderBytes;
   const bool has_label = (flags & kFlagLabel) != 0;
@@ -398,9 +448,29 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
     label = frame.substr(pos, label_size);
     pos += label_size;
   }
-  if ((flags & kFlagChecksum) == 0) {
-    return Fail<Result>(DropReason::kMalformed,
-                        "unencrypted frame carries no checksum");
+  if (encrypted) {
+    // The label is authenticated with the payload: compared first, so
+    // another cluster's traffic costs no decryption; a forged one fails
+    // to open.
+    auto wrong = CheckLabel(has_label, label, expected_label);
+    if (wrong.has_value()) return Fail<Result>(wrong->reason, wrong->message);
+    if (keyring == nullptr || opened == nullptr) {
+      return Fail<Result>(DropReason::kUndecryptable,
+                          "encrypted frame, and no keyring to open it");
+    }
+    if (frame.size() - pos < Keyring::kOverhead) {
+      return Fail<Result>(DropReason::kMalformed,
+                          "encrypted frame is shorter than its nonce and tag");
+    }
+    if (!keyring->Open(frame.substr(pos), frame.substr(0, pos), opened)) {
+      return Fail<Result>(
+          DropReason::kUndecryptable,
+          "encrypted frame opens with no installed key (another key, or "
+          "changed in transit)");
+    }
+    Decoded<Result> decoded;
+    decoded.value = *opened;
+    return decoded;
   }
   if (frame.size() - pos < kCrcBytes) {
     return Fail<Result>(DropReason::kMalformed,
@@ -418,20 +488,13 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
   }
   // The label is compared after the checksum, so a label damaged in transit
   // counts as corruption, not as another cluster's traffic.
-  if (label != expected_label) {
-    std::string message;
-    if (!has_label) {
-      message = "frame carries no label, expected one";
-    } else if (expected_label.empty()) {
-      message =
-          absl::StrCat("frame carries label \"", absl::CHexEscape(Absl(label)),
-                       "\", expected none");
-    } else {
-      message =
-          absl::StrCat("frame carries label \"", absl::CHexEscape(Absl(label)),
-                       "\", expected another");
-    }
-    return Fail<Result>(DropReason::kWrongLabel, std::move(message));
+  auto wrong = CheckLabel(has_label, label, expected_label);
+  if (wrong.has_value()) return Fail<Result>(wrong->reason, wrong->message);
+  if (keyring != nullptr &&
+      keyring->plaintext() == Keyring::Plaintext::kRefuse) {
+    return Fail<Result>(DropReason::kPlaintext,
+                        "unencrypted frame, and this member requires "
+                        "encryption");
   }
   Decoded<Result> decoded;
   decoded.value = frame.substr(pos + kCrcBytes);

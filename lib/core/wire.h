@@ -3,10 +3,15 @@
 // A datagram is a frame around an encoded wire::Packet:
 //   byte 0   format version (kFrameVersion)
 //   byte 1   flags: bit 0 label present, bit 1 checksum present,
-//            bit 2 encrypted (reserved for the keyring; rejected for now)
+//            bit 2 encrypted (exactly one of bits 1 and 2 is set)
 //   [label]  one length byte, then that many bytes
-//   [crc]    4 bytes big-endian CRC-32C of every other byte of the frame
+// then, unencrypted:
+//   crc      4 bytes big-endian CRC-32C of every other byte of the frame
 //   payload  the rest
+// or, encrypted with the keyring's primary key (roster/keyring.h):
+//   nonce    24 random bytes
+//   sealed   XChaCha20-Poly1305 of the payload, its 16-byte tag last, with
+//            the header before the nonce as associated data
 // A push-pull stream body is the same frame around an encoded PushPull.
 //
 // Decoders take hostile input: anything malformed or over a limit comes back
@@ -15,6 +20,7 @@
 #define ROSTER_CORE_WIRE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +29,7 @@
 #include "proto/roster.pb.h"
 #include "roster/config.h"
 #include "roster/counters.h"
+#include "roster/keyring.h"
 
 namespace roster::core {
 
@@ -48,13 +55,21 @@ struct Decoded {
   WireError error{DropReason::kMalformed, {}};
 };
 
-// Frame. The checksum is always written when sending unencrypted.
+// Frame. Sealed when `keyring` is set and its plaintext policy says so
+// (the nonce drawn from `random`); otherwise checksummed.
 std::string SealFrame(std::string_view payload, std::string_view label);
-size_t FrameOverhead(std::string_view label);
-// On success, value is a view into `frame` holding the payload.
+std::string SealFrame(std::string_view payload, std::string_view label,
+                      const Keyring* keyring,
+                      const std::function<uint64_t()>& random);
+size_t FrameOverhead(std::string_view label, const Keyring* keyring = nullptr);
+// On success, value views the payload: inside `frame`, or for an encrypted
+// frame inside `*opened`. Without a keyring encrypted frames are refused;
+// with one, plaintext frames are refused unless its policy accepts them.
 Decoded<std::string_view> OpenFrame(std::string_view frame,
                                     std::string_view expected_label,
-                                    size_t max_frame_bytes);
+                                    size_t max_frame_bytes,
+                                    const Keyring* keyring = nullptr,
+                                    std::string* opened = nullptr);
 
 // One message encoded as an entry of Packet.messages (field tag, length,
 // body), so a packet is the concatenation of such entries.

@@ -281,6 +281,7 @@ absl::Status Node::Impl::Open() {
   net::UvRuntime::Options options;
   options.bind = *bind;
   options.label = config_.swim.label;
+  options.keyring = config_.swim.keyring;
   options.limits = config_.swim.limits;
   options.streams.connect_timeout = config_.connect_timeout;
   options.streams.idle_timeout = config_.idle_timeout;
@@ -475,6 +476,7 @@ void Node::Impl::AfterInput() {
 std::string Node::Impl::OnStream(const std::string& peer, StreamKind kind,
                                  std::string_view body) {
   const std::string& label = config_.swim.label;
+  const Keyring* keyring = config_.swim.keyring.get();
   switch (kind) {
     case StreamKind::kPushPull: {
       auto reply = swim_->HandleSyncRequest(peer, body);
@@ -482,36 +484,38 @@ std::string Node::Impl::OnStream(const std::string& peer, StreamKind kind,
       if (!reply.ok()) {
         ++net_counters_.streams_malformed;
         return net::EncodeStream(StreamKind::kError,
-                                 Std(reply.status().message()), label);
+                                 Std(reply.status().message()), label, keyring);
       }
-      return net::EncodeStream(StreamKind::kOk, *reply, label);
+      return net::EncodeStream(StreamKind::kOk, *reply, label, keyring);
     }
     case StreamKind::kMessage: {
       auto message = net::DecodeMessage(body);
       if (!message.ok()) {
         ++net_counters_.streams_malformed;
         return net::EncodeStream(StreamKind::kError,
-                                 Std(message.status().message()), label);
+                                 Std(message.status().message()), label,
+                                 keyring);
       }
       if (message->payload.size() > config_.max_message_bytes)
-        return net::EncodeStream(StreamKind::kError, "message too large",
-                                 label);
+        return net::EncodeStream(StreamKind::kError, "message too large", label,
+                                 keyring);
       if (!config_.on_message)
         return net::EncodeStream(StreamKind::kError,
-                                 "this member has no message handler", label);
+                                 "this member has no message handler", label,
+                                 keyring);
       ++net_counters_.messages_received;
       config_.on_message(message->from, message->payload);
-      return net::EncodeStream(StreamKind::kOk, "", label);
+      return net::EncodeStream(StreamKind::kOk, "", label, keyring);
     }
     case StreamKind::kMembers:
       ++net_counters_.member_queries;
       return net::EncodeStream(
           StreamKind::kOk, net::EncodeMembers(swim_->Members(), absl::Now()),
-          label);
+          label, keyring);
     default:
       ++net_counters_.streams_malformed;
       return net::EncodeStream(StreamKind::kError, "unknown request kind",
-                               label);
+                               label, keyring);
   }
 }
 
@@ -538,7 +542,9 @@ void Node::Impl::OnSyncDone(const std::string& to,
 
 std::string Node::Impl::NameConflict(std::string_view response) {
   const Config& c = config_.swim;
-  auto payload = core::OpenFrame(response, c.label, c.limits.max_stream_bytes);
+  std::string opened;
+  auto payload = core::OpenFrame(response, c.label, c.limits.max_stream_bytes,
+                                 c.keyring.get(), &opened);
   if (!payload.ok()) return {};
   auto state = core::DecodePushPull(payload.value, c.limits);
   if (!state.ok()) return {};
@@ -862,7 +868,8 @@ absl::Status ValidateSeed(std::string_view seed) {
 
 absl::StatusOr<std::vector<MemberInfo>> QueryMembers(const std::string& addr,
                                                      const std::string& label,
-                                                     absl::Duration timeout) {
+                                                     absl::Duration timeout,
+                                                     const Keyring* keyring) {
   auto dest = net::ParseIpPort(addr);
   if (!dest.ok()) return dest.status();
   uv_loop_t loop;
@@ -878,7 +885,7 @@ absl::StatusOr<std::vector<MemberInfo>> QueryMembers(const std::string& addr,
   {
     net::Streams streams(&loop, options, &counters);
     streams.Exchange(
-        *dest, net::EncodeStream(StreamKind::kMembers, "", label),
+        *dest, net::EncodeStream(StreamKind::kMembers, "", label, keyring),
         [&](absl::StatusOr<std::string> f) { frame = std::move(f); });
     uv_run(&loop, UV_RUN_DEFAULT);
   }
@@ -887,11 +894,13 @@ absl::StatusOr<std::vector<MemberInfo>> QueryMembers(const std::string& addr,
     return absl::Status(s.code(), absl::StrCat(addr, ": ", s.message()));
   };
   if (!frame.ok()) return fail(frame.status());
-  auto reply = net::OpenStream(*frame, label, options.max_frame_bytes);
+  std::string opened;
+  auto reply =
+      net::OpenStream(*frame, label, options.max_frame_bytes, keyring, &opened);
   if (!reply.ok())
     return fail(absl::DataLossError(
         absl::StrCat("the reply could not be read (", reply.status().message(),
-                     "; is --label the cluster's?)")));
+                     "; are --label and --keyring the cluster's?)")));
   if (reply->kind == StreamKind::kError)
     return fail(absl::FailedPreconditionError(
         absl::StrCat("refused: ", Absl(reply->body))));

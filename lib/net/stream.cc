@@ -1,5 +1,7 @@
 #include "net/stream.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -58,12 +60,16 @@ class Reader {
 }  // namespace
 
 std::string EncodeStream(StreamKind kind, std::string_view body,
-                         std::string_view label) {
+                         std::string_view label, const Keyring* keyring) {
   std::string payload;
   payload.reserve(body.size() + 1);
   payload.push_back(static_cast<char>(kind));
   payload.append(body);
-  std::string frame = core::SealFrame(payload, label);
+  std::string frame = core::SealFrame(payload, label, keyring, [] {
+    uint64_t word = 0;
+    randombytes_buf(&word, sizeof(word));
+    return word;
+  });
   std::string out(kLengthPrefixBytes, '\0');
   const auto n = static_cast<uint32_t>(frame.size());
   out[0] = static_cast<char>(n >> 24);
@@ -83,8 +89,10 @@ uint32_t ReadLengthPrefix(std::string_view bytes) {
 
 absl::StatusOr<StreamMessage> OpenStream(std::string_view frame,
                                          std::string_view label,
-                                         size_t max_frame_bytes) {
-  auto opened = core::OpenFrame(frame, label, max_frame_bytes);
+                                         size_t max_frame_bytes,
+                                         const Keyring* keyring,
+                                         std::string* buffer) {
+  auto opened = core::OpenFrame(frame, label, max_frame_bytes, keyring, buffer);
   if (!opened.ok())
     return absl::InvalidArgumentError(
         absl::StrCat(DropReasonName(opened.error.reason).data(), ": ",

@@ -2,7 +2,8 @@
 //
 // A connection carries one request and one reply. Each is a 4-byte
 // big-endian length, then that many bytes: a frame (core::SealFrame, with
-// the cluster label and checksum) around a one-byte stream kind and a body.
+// the cluster label, and checksummed or sealed with the keyring) around a
+// one-byte stream kind and a body.
 //
 //   kPushPull  body: the Swim's push-pull frame, passed through untouched
 //   kMessage   body: sender name (1-byte length, then bytes), then payload
@@ -21,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "roster/keyring.h"
 #include "roster/member.h"
 
 namespace roster::net {
@@ -35,20 +37,27 @@ enum class StreamKind : uint8_t {
 
 inline constexpr size_t kLengthPrefixBytes = 4;
 
-// The length prefix and sealed frame of one stream message.
+// The length prefix and frame of one stream message; sealed with the
+// keyring's primary key (and a nonce from the OS generator) if it seals.
 std::string EncodeStream(StreamKind kind, std::string_view body,
-                         std::string_view label);
+                         std::string_view label,
+                         const Keyring* keyring = nullptr);
 // Reads the length prefix at the start of `bytes` (which holds at least 4).
 uint32_t ReadLengthPrefix(std::string_view bytes);
 
 struct StreamMessage {
   StreamKind kind = StreamKind::kError;
-  std::string_view body;  // a view into the frame given to OpenStream
+  // A view into the frame given to OpenStream, or for an encrypted frame
+  // into the `opened` buffer given with it.
+  std::string_view body;
 };
-// Opens the frame that followed a length prefix.
+// Opens the frame that followed a length prefix. Encrypted frames need a
+// keyring and a buffer for their plaintext.
 absl::StatusOr<StreamMessage> OpenStream(std::string_view frame,
                                          std::string_view label,
-                                         size_t max_frame_bytes);
+                                         size_t max_frame_bytes,
+                                         const Keyring* keyring = nullptr,
+                                         std::string* opened = nullptr);
 
 // kMessage bodies.
 std::string EncodeMessage(std::string_view from, std::string_view payload);

@@ -241,18 +241,20 @@ void UvRuntime::Request(const std::string& to, StreamKind kind,
     return;
   }
   streams_.Exchange(
-      *dest, EncodeStream(kind, body, options_.label),
+      *dest, EncodeStream(kind, body, options_.label, options_.keyring.get()),
       [this, done = std::move(done)](absl::StatusOr<std::string> frame) {
         if (!frame.ok()) {
           done(frame.status());
           return;
         }
-        auto reply = OpenStream(*frame, options_.label,
-                                options_.streams.max_frame_bytes);
+        std::string opened;
+        auto reply =
+            OpenStream(*frame, options_.label, options_.streams.max_frame_bytes,
+                       options_.keyring.get(), &opened);
         if (!reply.ok()) {
           done(absl::DataLossError(absl::StrCat(
               "its reply could not be read (", reply.status().message(),
-              "; is the cluster label the same?)")));
+              "; are the cluster label and keyring the same?)")));
         } else if (reply->kind == StreamKind::kOk) {
           done(std::string(reply->body));
         } else if (reply->kind == StreamKind::kError) {
@@ -265,12 +267,14 @@ void UvRuntime::Request(const std::string& to, StreamKind kind,
 }
 
 std::string UvRuntime::Serve(const std::string& peer, std::string_view frame) {
+  std::string opened;
   auto request =
-      OpenStream(frame, options_.label, options_.streams.max_frame_bytes);
+      OpenStream(frame, options_.label, options_.streams.max_frame_bytes,
+                 options_.keyring.get(), &opened);
   if (!request.ok()) {
     ++counters_->streams_malformed;
     return EncodeStream(StreamKind::kError, Std(request.status().message()),
-                        options_.label);
+                        options_.label, options_.keyring.get());
   }
   return host_->OnStream(peer, request->kind, request->body);
 }

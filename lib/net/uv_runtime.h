@@ -47,6 +47,7 @@ class UvRuntime final : public Runtime {
   struct Options {
     sockaddr_storage bind;  // port 0: any free port, the same for UDP and TCP
     std::string label;
+    std::shared_ptr<Keyring> keyring;  // seals streams when set
     Limits limits;
     StreamOptions streams;
   };

@@ -7,14 +7,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace roster {
+
+class Keyring;  // roster/keyring.h
 
 // The three timing profiles of DESIGN.md: LAN (data centre), WAN (across
 // regions) and Local (one host or a very fast network).
@@ -46,6 +50,16 @@ struct Config {
   // Datagrams and streams carrying another label are dropped, so two
   // clusters sharing addresses never merge.
   std::string label;
+  // With a keyring, datagrams and push-pull streams are sealed with its
+  // primary key and must open with one of its keys (see roster/keyring.h
+  // for rotation and for turning encryption on in a running cluster). The
+  // keyring is shared, not copied: rotating it reaches every holder.
+  std::shared_ptr<Keyring> keyring;
+  // Admission: when not empty, only members whose address lies in one of
+  // these networks ("10.0.0.0/8", "fd00::/8", "192.168.1.7") are taken
+  // into the table, and datagrams and push-pull requests from other
+  // addresses are dropped. Delegate::AllowMember can veto members too.
+  std::vector<std::string> allowed_networks;
   // The incarnation this member starts with. A restarted member that knows
   // its old incarnation may start above it; otherwise it refutes its way up.
   uint64_t initial_incarnation = 0;

@@ -23,6 +23,9 @@ enum class DropReason : uint8_t {
   kTableFull,        // a new member past Limits::max_members
   kQueueFull,        // an application broadcast past the queue limit
   kOverloaded,       // too many indirect probes in flight to relay another
+  kUndecryptable,    // encrypted with no key we hold, or changed in transit
+  kPlaintext,        // unencrypted while our keyring requires encryption
+  kNotAdmitted,      // outside Config::allowed_networks, or vetoed
   kCount,
 };
 std::string_view DropReasonName(DropReason reason);

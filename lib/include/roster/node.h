@@ -46,6 +46,7 @@
 #include "absl/time/time.h"
 #include "roster/config.h"
 #include "roster/counters.h"
+#include "roster/keyring.h"
 #include "roster/member.h"
 
 struct uv_loop_s;  // libuv's uv_loop_t; the header does not include uv.h
@@ -202,10 +203,11 @@ class Node {
 absl::Status ValidateSeed(std::string_view seed);
 
 // Asks the member at `addr` ("HOST:PORT") for its member list over TCP, as
-// `roster members` does. `label` must match the cluster's.
+// `roster members` does. `label` and `keyring` must match the cluster's.
 absl::StatusOr<std::vector<MemberInfo>> QueryMembers(
     const std::string& addr, const std::string& label = "",
-    absl::Duration timeout = absl::Seconds(5));
+    absl::Duration timeout = absl::Seconds(5),
+    const Keyring* keyring = nullptr);
 
 // Metadata as tags: "key=value" lines. Keys are non-empty and hold no '='
 // or newline; values hold no newline.

@@ -70,6 +70,16 @@ class Delegate {
     (void)state;
     (void)join;
   }
+  // Admission: asked before a member enters the table (from gossip or a
+  // push-pull) and before a known member moves to a new address. False
+  // keeps it out: no event, not gossiped on, its push-pull requests
+  // refused; the news is counted as DropReason::kNotAdmitted. Asked again
+  // each time news of it arrives, so it must be quick and may change its
+  // mind later.
+  virtual bool AllowMember(const MemberInfo& member) {
+    (void)member;
+    return true;
+  }
 };
 
 }  // namespace roster
