@@ -47,6 +47,9 @@ class Simulation::NodeRuntime : public Runtime, public Delegate {
   void OnBroadcast(std::string_view payload) override {
     if (sim_->on_broadcast) sim_->on_broadcast(index_, payload);
   }
+  bool AllowMember(const MemberInfo& member) override {
+    return !sim_->allow_member || sim_->allow_member(index_, member);
+  }
 
  private:
   Simulation* sim_;
@@ -84,7 +87,7 @@ void Simulation::Boot(int index) {
       DeriveSeed(options_.seed, (uint64_t{node.life} << 32) + index + 1));
   Config config = Config::ForProfile(options_.profile, node.name, node.addr);
   config.lifeguard = options_.lifeguard;
-  if (options_.tune) options_.tune(config);
+  if (options_.tune) options_.tune(index, config);
   auto swim =
       Swim::Create(std::move(config), node.runtime.get(), node.runtime.get());
   // The simulator builds every config itself: a failure here is a bug in
@@ -214,6 +217,7 @@ void Simulation::Schedule(absl::Duration delay, Pending p) {
 void Simulation::SendPacket(int from, const std::string& to,
                             std::string bytes) {
   int dest = NodeAt(to);
+  if (on_packet) on_packet(from, dest, bytes);
   if (dest < 0) return;  // nobody at that address: the datagram vanishes
   absl::Duration delays[2];
   int copies = network_.Route(from, dest, delays);

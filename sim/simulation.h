@@ -29,8 +29,9 @@ struct SimOptions {
   Profile profile = Profile::kLan;
   bool lifeguard = true;
   NetworkOptions network;
-  // Applied to every member's config after the profile, before Create.
-  std::function<void(Config&)> tune;
+  // Applied to every member's config (by index, at every boot) after the
+  // profile, before Create.
+  std::function<void(int node, Config&)> tune;
 
   static SimOptions WithSeed(uint64_t seed) {
     SimOptions options;
@@ -96,6 +97,13 @@ class Simulation {
   std::function<void(int, const Event&)> on_event;
   // Called for every application broadcast a member delivers.
   std::function<void(int, std::string_view)> on_broadcast;
+  // Called for every datagram a member sends, before the network routes it
+  // (from, to; to is -1 for an address nobody holds): for capturing
+  // traffic to replay or tamper with.
+  std::function<void(int, int, const std::string&)> on_packet;
+  // Admission (Delegate::AllowMember) as seen by `observer`; unset admits
+  // everyone.
+  std::function<bool(int observer, const MemberInfo&)> allow_member;
 
  private:
   class NodeRuntime;

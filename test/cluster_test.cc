@@ -7,42 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sim/simulation.h"
+#include "test/sim_helpers.h"
 
 namespace roster::sim {
 namespace {
-
-// How `observer` sees `subject`, or nullopt if it does not know it.
-std::optional<MemberInfo> View(Simulation& sim, int observer, int subject) {
-  return sim.swim(observer).Lookup(sim.name(subject));
-}
-
-// Every running member sees every member of `expected_alive` as alive.
-bool AllSeeAlive(Simulation& sim, const std::vector<int>& expected_alive) {
-  for (size_t o = 0; o < sim.size(); ++o) {
-    if (!sim.running(o)) continue;
-    for (int s : expected_alive) {
-      auto v = View(sim, o, s);
-      if (!v || v->state != MemberState::kAlive) return false;
-    }
-  }
-  return true;
-}
-
-// Every running member sees `subject` in `state`.
-bool AllSee(Simulation& sim, int subject, MemberState state) {
-  for (size_t o = 0; o < sim.size(); ++o) {
-    if (!sim.running(o) || static_cast<int>(o) == subject) continue;
-    auto v = View(sim, o, subject);
-    if (!v || v->state != state) return false;
-  }
-  return true;
-}
-
-std::vector<int> Range(int from, int to) {
-  std::vector<int> v;
-  for (int i = from; i < to; ++i) v.push_back(i);
-  return v;
-}
 
 // Records who declared whom dead, to catch false positives.
 struct DeathLog {

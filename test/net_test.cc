@@ -25,117 +25,11 @@
 #include "gtest/gtest.h"
 #include "net/stream.h"
 #include "roster/node.h"
+#include "test/net_cluster.h"
 #include "test/wait_until.h"
 
 namespace roster {
 namespace {
-
-// Fast timing for a cluster on one busy host.
-NodeConfig TestConfig(const std::string& name) {
-  NodeConfig c = NodeConfig::ForProfile(Profile::kLocal, name, "127.0.0.1:0");
-  c.swim.probe_interval = absl::Milliseconds(250);
-  c.swim.probe_timeout = absl::Milliseconds(120);
-  c.swim.gossip_interval = absl::Milliseconds(50);
-  // Local's retransmit multiplier (2) leaves a join or a broadcast unheard
-  // by some member of a small cluster a good part of the time (push-pull
-  // repairs membership later; broadcasts have no repair): LAN's is 4.
-  c.swim.retransmit_mult = 4;
-  c.swim.push_pull_interval = absl::Seconds(5);
-  c.swim.reconnect_interval = absl::Seconds(1);
-  c.connect_timeout = absl::Seconds(1);
-  c.idle_timeout = absl::Seconds(1);
-  c.stream_timeout = absl::Seconds(2);
-  return c;
-}
-
-// Events each member saw, by member, safe to read from the test thread.
-struct Recorder {
-  std::mutex mu;
-  std::vector<Event> events;
-  std::vector<std::string> broadcasts;
-  std::vector<std::pair<std::string, std::string>> messages;
-
-  void Attach(NodeConfig& c) {
-    c.on_event = [this](const Event& e) {
-      std::lock_guard<std::mutex> lock(mu);
-      events.push_back(e);
-    };
-    c.on_broadcast = [this](std::string_view p) {
-      std::lock_guard<std::mutex> lock(mu);
-      broadcasts.emplace_back(p);
-    };
-    c.on_message = [this](std::string_view from, std::string_view p) {
-      std::lock_guard<std::mutex> lock(mu);
-      messages.emplace_back(std::string(from), std::string(p));
-    };
-  }
-  bool HasBroadcast(const std::string& p) {
-    std::lock_guard<std::mutex> lock(mu);
-    return std::find(broadcasts.begin(), broadcasts.end(), p) !=
-           broadcasts.end();
-  }
-};
-
-class Cluster {
- public:
-  explicit Cluster(int n, std::function<void(NodeConfig&)> tune = nullptr)
-      : recorders_(n) {
-    for (int i = 0; i < n; ++i) {
-      NodeConfig c = TestConfig(absl::StrCat("n", i));
-      recorders_[i] = std::make_unique<Recorder>();
-      recorders_[i]->Attach(c);
-      if (tune) tune(c);
-      auto node = Node::Start(std::move(c));
-      EXPECT_TRUE(node.ok()) << node.status();
-      nodes_.push_back(std::move(*node));
-    }
-  }
-
-  absl::Status JoinAll() {
-    for (size_t i = 1; i < nodes_.size(); ++i) {
-      absl::Status s = nodes_[i]->Join({nodes_[0]->addr()});
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-
-  Node& node(int i) { return *nodes_[i]; }
-  Recorder& recorder(int i) { return *recorders_[i]; }
-  int size() const { return static_cast<int>(nodes_.size()); }
-  bool running(int i) const { return running_.count(i) == 0; }
-  void Kill(int i) {
-    nodes_[i]->Shutdown();
-    running_.insert(i);
-  }
-
-  // Every running member sees every running member alive.
-  bool Converged() {
-    for (int o = 0; o < size(); ++o) {
-      if (!running(o)) continue;
-      for (int s = 0; s < size(); ++s) {
-        if (!running(s)) continue;
-        auto m = nodes_[o]->Lookup(nodes_[s]->name());
-        if (!m || m->state != MemberState::kAlive) return false;
-      }
-    }
-    return true;
-  }
-
-  // Every running member other than `subject` sees it in `state`.
-  bool AllSee(int subject, MemberState state) {
-    for (int o = 0; o < size(); ++o) {
-      if (!running(o) || o == subject) continue;
-      auto m = nodes_[o]->Lookup(nodes_[subject]->name());
-      if (!m || m->state != state) return false;
-    }
-    return true;
-  }
-
- private:
-  std::vector<std::unique_ptr<Recorder>> recorders_;
-  std::vector<std::unique_ptr<Node>> nodes_;
-  std::set<int> running_;  // the ones shut down, in fact
-};
 
 TEST(NetTest, ThirtyTwoMembersConvergeDetectAFailureAndSeeALeave) {
   Cluster cluster(32);
@@ -375,18 +269,6 @@ class RawConn {
   int fd_ = -1;
   bool ok_ = false;
 };
-
-void SendDatagram(const std::string& addr, const std::string& bytes) {
-  size_t colon = addr.rfind(':');
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, addr.substr(0, colon).c_str(), &a.sin_addr);
-  a.sin_port = htons(static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a),
-         sizeof(a));
-  close(fd);
-}
 
 TEST(NetTest, HostileInputIsDroppedAndCountedAndTheMemberKeepsAnswering) {
   Cluster cluster(3, [](NodeConfig& c) {

@@ -313,7 +313,7 @@ TEST(SimulationTest, TuneAppliesToEveryMember) {
   SimOptions options = SimOptions::WithSeed(2);
   options.profile = Profile::kLocal;
   options.lifeguard = false;
-  options.tune = [](Config& c) { c.meta = "tuned"; };
+  options.tune = [](int, Config& c) { c.meta = "tuned"; };
   Simulation sim(options);
   sim.AddCluster(3, 0);
   for (int i = 0; i < 3; ++i) {

@@ -12,7 +12,8 @@ namespace {
 std::optional<uint32_t> ParseIpv4(std::string_view text) {
   uint32_t value = 0;
   int parts = 0;
-  while (parts < 4) {
+  bool ended = false;
+  while (parts < 4 && !ended) {
     size_t end = text.find('.');
     std::string_view part = text.substr(0, end);
     if (part.empty() || part.size() > 3 ||
@@ -25,12 +26,10 @@ std::optional<uint32_t> ParseIpv4(std::string_view text) {
     if (octet > 255) return std::nullopt;
     value = (value << 8) | octet;
     ++parts;
-    if (end == std::string_view::npos) break;
-    text.remove_prefix(end + 1);
+    ended = end == std::string_view::npos;
+    if (!ended) text.remove_prefix(end + 1);
   }
-  if (parts != 4 || text.find('.') != std::string_view::npos) {
-    return std::nullopt;
-  }
+  if (parts != 4 || !ended) return std::nullopt;
   return value;
 }
 

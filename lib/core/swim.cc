@@ -151,6 +151,10 @@ absl::Status Swim::SetMeta(std::string meta) {
   return impl_->SetMeta(std::move(meta));
 }
 
+void Swim::SetKeyring(std::shared_ptr<Keyring> keyring) {
+  impl_->SetKeyring(std::move(keyring));
+}
+
 std::vector<MemberInfo> Swim::Members() const {
   std::vector<MemberInfo> out;
   out.reserve(impl_->table().size());

@@ -68,6 +68,9 @@ class Swim::Impl {
   bool LeaveComplete() const;
   absl::Status Broadcast(std::string payload);
   absl::Status SetMeta(std::string meta);
+  void SetKeyring(std::shared_ptr<Keyring> keyring) {
+    cfg_.keyring = std::move(keyring);
+  }
 
   const core::MemberTable& table() const { return table_; }
   const Member& self() const { return *self_; }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/networks.h"
 #include "core/wire.h"
 #include "net/address.h"
 #include "net/seeds.h"
@@ -154,6 +155,12 @@ class Node::Impl : public net::UvRuntime::Host,
                    std::function<void(absl::Status)> done);
 
   Swim& swim() { return *swim_; }
+  // On the loop thread: every sealing and opening reads the keyring there.
+  void SetKeyring(std::shared_ptr<Keyring> keyring) {
+    config_.swim.keyring = keyring;
+    runtime_->set_keyring(keyring);
+    swim_->SetKeyring(std::move(keyring));
+  }
   NetCounters net_counters() const { return net_counters_; }
   const std::string& name() const { return config_.swim.name; }
   const std::string& addr() const { return config_.swim.advertise_addr; }
@@ -178,6 +185,9 @@ class Node::Impl : public net::UvRuntime::Host,
   }
   void MergeRemoteState(std::string_view state, bool join) override {
     if (config_.merge_remote_state) config_.merge_remote_state(state, join);
+  }
+  bool AllowMember(const MemberInfo& member) override {
+    return !config_.allow_member || config_.allow_member(member);
   }
 
  private:
@@ -216,6 +226,7 @@ class Node::Impl : public net::UvRuntime::Host,
   int open_handles_ = 0;
   bool handles_ready_ = false;
   std::unique_ptr<net::UvRuntime> runtime_;
+  core::NetworkList networks_;  // config_.swim.allowed_networks
   std::unique_ptr<net::Resolver> resolver_;
   std::unique_ptr<Swim> swim_;
 
@@ -332,6 +343,11 @@ absl::Status Node::Impl::Open() {
   auto swim = Swim::Create(config_.swim, runtime_.get(), this);
   if (!swim.ok()) return swim.status();
   swim_ = std::move(*swim);
+  // Valid: Swim::Create has checked them.
+  if (auto networks = core::NetworkList::Parse(config_.swim.allowed_networks);
+      networks.ok()) {
+    networks_ = *std::move(networks);
+  }
   swim_->Start();
   if (config_.swim.reconnect_interval > absl::ZeroDuration()) {
     uint64_t ms = static_cast<uint64_t>(
@@ -477,6 +493,12 @@ std::string Node::Impl::OnStream(const std::string& peer, StreamKind kind,
                                  std::string_view body) {
   const std::string& label = config_.swim.label;
   const Keyring* keyring = config_.swim.keyring.get();
+  if (kind != StreamKind::kPushPull && !networks_.Admits(peer)) {
+    ++net_counters_.streams_not_admitted;
+    return net::EncodeStream(StreamKind::kError,
+                             "not admitted: outside the allowed networks",
+                             label, keyring);
+  }
   switch (kind) {
     case StreamKind::kPushPull: {
       auto reply = swim_->HandleSyncRequest(peer, body);
@@ -812,6 +834,15 @@ int Node::HealthScore() const {
 absl::Status Node::SetMeta(std::string meta) {
   return impl_
       ->Call([this, &meta] { return impl_->swim().SetMeta(std::move(meta)); })
+      .value_or(absl::CancelledError("the node has shut down"));
+}
+
+absl::Status Node::SetKeyring(std::shared_ptr<Keyring> keyring) {
+  return impl_
+      ->Call([this, &keyring] {
+        impl_->SetKeyring(std::move(keyring));
+        return absl::OkStatus();
+      })
       .value_or(absl::CancelledError("the node has shut down"));
 }
 

@@ -80,6 +80,9 @@ class UvRuntime final : public Runtime {
   void Close(std::function<void()> closed);
   bool closing() const { return closing_; }
   const std::string& label() const { return options_.label; }
+  void set_keyring(std::shared_ptr<Keyring> keyring) {
+    options_.keyring = std::move(keyring);
+  }
 
  private:
   struct Pending {

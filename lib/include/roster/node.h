@@ -65,7 +65,8 @@ struct NetCounters {
   uint64_t streams_refused = 0;       // over max_inbound_streams: closed
   uint64_t streams_timed_out = 0;     // either side, any timeout
   uint64_t streams_too_large = 0;     // a declared length over the limit
-  uint64_t streams_malformed = 0;     // bad frame, label, kind or body
+  uint64_t streams_malformed = 0;     // bad frame, label, key, kind or body
+  uint64_t streams_not_admitted = 0;  // from outside swim.allowed_networks
   uint64_t stream_bytes_sent = 0;
   uint64_t stream_bytes_received = 0;
   uint64_t messages_sent = 0;      // SendTo calls delivered
@@ -76,7 +77,7 @@ struct NetCounters {
 
   uint64_t total_drops() const {
     return datagrams_truncated + streams_refused + streams_timed_out +
-           streams_too_large + streams_malformed;
+           streams_too_large + streams_malformed + streams_not_admitted;
   }
 };
 
@@ -120,6 +121,9 @@ struct NodeConfig {
   std::function<std::string(bool join)> local_state;
   std::function<void(std::string_view state, bool join)> merge_remote_state;
   std::function<void(LogLevel, std::string_view)> on_log;
+  // Admission (Delegate::AllowMember): false keeps a member out of the
+  // table. Unset admits everyone (within swim.allowed_networks).
+  std::function<bool(const MemberInfo&)> allow_member;
 
   // The profile's timing, and for NodeConfig the TCP timeouts to match:
   // connect and idle 5 s and whole exchanges 10 s on LAN, 10/10/30 s on
@@ -186,6 +190,11 @@ class Node {
   // The same without blocking; `done` runs on the loop thread.
   void SendToAsync(std::string_view name, std::string payload,
                    std::function<void(absl::Status)> done);
+
+  // Starts sealing datagrams and streams with `keyring` (nullptr: stops):
+  // for turning encryption on in a running plaintext cluster. Key rotation
+  // needs no call, as the keyring given in the config is shared.
+  absl::Status SetKeyring(std::shared_ptr<Keyring> keyring);
 
   NodeCounters counters() const;
   const std::string& name() const;

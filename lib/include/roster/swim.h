@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "roster/config.h"
 #include "roster/counters.h"
+#include "roster/keyring.h"
 #include "roster/member.h"
 #include "roster/runtime.h"
 
@@ -60,6 +61,10 @@ class Swim {
   // Gossips an application payload to every member, best effort.
   absl::Status Broadcast(std::string payload);
   absl::Status SetMeta(std::string meta);
+  // Starts sealing (or, with nullptr, stops) with `keyring` from now on:
+  // how a running plaintext cluster turns encryption on (see
+  // roster/keyring.h). Rotating keys needs no call: the keyring is shared.
+  void SetKeyring(std::shared_ptr<Keyring> keyring);
 
   // Adds members believed alive without announcing them or raising
   // events: for a process restoring a snapshot of its view, and for
