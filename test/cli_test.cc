@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "test/wait_until.h"
@@ -259,6 +262,102 @@ TEST(CliTest, DemoRunsAndReportsTheDetection) {
   EXPECT_EQ(status, 0) << out;
   EXPECT_TRUE(absl::StrContains(out, "every member declared n3 failed")) << out;
   EXPECT_EQ(Count(out, "declared n3 failed after"), 3) << out;
+}
+
+// Writes a keyring file readable by its owner only.
+void WriteKeyring(const std::string& path,
+                  const std::vector<std::string>& keys) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0) << path;
+  const std::string text = absl::StrCat(absl::StrJoin(keys, "\n"), "\n");
+  ASSERT_EQ(write(fd, text.data(), text.size()),
+            static_cast<ssize_t>(text.size()));
+  close(fd);
+}
+
+TEST(CliTest, KeyedAgentsRefuseOutsidersAndRotateKeysOnSighup) {
+  char dir[] = "/tmp/roster-cli-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string ring = absl::StrCat(dir, "/ring");
+  const std::string old_only = absl::StrCat(dir, "/old");
+  const std::string new_only = absl::StrCat(dir, "/new");
+  auto [made, made_out] = RunRoster(absl::StrCat("keygen --out ", ring));
+  ASSERT_EQ(made, 0) << made_out;
+  EXPECT_NE(RunRoster(absl::StrCat("keygen --out ", ring)).first, 0)
+      << "a keyring is never overwritten";
+  auto [printed, new_key] = RunRoster("keygen");
+  ASSERT_EQ(printed, 0);
+  new_key = std::string(absl::StripTrailingAsciiWhitespace(new_key));
+  FILE* f = fopen(ring.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  char line[128] = {};
+  ASSERT_NE(fgets(line, sizeof(line), f), nullptr);
+  fclose(f);
+  const std::string old_key(absl::StripTrailingAsciiWhitespace(line));
+  WriteKeyring(old_only, {old_key});
+  WriteKeyring(new_only, {new_key});
+
+  std::vector<std::unique_ptr<Agent>> agents;
+  std::string seed;
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> args = {"--name",    absl::StrCat("k", i),
+                                     "--bind",    "127.0.0.1:0",
+                                     "--keyring", ring};
+    if (i > 0) args.insert(args.end(), {"--join", seed});
+    agents.push_back(std::make_unique<Agent>(args));
+    ASSERT_TRUE(WaitUntil([&] { return !agents[i]->Addr().empty(); },
+                          absl::Seconds(10)))
+        << agents[i]->err();
+    if (i == 0) seed = agents[0]->Addr();
+  }
+  auto alive_with = [&](const std::string& keyring) {
+    auto [status, out] = RunRoster(
+        absl::StrCat("members ", seed, " --json --keyring ", keyring));
+    return status == 0 && Count(out, "\"state\": \"alive\"") == 3;
+  };
+  ASSERT_TRUE(WaitUntil([&] { return alive_with(ring); }, absl::Seconds(20)));
+  auto [plain, plain_out] = RunRoster(absl::StrCat("members ", seed));
+  EXPECT_EQ(plain, 1) << plain_out;
+  EXPECT_TRUE(absl::StrContains(plain_out, "--keyring")) << plain_out;
+
+  // An agent without the key is refused at the door.
+  Agent outsider({"--name", "x", "--bind", "127.0.0.1:0", "--keyring", new_only,
+                  "--join", seed});
+  EXPECT_TRUE(WaitUntil(
+      [&] { return absl::StrContains(outsider.err(), "could not be read"); },
+      absl::Seconds(10)))
+      << outsider.err();
+
+  // Rotation: install, make primary, remove; a SIGHUP to every agent each.
+  int reloads = 0;
+  for (const auto& keys : std::vector<std::vector<std::string>>{
+           {old_key, new_key}, {new_key, old_key}, {new_key}}) {
+    WriteKeyring(ring, keys);
+    ++reloads;
+    for (auto& a : agents) {
+      a->Signal(SIGHUP);
+      ASSERT_TRUE(WaitUntil(
+          [&] { return Count(a->err(), "keyring reloaded") == reloads; },
+          absl::Seconds(10)))
+          << a->err();
+    }
+  }
+  EXPECT_TRUE(
+      WaitUntil([&] { return alive_with(new_only); }, absl::Seconds(10)));
+  EXPECT_FALSE(alive_with(old_only));
+  for (auto& a : agents) {
+    EXPECT_FALSE(absl::StrContains(a->out(), "\"event\":\"failed\""))
+        << a->out();
+  }
+  // A keyring file others may read is refused, with exit status 2.
+  chmod(ring.c_str(), 0644);
+  auto [open_status, open_out] =
+      RunRoster(absl::StrCat("members ", seed, " --keyring ", ring));
+  EXPECT_EQ(open_status, 2);
+  EXPECT_TRUE(absl::StrContains(open_out, "chmod 600")) << open_out;
+  for (const std::string& path : {ring, old_only, new_only})
+    std::remove(path.c_str());
+  rmdir(dir);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "roster/node.h"
 #include "tools/flags.h"
+#include "tools/keys.h"
 
 namespace roster::tools {
 namespace {
@@ -36,10 +37,14 @@ constexpr char kUsage[] =
     "usage: roster agent --name NAME --bind HOST:PORT [--advertise HOST:PORT]\n"
     "                    [--join SEED]... [--profile lan|wan|local]\n"
     "                    [--meta KEY=VALUE]... [--label LABEL]\n"
-    "                    [--dns-server HOST:PORT]\n"
-    "       roster members HOST:PORT [--json] [--label LABEL]\n"
+    "                    [--dns-server HOST:PORT] [--keyring FILE]\n"
+    "                    [--plaintext accept|send] [--allow-network CIDR]...\n"
+    "       roster members HOST:PORT [--json] [--label LABEL] [--keyring "
+    "FILE]\n"
+    "       roster keygen [--out FILE]\n"
     "       roster demo [--nodes N] [--profile lan|wan|local]\n"
-    "SEED is HOST:PORT, [IPV6]:PORT, dns:NAME:PORT or srv:NAME.\n";
+    "SEED is HOST:PORT, [IPV6]:PORT, dns:NAME:PORT or srv:NAME.\n"
+    "An agent re-reads its --keyring file on SIGHUP (key rotation).\n";
 
 // Exit statuses.
 constexpr int kOk = 0;
@@ -156,7 +161,7 @@ std::string EventLine(const Event& e) {
 int Agent(int argc, char** argv) {
   const std::string cmd = "agent";
   Flags flags({"name", "bind", "advertise", "join", "profile", "meta", "label",
-               "dns-server"},
+               "dns-server", "keyring", "plaintext", "allow-network"},
               {"help"});
   if (auto s = flags.Parse(argc, argv, 2); !s.ok())
     return UsageError(cmd, Std(s.message()));
@@ -191,8 +196,12 @@ int Agent(int argc, char** argv) {
       return UsageError(cmd, absl::StrCat("--join: ", s.message()));
   }
 
+  auto keyring = KeyringFromFlags(flags);
+  if (!keyring.ok()) return UsageError(cmd, Std(keyring.status().message()));
   NodeConfig config = NodeConfig::ForProfile(*profile, flags.Get("name", ""),
                                              flags.Get("bind", ""));
+  config.swim.keyring = *keyring;
+  config.swim.allowed_networks = flags.GetAll("allow-network");
   config.swim.advertise_addr = flags.Get("advertise", "");
   config.swim.meta = *meta;
   config.swim.label = flags.Get("label", "");
@@ -214,6 +223,7 @@ int Agent(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -237,7 +247,17 @@ int Agent(int argc, char** argv) {
   }
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    if (*keyring == nullptr) {
+      std::fprintf(stderr, "roster agent: SIGHUP: no --keyring to reload\n");
+      continue;
+    }
+    absl::Status reloaded = ReloadKeyring(**keyring, flags.Get("keyring", ""));
+    const std::string outcome =
+        reloaded.ok() ? absl::StrCat("reloaded: ", (*keyring)->size(), " keys")
+                      : absl::StrCat("kept as it was: ", reloaded.message());
+    std::fprintf(stderr, "roster agent: keyring %s\n", outcome.c_str());
+  }
   std::fprintf(stderr, "roster agent: %s, leaving\n",
                sig == SIGINT ? "interrupted" : "terminated");
   absl::Status left = (*node)->Leave(absl::Seconds(10));
@@ -251,7 +271,7 @@ int Agent(int argc, char** argv) {
 
 int Members(int argc, char** argv) {
   const std::string cmd = "members";
-  Flags flags({"label", "timeout"}, {"json", "help"});
+  Flags flags({"label", "timeout", "keyring"}, {"json", "help"});
   if (auto s = flags.Parse(argc, argv, 2); !s.ok())
     return UsageError(cmd, Std(s.message()));
   if (flags.Has("help")) {
@@ -263,8 +283,10 @@ int Members(int argc, char** argv) {
   auto timeout = flags.GetDouble("timeout", 5, 0.1, 3600);
   if (!timeout.ok()) return UsageError(cmd, Std(timeout.status().message()));
   const std::string& addr = flags.positional()[0];
-  auto members =
-      QueryMembers(addr, flags.Get("label", ""), absl::Seconds(*timeout));
+  auto keyring = KeyringFromFlags(flags);
+  if (!keyring.ok()) return UsageError(cmd, Std(keyring.status().message()));
+  auto members = QueryMembers(addr, flags.Get("label", ""),
+                              absl::Seconds(*timeout), keyring->get());
   if (!members.ok()) {
     return absl::IsInvalidArgument(members.status())
                ? UsageError(cmd, Std(members.status().message()))
@@ -415,13 +437,14 @@ int Main(int argc, char** argv) {
   if (command == "agent") return Agent(argc, argv);
   if (command == "members") return Members(argc, argv);
   if (command == "demo") return Demo(argc, argv);
+  if (command == "keygen") return Keygen(argc, argv);
   if (command == "--help" || command == "help" || command == "-h") {
     std::fputs(kUsage, stdout);
     return kOk;
   }
   std::fprintf(stderr,
-               "roster: unknown command '%s' (expected agent, members or "
-               "demo)\n",
+               "roster: unknown command '%s' (expected agent, members, "
+               "keygen or demo)\n",
                command.c_str());
   return kUsageError;
 }

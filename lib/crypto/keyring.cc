@@ -236,6 +236,15 @@ absl::Status Keyring::Remove(std::string_view bytes) {
   return absl::OkStatus();
 }
 
+absl::Status Keyring::Replace(const std::vector<std::string>& keys) {
+  auto checked = Create(keys);
+  if (!checked.ok()) return checked.status();
+  absl::MutexLock ours(&state_->mu);
+  absl::MutexLock theirs(&(*checked)->state_->mu);
+  std::swap(state_->keys, (*checked)->state_->keys);
+  return absl::OkStatus();
+}
+
 std::vector<std::string> Keyring::Keys() const {
   absl::MutexLock lock(&state_->mu);
   std::vector<std::string> keys;

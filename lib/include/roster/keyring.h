@@ -71,6 +71,10 @@ class Keyring {
   absl::Status UsePrimary(std::string_view key);
   // Removes a key; the primary cannot be removed.
   absl::Status Remove(std::string_view key);
+  // Makes the keyring hold exactly `keys`, the first primary, in one step
+  // (as when an agent reloads its keyring file); refused as Create would
+  // refuse them, leaving the keyring as it was.
+  absl::Status Replace(const std::vector<std::string>& keys);
   std::vector<std::string> Keys() const;  // primary first
   size_t size() const;
 
