@@ -130,10 +130,7 @@ int Count(const std::string& text, const std::string& what) {
   return n;
 }
 
-// The LAN profile (the default). With the Local one's retransmit multiplier
-// of 2, a cluster this small often leaves a join unheard by one member until
-// the next push-pull, and a leave unheard altogether (that member then
-// declares the leaver failed).
+// The LAN profile (the default).
 TEST(CliTest, FiveAgentsFormAClusterAndOneLeavesOnSigterm) {
   std::vector<std::unique_ptr<Agent>> agents;
   agents.push_back(std::make_unique<Agent>(std::vector<std::string>{

@@ -346,10 +346,6 @@ int Demo(int argc, char** argv) {
   for (int i = 0; i < count; ++i) {
     NodeConfig c =
         NodeConfig::ForProfile(*profile, absl::StrCat("n", i), "127.0.0.1:0");
-    // With Local's retransmit multiplier (2), a cluster this small often
-    // leaves a join unheard by some member until the next push-pull, 15 to
-    // 30 s later; LAN's 4 spreads it at once.
-    c.swim.retransmit_mult = std::max(c.swim.retransmit_mult, 4);
     const std::string me = c.swim.name;
     c.on_event = [&, me](const Event& e) {
       if (e.member.name != victim_name) return;
