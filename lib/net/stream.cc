@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/wire.h"
@@ -85,6 +86,24 @@ uint32_t ReadLengthPrefix(std::string_view bytes) {
          (static_cast<uint32_t>(static_cast<uint8_t>(bytes[1])) << 16) |
          (static_cast<uint32_t>(static_cast<uint8_t>(bytes[2])) << 8) |
          static_cast<uint32_t>(static_cast<uint8_t>(bytes[3]));
+}
+
+bool FrameReader::Append(std::string_view bytes) {
+  in_.append(bytes);
+  if (!have_length_) {
+    if (in_.size() < kLengthPrefixBytes) return true;
+    need_ = ReadLengthPrefix(in_);
+    have_length_ = true;
+    if (need_ == 0 || need_ > max_frame_bytes_) return false;
+    in_.reserve(std::min<uint64_t>(need_ + kLengthPrefixBytes, 1 << 20));
+  }
+  return need_ != 0 && need_ <= max_frame_bytes_;
+}
+
+std::string FrameReader::TakeFrame() {
+  in_.resize(need_ + kLengthPrefixBytes);
+  in_.erase(0, kLengthPrefixBytes);
+  return std::move(in_);
 }
 
 absl::StatusOr<StreamMessage> OpenStream(std::string_view frame,

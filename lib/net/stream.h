@@ -45,6 +45,33 @@ std::string EncodeStream(StreamKind kind, std::string_view body,
 // Reads the length prefix at the start of `bytes` (which holds at least 4).
 uint32_t ReadLengthPrefix(std::string_view bytes);
 
+// Gathers one length-prefixed stream message from what a connection
+// delivers, in pieces of any size. It only parses bytes: Streams feeds it
+// what TCP reads, and the fuzz tests feed it anything.
+class FrameReader {
+ public:
+  explicit FrameReader(size_t max_frame_bytes)
+      : max_frame_bytes_(max_frame_bytes) {}
+  // Appends bytes read. False once the length prefix has declared 0 bytes
+  // or more than max_frame_bytes: the stream is bad and reading must stop.
+  bool Append(std::string_view bytes);
+  // Whether the length prefix has arrived, and the frame size it declared.
+  bool has_length() const { return have_length_; }
+  uint64_t declared() const { return need_; }
+  // Whether the whole frame has arrived (bytes past it are ignored).
+  bool complete() const {
+    return have_length_ && in_.size() >= need_ + kLengthPrefixBytes;
+  }
+  // The frame, without its length prefix; only once complete().
+  std::string TakeFrame();
+
+ private:
+  size_t max_frame_bytes_;
+  std::string in_;  // what has been read, length prefix included
+  uint64_t need_ = 0;
+  bool have_length_ = false;
+};
+
 struct StreamMessage {
   StreamKind kind = StreamKind::kError;
   // A view into the frame given to OpenStream, or for an encrypted frame

@@ -28,18 +28,17 @@ struct Streams::Conn {
   uv_connect_t connect_req;
   uv_write_t write_req;
   std::string peer;
-  std::string out;    // what is being written
-  std::string in;     // what has been read
-  std::string reply;  // outbound: the reply frame
-  uint64_t need = 0;
+  std::string out;        // what is being written
+  FrameReader reader;     // what has been read
+  std::string reply;      // outbound: the reply frame
   uint64_t reserved = 0;  // of Streams::inbound_bytes_
-  bool have_length = false;
   uint64_t started_ms = 0;
   int open_handles = 0;
   absl::Status result;
   Done done;
 
-  Conn(Streams* s, bool in_bound) : owner(s), inbound(in_bound) {
+  Conn(Streams* s, bool in_bound)
+      : owner(s), inbound(in_bound), reader(s->options_.max_frame_bytes) {
     uv_tcp_init(s->loop_, &tcp);
     uv_timer_init(s->loop_, &timer);
     tcp.data = this;
@@ -138,47 +137,43 @@ struct Streams::Conn {
       return;
     }
     counters.stream_bytes_received += static_cast<uint64_t>(n);
-    in.append(buf->base, static_cast<size_t>(n));
+    const bool had_length = reader.has_length();
+    const bool good =
+        reader.Append(std::string_view(buf->base, static_cast<size_t>(n)));
     Arm();
-    if (!have_length) {
-      if (in.size() < kLengthPrefixBytes) return;
-      need = ReadLengthPrefix(in);
-      have_length = true;
-      if (need == 0 || need > owner->options_.max_frame_bytes) {
-        if (inbound) {
-          ++(need == 0 ? counters.streams_malformed
-                       : counters.streams_too_large);
-        }
-        Close(absl::ResourceExhaustedError(absl::StrCat(
-            "a message declared ", need, " bytes, over the limit of ",
-            owner->options_.max_frame_bytes)));
+    if (!good) {
+      const uint64_t need = reader.declared();
+      if (inbound) {
+        ++(need == 0 ? counters.streams_malformed : counters.streams_too_large);
+      }
+      Close(absl::ResourceExhaustedError(absl::StrCat(
+          "a message declared ", need, " bytes, over the limit of ",
+          owner->options_.max_frame_bytes)));
+      return;
+    }
+    if (!reader.has_length()) return;
+    if (!had_length && inbound) {
+      // All inbound requests together hold at most max_inbound_bytes,
+      // so many connections each promising the maximum cannot add up
+      // to more memory than that.
+      const uint64_t need = reader.declared();
+      if (owner->inbound_bytes_ + need > owner->options_.max_inbound_bytes) {
+        ++counters.streams_refused;
+        Close(absl::ResourceExhaustedError("too many bytes in flight"));
         return;
       }
-      if (inbound) {
-        // All inbound requests together hold at most max_inbound_bytes,
-        // so many connections each promising the maximum cannot add up
-        // to more memory than that.
-        if (owner->inbound_bytes_ + need > owner->options_.max_inbound_bytes) {
-          ++counters.streams_refused;
-          Close(absl::ResourceExhaustedError("too many bytes in flight"));
-          return;
-        }
-        owner->inbound_bytes_ += need;
-        reserved = need;
-      }
-      in.reserve(std::min<uint64_t>(need + kLengthPrefixBytes, 1 << 20));
+      owner->inbound_bytes_ += need;
+      reserved = need;
     }
-    if (in.size() < need + kLengthPrefixBytes) return;
+    if (!reader.complete()) return;
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp));
-    in.resize(need + kLengthPrefixBytes);
-    in.erase(0, kLengthPrefixBytes);
+    std::string in = reader.TakeFrame();
     if (!inbound) {
       reply = std::move(in);
       Close(absl::OkStatus());
       return;
     }
     std::string reply = owner->handler_(peer, in);
-    in.clear();
     if (reply.empty()) {
       Close(absl::OkStatus());
       return;
