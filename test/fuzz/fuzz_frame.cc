@@ -1,10 +1,10 @@
 // libFuzzer target: a whole datagram through core::OpenFrame, expecting no
-// label and expecting one, then its payload through core::DecodePacket.
-// A frame carries one label, so at most one of the two opens; an opened
-// unencrypted frame is exactly what SealFrame writes for its payload.
-//
-// Open() and Seal() are the only calls into the frame code: when OpenFrame
-// takes a keyring, passing it there is the one line to change.
+// label and expecting one, with a keyring that also accepts plaintext (so
+// both the checksum and the decryption path are reached), then its payload
+// through core::DecodePacket. A frame carries one label, so at most one of
+// the two opens; an opened unencrypted frame is exactly what SealFrame
+// writes for its payload, and an opened encrypted one was sealed with a key
+// of the keyring.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +13,7 @@
 #include "core/wire.h"
 #include "roster/config.h"
 #include "test/fuzz/check.h"
+#include "test/fuzz/fuzz_keyring.h"
 #include "test/fuzz/wire_checks.h"
 
 namespace roster::fuzz {
@@ -21,9 +22,13 @@ namespace {
 constexpr std::string_view kLabel = "prod";
 constexpr uint8_t kEncryptedFlag = 1u << 2;  // wire.h: frame byte 1, bit 2
 
+// Holds the plaintext of the last encrypted frame opened.
+std::string opened_buffer;
+
 core::Decoded<std::string_view> Open(std::string_view frame,
                                      std::string_view label) {
-  return core::OpenFrame(frame, label, Limits().max_packet_bytes);
+  return core::OpenFrame(frame, label, Limits().max_packet_bytes,
+                         &FuzzKeyring(), &opened_buffer);
 }
 
 std::string Seal(std::string_view payload, std::string_view label) {
@@ -60,6 +65,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto reopened = Open(sealed, kLabel);
   if (sealed.size() <= roster::Limits().max_packet_bytes) {
     FUZZ_CHECK(reopened.ok() && reopened.value == frame);
+  }
+  // And encrypted, it opens to itself too; without a key it never opens.
+  const std::string encrypted =
+      roster::core::SealFrame(frame, kLabel, &FuzzKeyring(), CountingNonces());
+  if (encrypted.size() <= roster::Limits().max_packet_bytes) {
+    const auto decrypted = Open(encrypted, kLabel);
+    FUZZ_CHECK(decrypted.ok() && decrypted.value == frame);
+    FUZZ_CHECK(!roster::core::OpenFrame(encrypted, kLabel,
+                                        roster::Limits().max_packet_bytes)
+                    .ok());
   }
   return 0;
 }

@@ -18,6 +18,7 @@
 #include "net/stream.h"
 #include "proto/roster.pb.h"
 #include "roster/member.h"
+#include "test/fuzz/fuzz_keyring.h"
 
 namespace roster::fuzz {
 namespace {
@@ -203,6 +204,18 @@ int main(int argc, char** argv) {
   ok &= Write(frame, "other_label", SealFrame(acks, "staging"));
   ok &= Write(frame, "empty_payload", SealFrame("", "prod"));
   ok &= Write(frame, "many_alive", SealFrame(Packet(many), ""));
+  {
+    // Sealed with the fuzz keyring: its primary key, then its second.
+    const roster::Keyring& ring = FuzzKeyring();
+    ok &= Write(frame, "sealed_gossip",
+                SealFrame(gossip, "prod", &ring, CountingNonces()));
+    ok &= Write(frame, "sealed_ping_unlabelled",
+                SealFrame(ping, "", &ring, CountingNonces()));
+    auto second =
+        roster::Keyring::Create({std::string(roster::Keyring::kKeyBytes, 'G')});
+    ok &= Write(frame, "sealed_with_second_key",
+                SealFrame(acks, "prod", second->get(), CountingNonces()));
+  }
 
   using roster::net::StreamKind;
   ok &= Write(stream, "push_pull_request",
