@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
+#include "core/wire_entries.h"
 #include "google/protobuf/arena.h"
 
 namespace roster {
@@ -98,9 +99,7 @@ void Swim::Impl::OnPing(std::string_view from, const wire::Ping& ping) {
     entries += AliveEntry(*self_);
     refute_to_sender_ = false;
   }
-  wire::Message reply;
-  reply.mutable_ack()->set_seq(ping.seq());
-  entries += core::EncodeMessageEntry(reply);
+  entries += core::AckEntry(ping.seq());
   Send(std::string(from), std::move(entries));
 }
 
@@ -113,16 +112,12 @@ void Swim::Impl::OnIndirectPing(const wire::IndirectPing& req) {
   }
   uint32_t seq = next_seq_++;
   relays_[seq] = Relay{req.seq(), req.source_addr(), req.want_nack()};
-  wire::Message ping;
-  wire::Ping* p = ping.mutable_ping();
-  p->set_seq(seq);
-  p->set_target(req.target());
-  p->set_source(cfg_.name);
-  p->set_source_addr(cfg_.advertise_addr);
   // News rides along only to a member we know at that address: gossip
   // sent to nobody would be counted as spread.
   const bool known = table_.FindByAddr(req.target_addr()) != nullptr;
-  Send(req.target_addr(), core::EncodeMessageEntry(ping), known);
+  Send(req.target_addr(),
+       core::PingEntry(seq, req.target(), cfg_.name, cfg_.advertise_addr),
+       known);
   // Lifeguard: the nack goes out early enough to reach the requester
   // before its own deadline.
   rt_.After(cfg_.probe_timeout * 4 / 5, Timer{TimerKind::kRelayNack, seq, {}});
@@ -143,11 +138,10 @@ void Swim::Impl::OnAck(uint32_t seq) {
     counters_.Drop(DropReason::kUnknownAck);
     return;
   }
-  wire::Message ack;
-  ack.mutable_ack()->set_seq(it->second.requester_seq);
+  const uint32_t requester_seq = it->second.requester_seq;
   std::string to = std::move(it->second.requester_addr);
   relays_.erase(it);
-  Send(to, core::EncodeMessageEntry(ack));
+  Send(to, core::AckEntry(requester_seq));
 }
 
 void Swim::Impl::OnNack(uint32_t seq) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
+#include "core/wire_entries.h"
 
 namespace roster {
 
@@ -56,13 +57,7 @@ void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
 }
 
 std::string Swim::Impl::AliveEntry(const Member& m) {
-  wire::Message msg;
-  wire::Alive* a = msg.mutable_alive();
-  a->set_name(std::string(m.name()));
-  a->set_addr(std::string(m.addr()));
-  a->set_incarnation(m.incarnation());
-  a->set_meta(std::string(m.meta()));
-  return core::EncodeMessageEntry(msg);
+  return core::AliveEntry(m.name(), m.addr(), m.incarnation(), m.meta());
 }
 
 void Swim::Impl::QueueAlive(const Member& m) {
@@ -94,12 +89,7 @@ void Swim::Impl::ResendRefutation() {
 }
 
 std::string Swim::Impl::SuspectEntry(const Member& m, std::string_view from) {
-  wire::Message msg;
-  wire::Suspect* s = msg.mutable_suspect();
-  s->set_name(std::string(m.name()));
-  s->set_incarnation(m.incarnation());
-  s->set_from(std::string(from));
-  return core::EncodeMessageEntry(msg);
+  return core::SuspectEntry(m.name(), m.incarnation(), from);
 }
 
 void Swim::Impl::QueueSuspect(const Member& m, std::string_view from) {
@@ -107,31 +97,18 @@ void Swim::Impl::QueueSuspect(const Member& m, std::string_view from) {
 }
 
 void Swim::Impl::QueueDead(const Member& m, std::string_view from) {
-  wire::Message msg;
-  wire::Dead* d = msg.mutable_dead();
-  d->set_name(std::string(m.name()));
-  d->set_incarnation(m.incarnation());
-  d->set_from(std::string(from));
-  news_.Push(m.name(), core::EncodeMessageEntry(msg));
+  news_.Push(m.name(), core::DeadEntry(m.name(), m.incarnation(), from));
 }
 
 std::string Swim::Impl::SyncBody(bool join) {
-  wire::PushPull state;
-  state.set_join(join);
-  state.set_source(cfg_.name);
+  core::PushPullWriter state(join, cfg_.name);
   for (const Member* m : table_.members()) {
-    wire::MemberRecord* r = state.add_members();
-    r->set_name(std::string(m->name()));
-    r->set_addr(std::string(m->addr()));
-    r->set_incarnation(m->incarnation());
-    r->set_state(static_cast<wire::MemberState>(m->state()));
-    r->set_meta(std::string(m->meta()));
+    state.AddMember(m->name(), m->addr(), m->incarnation(), m->state(),
+                    m->meta());
   }
   std::string user = app_->LocalState(join);
-  if (user.size() <= cfg_.limits.max_user_state_bytes) {
-    state.set_user_state(std::move(user));
-  }
-  return core::SealFrame(core::EncodePushPull(state), cfg_.label);
+  if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
+  return core::SealFrame(state.Finish(user), cfg_.label);
 }
 
 void Swim::Impl::StartSync(const std::string& to, bool join) {
