@@ -22,6 +22,8 @@
 #include "core/member_table.h"
 #include "core/suspicion.h"
 #include "core/wire.h"
+#include "core/wire_reader.h"
+#include "core/wire_view.h"
 #include "roster/swim.h"
 
 namespace roster {
@@ -111,13 +113,13 @@ class Swim::Impl {
   void StartSync(const std::string& to, bool join);
 
   // Inbound messages.
-  void HandleMessages(const wire::Packet& packet);
-  void OnPing(std::string_view from, const wire::Ping& ping);
-  void OnIndirectPing(const wire::IndirectPing& req);
+  void HandleMessages(const std::vector<core::MessageView>& messages);
+  void OnPing(std::string_view from, const core::PingView& ping);
+  void OnIndirectPing(const core::IndirectPingView& req);
   int relays_this_packet_ = 0;
   void OnAck(uint32_t seq);
   void OnNack(uint32_t seq);
-  void OnUser(const wire::UserBroadcast& user);
+  void OnUser(const core::UserView& user);
 
   // Membership news, from gossip or push-pull.
   void OnAlive(std::string_view name, std::string_view addr,
@@ -127,7 +129,7 @@ class Swim::Impl {
   void OnDead(std::string_view name, uint64_t incarnation,
               std::string_view from);
   void Refute(uint64_t incarnation);
-  void Merge(const wire::PushPull& remote);
+  void Merge(const core::PushPullView& remote);
 
   // Timers.
   void OnProbeTimer();
@@ -148,6 +150,7 @@ class Swim::Impl {
   core::MemberTable table_;
   Member* self_ = nullptr;
   core::Awareness awareness_;
+  core::PacketReader reader_;  // datagrams in, reusing its memory
   core::BroadcastQueue news_;  // membership news
   core::BroadcastQueue user_;  // application broadcasts
   Counters counters_;

@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
 #include "core/wire_entries.h"
-#include "google/protobuf/arena.h"
 
 namespace roster {
 
@@ -19,32 +18,30 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
     counters_.Drop(payload.error.reason);
     return;
   }
-  // A datagram's messages live on a stack-backed arena: no heap traffic
-  // for the common small packet.
-  alignas(8) char scratch[4096];
-  google::protobuf::ArenaOptions options;
-  options.initial_block = scratch;
-  options.initial_block_size = sizeof(scratch);
-  google::protobuf::Arena arena(options);
-  auto* packet = google::protobuf::Arena::CreateMessage<wire::Packet>(&arena);
+  // The reader's memory is reused from datagram to datagram; it is taken
+  // out meanwhile, in case handling one leads to handling another.
+  core::PacketReader reader = std::move(reader_);
   core::WireError error;
-  if (!core::DecodePacketInto(payload.value, cfg_.limits, packet, &error)) {
+  if (!reader.Read(payload.value, cfg_.limits, &error)) {
     counters_.Drop(error.reason);
+    reader_ = std::move(reader);
     return;
   }
   packet_from_ = from;
   refute_to_sender_ = false;
   relays_this_packet_ = 0;
-  HandleMessages(*packet);
+  HandleMessages(reader.messages());
+  reader_ = std::move(reader);
   if (refute_to_sender_) Send(std::string(from), AliveEntry(*self_));
   TellSuspect(table_.FindByAddr(from));
   refute_to_sender_ = false;
   packet_from_ = {};
 }
 
-void Swim::Impl::HandleMessages(const wire::Packet& packet) {
+void Swim::Impl::HandleMessages(
+    const std::vector<core::MessageView>& messages) {
   const std::string_view from = packet_from_;
-  for (const wire::Message& msg : packet.messages()) {
+  for (const core::MessageView& msg : messages) {
     switch (msg.body_case()) {
       case wire::Message::kPing:
         OnPing(from, msg.ping());
@@ -79,7 +76,7 @@ void Swim::Impl::HandleMessages(const wire::Packet& packet) {
   }
 }
 
-void Swim::Impl::OnPing(std::string_view from, const wire::Ping& ping) {
+void Swim::Impl::OnPing(std::string_view from, const core::PingView& ping) {
   if (ping.target() != cfg_.name) {
     // Another member used to live at this address (a restart under a new
     // name, a reused pod IP): do not answer for it.
@@ -103,7 +100,7 @@ void Swim::Impl::OnPing(std::string_view from, const wire::Ping& ping) {
   Send(std::string(from), std::move(entries));
 }
 
-void Swim::Impl::OnIndirectPing(const wire::IndirectPing& req) {
+void Swim::Impl::OnIndirectPing(const core::IndirectPingView& req) {
   // An honest prober asks a relay once per datagram; more would turn one
   // datagram into a fan-out of pings to addresses of the sender's choice.
   if (++relays_this_packet_ > 1 || relays_.size() >= kMaxRelays) {
@@ -111,11 +108,12 @@ void Swim::Impl::OnIndirectPing(const wire::IndirectPing& req) {
     return;
   }
   uint32_t seq = next_seq_++;
-  relays_[seq] = Relay{req.seq(), req.source_addr(), req.want_nack()};
+  relays_[seq] =
+      Relay{req.seq(), std::string(req.source_addr()), req.want_nack()};
   // News rides along only to a member we know at that address: gossip
   // sent to nobody would be counted as spread.
   const bool known = table_.FindByAddr(req.target_addr()) != nullptr;
-  Send(req.target_addr(),
+  Send(std::string(req.target_addr()),
        core::PingEntry(seq, req.target(), cfg_.name, cfg_.advertise_addr),
        known);
   // Lifeguard: the nack goes out early enough to reach the requester
@@ -153,13 +151,12 @@ void Swim::Impl::OnNack(uint32_t seq) {
   counters_.Drop(DropReason::kUnknownAck);
 }
 
-void Swim::Impl::OnUser(const wire::UserBroadcast& user) {
-  if (!MarkSeen(absl::StrCat(user.origin(), "/", user.id()))) return;
+void Swim::Impl::OnUser(const core::UserView& user) {
+  if (!MarkSeen(absl::StrCat(core::ToAbsl(user.origin()), "/", user.id())))
+    return;
   ++counters_.broadcasts_delivered;
   app_->OnBroadcast(user.payload());
-  wire::Message msg;
-  *msg.mutable_user() = user;
-  std::string entry = core::EncodeMessageEntry(msg);
+  std::string entry = core::UserEntryFromBody(user.body());
   // Passed on only if it fits our own datagrams (a peer with a larger
   // budget, or a hostile one, may send bigger).
   if (entry.size() + core::FrameOverhead(cfg_.label) > cfg_.packet_budget) {

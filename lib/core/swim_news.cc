@@ -179,8 +179,8 @@ void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
 
 // The reference's rule: a peer's "dead" only makes us suspect, so we probe
 // the member ourselves (and it can refute) rather than trusting a stale view.
-void Swim::Impl::Merge(const wire::PushPull& remote) {
-  for (const wire::MemberRecord& r : remote.members()) {
+void Swim::Impl::Merge(const core::PushPullView& remote) {
+  for (const core::MemberRecordView& r : remote.members()) {
     switch (r.state()) {
       case wire::MEMBER_STATE_ALIVE:
         OnAlive(r.name(), r.addr(), r.incarnation(), r.meta());
@@ -210,15 +210,16 @@ absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
     counters_.Drop(payload.error.reason);
     return absl::InvalidArgumentError(payload.error.message);
   }
-  auto state = core::DecodePushPull(payload.value, cfg_.limits);
-  if (!state.ok()) {
-    counters_.Drop(state.error.reason);
-    return absl::InvalidArgumentError(state.error.message);
+  core::PushPullReader state;
+  core::WireError error;
+  if (!state.Read(payload.value, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    return absl::InvalidArgumentError(error.message);
   }
   (void)from;
   ++counters_.syncs_served;
-  Merge(state.value);
-  return SyncBody(state.value.join());
+  Merge(state.state());
+  return SyncBody(state.state().join());
 }
 
 void Swim::Impl::HandleSyncResponse(std::string_view from,
@@ -231,14 +232,15 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
     ++counters_.syncs_failed;
     return;
   }
-  auto state = core::DecodePushPull(payload.value, cfg_.limits);
-  if (!state.ok()) {
-    counters_.Drop(state.error.reason);
+  core::PushPullReader state;
+  core::WireError error;
+  if (!state.Read(payload.value, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
     ++counters_.syncs_failed;
     return;
   }
   joined_ = true;
-  Merge(state.value);
+  Merge(state.state());
 }
 
 void Swim::Impl::HandleSyncFailed(std::string_view to) {
