@@ -3,8 +3,8 @@
 // shuffled round-robin order in which members are probed.
 //
 // A table is compact on purpose: a simulation of 10,000 members holds
-// 100,000,000 entries, so an entry is 32 bytes plus one small block for its
-// name, address and metadata, and suspicions live on the side.
+// 100,000,000 entries, so an entry is one 64-byte cache line that usually
+// holds its name, address and metadata too, and suspicions live on the side.
 #ifndef ROSTER_CORE_MEMBER_TABLE_H_
 #define ROSTER_CORE_MEMBER_TABLE_H_
 
@@ -35,12 +35,22 @@ size_t RandomBelow(RandomFn random, size_t n);
 
 // One member as this member sees it. Owned by a MemberTable; pointers stay
 // valid until the member is forgotten.
-class Member {
+//
+// One cache line: a lookup that finds a member compares its name, reads
+// its state and incarnation, and usually its address, all in one line.
+// Name, address and metadata share one text block, inside the member when
+// they fit (most names and addresses are short) and on the heap otherwise.
+class alignas(64) Member {
  public:
-  std::string_view name() const { return {text_.get(), name_len_}; }
-  std::string_view addr() const { return {text_.get() + name_len_, addr_len_}; }
+  Member() = default;
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+  ~Member() { FreeText(); }
+
+  std::string_view name() const { return {text(), name_len_}; }
+  std::string_view addr() const { return {text() + name_len_, addr_len_}; }
   std::string_view meta() const {
-    return {text_.get() + name_len_ + addr_len_, meta_len_};
+    return {text() + name_len_ + addr_len_, meta_len_};
   }
   MemberState state() const { return state_; }
   uint64_t incarnation() const { return incarnation_; }
@@ -51,17 +61,27 @@ class Member {
 
  private:
   friend class MemberTable;
+  static constexpr size_t kInlineText = 40;
+
+  const char* text() const { return on_heap_ ? heap_text_ : inline_text_; }
+  // The views may point into this member's own text.
   void SetText(std::string_view name, std::string_view addr,
                std::string_view meta);
+  void FreeText();
 
-  std::unique_ptr<char[]> text_;  // name, then address, then metadata
+  uint64_t incarnation_ = 0;
+  int64_t changed_ns_ = 0;
   uint32_t meta_len_ = 0;
   uint8_t name_len_ = 0;
   uint8_t addr_len_ = 0;
   MemberState state_ = MemberState::kAlive;
-  uint64_t incarnation_ = 0;
-  int64_t changed_ns_ = 0;
+  bool on_heap_ = false;
+  union {
+    char* heap_text_;
+    char inline_text_[kInlineText];
+  };
 };
+static_assert(sizeof(Member) == 64);
 
 // A suspicion in progress, kept beside the table: few members are suspect
 // at any time.
