@@ -297,6 +297,24 @@ TEST(MemberTableTest, TextInsideAndOutsideTheMember) {
   }
 }
 
+// Many members: every one is found by name, and only those; prefetching
+// names, present or not, changes nothing.
+TEST(MemberTableTest, ManyNamesAndPrefetch) {
+  uint64_t state = 10;
+  auto rng = [&state] { return SplitMix64(state); };
+  MemberTable t;
+  std::vector<Member*> added;
+  for (int i = 0; i < 5000; ++i) added.push_back(t.Add(Info(Name(i)), rng));
+  std::vector<std::string> names;
+  for (int i = 0; i < 6000; i += 7) names.push_back(Name(i));
+  names.push_back("");
+  t.Prefetch(names, [](const std::string& n) { return std::string_view(n); });
+  for (int i = 0; i < 6000; ++i) {
+    EXPECT_EQ(t.Find(Name(i)), i < 5000 ? added[i] : nullptr) << i;
+  }
+  EXPECT_EQ(t.size(), 5000u);
+}
+
 TEST(MemberTableTest, SetStateMovesCountsAndStampsTime) {
   uint64_t state = 8;
   auto rng = [&state] { return SplitMix64(state); };

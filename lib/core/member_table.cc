@@ -89,13 +89,13 @@ void Member::FreeText() {
 }
 
 Member* MemberTable::Find(std::string_view name) {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : *it;
+  auto it = FindName(name);
+  return it == by_name_.end() ? nullptr : &slots_[it->slot];
 }
 
 const Member* MemberTable::Find(std::string_view name) const {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : *it;
+  auto it = FindName(name);
+  return it == by_name_.end() ? nullptr : &slots_[it->slot];
 }
 
 Member* MemberTable::FindByAddr(std::string_view addr) {
@@ -104,25 +104,27 @@ Member* MemberTable::FindByAddr(std::string_view addr) {
 }
 
 Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
-  Member* m;
+  uint32_t slot;
   if (!free_.empty()) {
-    m = free_.back();
+    slot = free_.back();
     free_.pop_back();
   } else {
-    m = &slots_.emplace_back();
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
   }
+  Member* m = &slots_[slot];
   m->SetText(info.name, info.addr, info.meta);
   m->state_ = info.state;
   m->incarnation_ = info.incarnation;
   m->changed_ns_ = absl::ToUnixNanos(info.state_changed);
   ++counts_[static_cast<size_t>(m->state_)];
-  by_name_.insert(m);
+  by_name_.insert(NameRef{NameHash::Of(m->name()), slot});
   // The newest member at an address is the one found there.
   by_addr_.erase(m->addr());
   by_addr_.insert(m);
   order_.push_back(m);
-  size_t slot = RandomBelow(random, order_.size());
-  std::swap(order_[slot], order_.back());
+  const size_t at = RandomBelow(random, order_.size());
+  std::swap(order_[at], order_.back());
   return m;
 }
 
@@ -165,12 +167,14 @@ void MemberTable::ClearSuspicion(const Member& member) {
 
 void MemberTable::Forget(Member* m) {
   --counts_[static_cast<size_t>(m->state_)];
-  by_name_.erase(m);
+  auto named = FindName(m->name());
+  const uint32_t slot = named->slot;
+  by_name_.erase(named);
   auto at = by_addr_.find(m->addr());
   if (at != by_addr_.end() && *at == m) by_addr_.erase(at);
   suspicions_.erase(m);
   m->FreeText();
-  free_.push_back(m);
+  free_.push_back(slot);
 }
 
 Member* MemberTable::NextProbeTarget(std::string_view self, RandomFn random,

@@ -113,6 +113,7 @@ inline Verdict DeadVerdict(const MemberInfo& m, uint64_t incarnation) {
 class MemberTable {
  public:
   MemberTable() = default;
+  // Not copied nor moved: the name index points back at the table.
   MemberTable(const MemberTable&) = delete;
   MemberTable& operator=(const MemberTable&) = delete;
 
@@ -120,6 +121,26 @@ class MemberTable {
   const Member* Find(std::string_view name) const;
   // The member most recently known at `addr`, if any.
   Member* FindByAddr(std::string_view addr);
+
+  // Warms the cache for finding the members named soon after: the lookups
+  // of one datagram's messages then wait for memory together instead of
+  // one after another. `names` is a range, `name_of` gives each one's name
+  // (an empty name is skipped). Changes nothing.
+  template <typename Range, typename NameOf>
+  void Prefetch(const Range& names, NameOf name_of) const {
+    // First the index entries, then, by hash alone, the members they
+    // point to: no name is compared, so nothing waits for a member.
+    for (const auto& item : names) {
+      const std::string_view name = name_of(item);
+      if (!name.empty()) by_name_.prefetch(NameKey{name, NameHash::Of(name)});
+    }
+    for (const auto& item : names) {
+      const std::string_view name = name_of(item);
+      if (name.empty()) continue;
+      auto it = by_name_.find(HashKey{NameHash::Of(name)});
+      if (it != by_name_.end()) __builtin_prefetch(&slots_[it->slot]);
+    }
+  }
 
   // Adds a member at a random place in the probe order. Names and
   // addresses longer than 255 bytes are a caller bug (limits forbid them).
@@ -158,46 +179,78 @@ class MemberTable {
                               absl::FunctionRef<bool(const Member&)> accept);
 
  private:
-  // Indexes hold member pointers, hashed and compared by the name (or
-  // address) of the member, and looked up by a plain string.
-  template <bool kByAddr>
-  struct Key {
-    static std::string_view Of(const Member* m) {
-      return kByAddr ? m->addr() : m->name();
+  // The name index holds each member's slot beside 32 bits of its name's
+  // hash: names are compared only when the hashes match, and a lookup can
+  // be prefetched by hash alone (see Prefetch).
+  struct NameRef {
+    uint32_t hash;
+    uint32_t slot;
+  };
+  struct NameKey {
+    std::string_view name;
+    uint32_t hash;
+  };
+  struct HashKey {
+    uint32_t hash;
+  };
+  struct NameHash {
+    using is_transparent = void;
+    static uint32_t Of(std::string_view name) {
+      return static_cast<uint32_t>(
+          absl::Hash<absl::string_view>()(ToAbsl(name)));
+    }
+    size_t operator()(const NameRef& r) const { return r.hash; }
+    size_t operator()(const NameKey& k) const { return k.hash; }
+    size_t operator()(const HashKey& k) const { return k.hash; }
+  };
+  struct NameEq {
+    using is_transparent = void;
+    const MemberTable* table;
+    bool operator()(const NameRef& a, const NameRef& b) const {
+      return a.hash == b.hash &&
+             table->slots_[a.slot].name() == table->slots_[b.slot].name();
+    }
+    bool operator()(const NameRef& a, const NameKey& k) const {
+      return a.hash == k.hash && table->slots_[a.slot].name() == k.name;
+    }
+    bool operator()(const NameRef& a, const HashKey& k) const {
+      return a.hash == k.hash;
     }
   };
-  template <bool kByAddr>
-  struct KeyHash {
+  using NameIndex = absl::flat_hash_set<NameRef, NameHash, NameEq>;
+
+  // The address index holds member pointers, hashed and compared by the
+  // member's address, and looked up by a plain string.
+  struct AddrHash {
     using is_transparent = void;
-    size_t operator()(const Member* m) const {
-      return (*this)(Key<kByAddr>::Of(m));
-    }
+    size_t operator()(const Member* m) const { return (*this)(m->addr()); }
     size_t operator()(std::string_view s) const {
       return absl::Hash<absl::string_view>()(ToAbsl(s));
     }
   };
-  template <bool kByAddr>
-  struct KeyEq {
+  struct AddrEq {
     using is_transparent = void;
     bool operator()(const Member* a, const Member* b) const { return a == b; }
     bool operator()(const Member* a, std::string_view b) const {
-      return Key<kByAddr>::Of(a) == b;
+      return a->addr() == b;
     }
     bool operator()(std::string_view a, const Member* b) const {
-      return a == Key<kByAddr>::Of(b);
+      return a == b->addr();
     }
   };
-  template <bool kByAddr>
-  using Index = absl::flat_hash_set<Member*, KeyHash<kByAddr>, KeyEq<kByAddr>>;
+  using AddrIndex = absl::flat_hash_set<Member*, AddrHash, AddrEq>;
 
+  NameIndex::const_iterator FindName(std::string_view name) const {
+    return by_name_.find(NameKey{name, NameHash::Of(name)});
+  }
   void Forget(Member* m);
   void Reshuffle(std::string_view self, RandomFn random, absl::Time now,
                  absl::Duration retention);
 
   std::deque<Member> slots_;  // stable addresses; freed slots are reused
-  std::vector<Member*> free_;
-  Index<false> by_name_;
-  Index<true> by_addr_;
+  std::vector<uint32_t> free_;
+  NameIndex by_name_{0, NameHash(), NameEq{this}};
+  AddrIndex by_addr_;
   absl::flat_hash_map<const Member*, SuspicionState> suspicions_;
   std::vector<Member*> order_;
   size_t next_ = 0;

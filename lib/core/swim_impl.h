@@ -5,6 +5,7 @@
 //   swim_inbound.cc  datagrams in: pings, acks, nacks, relays, broadcasts
 //   swim_news.cc     membership news and push-pull merges, refutation
 //   swim_timers.cc   probing, suspicion timeouts, gossip, anti-entropy
+//   swim_prefetch.cc warming the cache for a datagram's lookups
 #ifndef ROSTER_CORE_SWIM_IMPL_H_
 #define ROSTER_CORE_SWIM_IMPL_H_
 
@@ -114,6 +115,7 @@ class Swim::Impl {
 
   // Inbound messages.
   void HandleMessages(const std::vector<core::MessageView>& messages);
+  void PrefetchMembers(const std::vector<core::MessageView>& messages);
   void OnPing(std::string_view from, const core::PingView& ping);
   void OnIndirectPing(const core::IndirectPingView& req);
   int relays_this_packet_ = 0;

@@ -30,10 +30,12 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
   packet_from_ = from;
   refute_to_sender_ = false;
   relays_this_packet_ = 0;
+  PrefetchMembers(reader.messages());
   HandleMessages(reader.messages());
   reader_ = std::move(reader);
   if (refute_to_sender_) Send(std::string(from), AliveEntry(*self_));
-  TellSuspect(table_.FindByAddr(from));
+  if (table_.count(MemberState::kSuspect) > 0)
+    TellSuspect(table_.FindByAddr(from));
   refute_to_sender_ = false;
   packet_from_ = {};
 }
