@@ -122,15 +122,21 @@ size_t BroadcastQueue::Fill(size_t budget, int transmit_limit,
         continue;
       }
       misses = 0;
-      out->append(items_[ref.slot].entry);
       used += ref.size;
       picked_.push_back(ref);
+      __builtin_prefetch(&items_[ref.slot]);
     }
     if (kept == i) continue;
     level.erase(level.begin() + kept, level.begin() + i);
     Trim(level);
     runs_.push_back(Run{static_cast<int>(t), picked_.size()});
   }
+  // The picked entries are copied out once all are chosen, so that their
+  // scattered bytes are fetched from memory together.
+  for (const Ref& ref : picked_)
+    __builtin_prefetch(items_[ref.slot].entry.data());
+  out->reserve(out->size() + used);
+  for (const Ref& ref : picked_) out->append(items_[ref.slot].entry);
   Promote(transmit_limit);
   return used;
 }
