@@ -604,6 +604,25 @@ TEST(DecodePacketTest, ValidatesEveryNameAndAddress) {
   }
 }
 
+// Every byte value at every position of names of every length up to a few
+// words: accepted exactly when printable ASCII (a lone byte above 0x7F is
+// not UTF-8), whatever the word-at-a-time check does with the tail.
+TEST(DecodePacketTest, EveryByteAtEveryPositionOfANameIsJudged) {
+  const Limits limits;
+  for (size_t size = 1; size <= 19; ++size) {
+    for (size_t at = 0; at < size; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string name(size, 'n');
+        name[at] = static_cast<char>(b);
+        wire::Message m = AliveMessage();
+        m.mutable_alive()->set_name(name);
+        EXPECT_EQ(DecodePacket(Payload(m), limits).ok(), b >= 0x20 && b < 0x7F)
+            << "size " << size << " at " << at << " byte " << b;
+      }
+    }
+  }
+}
+
 TEST(DecodePacketTest, RejectsOversizeMeta) {
   Limits limits;
   wire::Message alive = AliveMessage();
