@@ -109,8 +109,7 @@ Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
     slot = free_.back();
     free_.pop_back();
   } else {
-    slot = static_cast<uint32_t>(slots_.size());
-    slots_.emplace_back();
+    slot = static_cast<uint32_t>(slots_.Grow());
   }
   Member* m = &slots_[slot];
   m->SetText(info.name, info.addr, info.meta);

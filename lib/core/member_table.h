@@ -11,7 +11,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +21,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
+#include "core/chunked_slots.h"
 #include "core/string_view.h"
 #include "core/suspicion.h"
 #include "roster/member.h"
@@ -247,7 +247,7 @@ class MemberTable {
   void Reshuffle(std::string_view self, RandomFn random, absl::Time now,
                  absl::Duration retention);
 
-  std::deque<Member> slots_;  // stable addresses; freed slots are reused
+  ChunkedSlots<Member> slots_;  // stable addresses; freed slots are reused
   std::vector<uint32_t> free_;
   NameIndex by_name_{0, NameHash(), NameEq{this}};
   AddrIndex by_addr_;
