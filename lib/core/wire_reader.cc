@@ -21,13 +21,14 @@ bool PacketReader::Read(std::string_view payload, const Limits& limits,
                         WireError* error) {
   messages_.clear();
   bodies_.clear();
+  parsed_.reset();  // what a rare odd datagram needed is not kept
   if (WithinLimit(payload.size(), limits.max_packet_bytes) &&
       ParseCanonicalPacket(payload, limits.max_messages_per_packet,
                            &messages_)) {
     return CheckPacket(messages_, limits, error);
   }
   messages_.clear();
-  if (parsed_ == nullptr) parsed_ = std::make_unique<wire::Packet>();
+  parsed_ = std::make_unique<wire::Packet>();
   if (!DecodePacketInto(payload, limits, parsed_.get(), error)) return false;
   AppendViews(*parsed_, &messages_, &bodies_);
   return true;
