@@ -5,6 +5,7 @@
 #include "benchmark/benchmark.h"
 #include "core/broadcast_queue.h"
 #include "core/wire.h"
+#include "core/wire_reader.h"
 #include "sim/simulation.h"
 
 namespace roster {
@@ -44,6 +45,20 @@ void BM_OpenAndDecode(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * frame.size());
 }
 BENCHMARK(BM_OpenAndDecode);
+
+// What Swim does with a datagram: the canonical fast path into views.
+void BM_OpenAndRead(benchmark::State& state) {
+  const std::string frame = core::SealFrame(SamplePayload(), "prod");
+  const Limits limits;
+  core::PacketReader reader;
+  core::WireError error;
+  for (auto _ : state) {
+    auto payload = core::OpenFrame(frame, "prod", limits.max_packet_bytes);
+    benchmark::DoNotOptimize(reader.Read(payload.value, limits, &error));
+  }
+  state.SetBytesProcessed(state.iterations() * frame.size());
+}
+BENCHMARK(BM_OpenAndRead);
 
 void BM_QueueFill(benchmark::State& state) {
   const int entries = static_cast<int>(state.range(0));

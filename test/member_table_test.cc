@@ -241,6 +241,80 @@ TEST(MemberTableTest, AddFindAndCounts) {
   EXPECT_EQ(names, (std::set<std::string>{"a", "b", "c", "d", "e"}));
 }
 
+// Text that fits in the member and text that does not, changed both ways:
+// what is read back, and what the indexes find, is what was last set.
+TEST(MemberTableTest, TextInsideAndOutsideTheMember) {
+  uint64_t state = 9;
+  auto rng = [&state] { return SplitMix64(state); };
+  MemberTable t;
+  const std::string long_name(200, 'n');
+  const std::string long_addr(255, 'a');
+  const std::string long_meta(5000, 'm');
+  MemberInfo info = Info("short");
+  Member* s = t.Add(info, rng);
+  info.name = long_name;
+  info.addr = long_addr;
+  info.meta = long_meta;
+  Member* l = t.Add(info, rng);
+  EXPECT_EQ(s->name(), "short");
+  EXPECT_EQ(s->addr(), "10.0.0.1:7946");
+  EXPECT_EQ(s->meta(), "");
+  EXPECT_EQ(l->name(), long_name);
+  EXPECT_EQ(l->addr(), long_addr);
+  EXPECT_EQ(l->meta(), long_meta);
+  EXPECT_EQ(t.Find(long_name), l);
+  EXPECT_EQ(t.FindByAddr(long_addr), l);
+
+  // Inline to heap and back, with views into the member's own text.
+  t.SetMeta(*s, long_meta);
+  EXPECT_EQ(s->name(), "short");
+  EXPECT_EQ(s->meta(), long_meta);
+  t.SetAddr(*s, "10.0.0.2:7946");
+  EXPECT_EQ(s->addr(), "10.0.0.2:7946");
+  EXPECT_EQ(s->meta(), long_meta);
+  EXPECT_EQ(t.FindByAddr("10.0.0.2:7946"), s);
+  EXPECT_EQ(t.FindByAddr("10.0.0.1:7946"), nullptr);
+  t.SetMeta(*s, s->name());
+  EXPECT_EQ(s->meta(), "short");
+  t.SetMeta(*l, "");
+  t.SetAddr(*l, "b:1");
+  EXPECT_EQ(l->name(), long_name);
+  EXPECT_EQ(l->addr(), "b:1");
+  EXPECT_EQ(l->meta(), "");
+  EXPECT_EQ(t.Find(long_name), l);
+  EXPECT_EQ(t.FindByAddr("b:1"), l);
+  EXPECT_EQ(t.FindByAddr(long_addr), nullptr);
+  EXPECT_EQ(t.Find("short"), s);
+  // Exactly the inline capacity, and one past it.
+  for (size_t size : {40u, 41u}) {
+    info.name = std::string(size - 20, 'x') + std::to_string(size);
+    info.addr = std::string(20 - std::to_string(size).size(), 'y');
+    info.meta = "";
+    Member* m = t.Add(info, rng);
+    EXPECT_EQ(m->name(), info.name);
+    EXPECT_EQ(m->addr(), info.addr);
+    EXPECT_EQ(t.Find(info.name), m);
+  }
+}
+
+// Many members: every one is found by name, and only those; prefetching
+// names, present or not, changes nothing.
+TEST(MemberTableTest, ManyNamesAndPrefetch) {
+  uint64_t state = 10;
+  auto rng = [&state] { return SplitMix64(state); };
+  MemberTable t;
+  std::vector<Member*> added;
+  for (int i = 0; i < 5000; ++i) added.push_back(t.Add(Info(Name(i)), rng));
+  std::vector<std::string> names;
+  for (int i = 0; i < 6000; i += 7) names.push_back(Name(i));
+  names.push_back("");
+  t.Prefetch(names, [](const std::string& n) { return std::string_view(n); });
+  for (int i = 0; i < 6000; ++i) {
+    EXPECT_EQ(t.Find(Name(i)), i < 5000 ? added[i] : nullptr) << i;
+  }
+  EXPECT_EQ(t.size(), 5000u);
+}
+
 TEST(MemberTableTest, SetStateMovesCountsAndStampsTime) {
   uint64_t state = 8;
   auto rng = [&state] { return SplitMix64(state); };

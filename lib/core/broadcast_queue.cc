@@ -21,28 +21,37 @@ uint32_t BroadcastQueue::NewSlot() {
   return static_cast<uint32_t>(items_.size() - 1);
 }
 
-// Levels list slots newest first, so a slot goes before the first one
-// older than itself.
+BroadcastQueue::Ref BroadcastQueue::RefOf(uint32_t slot) const {
+  const Item& item = items_[slot];
+  return Ref{item.newness, slot, static_cast<uint32_t>(item.entry.size())};
+}
+
+namespace {
+
+// Levels list entries newest first: where an entry of `newness` goes.
+template <typename Level>
+auto NewestFirstPosition(Level& level, uint64_t newness) {
+  return std::lower_bound(
+      level.begin(), level.end(), newness,
+      [](const auto& ref, uint64_t n) { return ref.newness > n; });
+}
+
+}  // namespace
+
 void BroadcastQueue::Insert(uint32_t slot) {
   const Item& item = items_[slot];
   if (levels_.size() <= static_cast<size_t>(item.transmits))
     levels_.resize(item.transmits + 1);
-  std::vector<uint32_t>& level = levels_[item.transmits];
-  auto at = std::lower_bound(level.begin(), level.end(), item.newness,
-                             [&](uint32_t s, uint64_t newness) {
-                               return items_[s].newness > newness;
-                             });
-  level.insert(at, slot);
+  Level& level = levels_[item.transmits];
+  level.insert(NewestFirstPosition(level, item.newness), RefOf(slot));
 }
 
 void BroadcastQueue::RemoveFromLevel(uint32_t slot) {
   const Item& item = items_[slot];
-  std::vector<uint32_t>& level = levels_[item.transmits];
-  auto at = std::lower_bound(level.begin(), level.end(), item.newness,
-                             [&](uint32_t s, uint64_t newness) {
-                               return items_[s].newness > newness;
-                             });
-  if (at != level.end() && *at == slot) level.erase(at);
+  Level& level = levels_[item.transmits];
+  auto at = NewestFirstPosition(level, item.newness);
+  if (at != level.end() && at->slot == slot) level.erase(at);
+  Trim(level);
 }
 
 void BroadcastQueue::Free(uint32_t slot) {
@@ -76,8 +85,8 @@ void BroadcastQueue::Push(std::string_view key, std::string entry) {
 }
 
 size_t BroadcastQueue::NextSize() const {
-  for (const auto& level : levels_) {
-    if (!level.empty()) return items_[level.front()].entry.size();
+  for (const Level& level : levels_) {
+    if (!level.empty()) return level.front().size;
   }
   return 0;
 }
@@ -90,58 +99,93 @@ size_t BroadcastQueue::Fill(size_t budget, int transmit_limit,
   // the rest of a long queue would mostly not fit either.
   constexpr size_t kSmallestEntry = 4;
   constexpr int kMaxMisses = 16;
-  std::vector<uint32_t> picked;
+  picked_.clear();
+  runs_.clear();
   size_t used = 0;
   int misses = 0;
   bool done = false;
   for (size_t t = 0; t < levels_.size() && !done; ++t) {
-    for (uint32_t slot : levels_[t]) {
+    // Picked entries leave the level as it is walked: the ones skipped
+    // slide down over them, and only the walked part moves.
+    Level& level = levels_[t];
+    size_t kept = 0;
+    size_t i = 0;
+    for (; i < level.size(); ++i) {
       if (budget - used < kSmallestEntry || misses >= kMaxMisses) {
         done = true;
         break;
       }
-      const std::string& entry = items_[slot].entry;
-      if (entry.size() > budget - used) {
+      const Ref ref = level[i];
+      if (ref.size > budget - used) {
         ++misses;
+        level[kept++] = ref;
         continue;
       }
       misses = 0;
-      out->append(entry);
-      used += entry.size();
-      picked.push_back(slot);
+      used += ref.size;
+      picked_.push_back(ref);
+      __builtin_prefetch(&items_[ref.slot]);
     }
+    if (kept == i) continue;
+    level.erase(level.begin() + kept, level.begin() + i);
+    Trim(level);
+    runs_.push_back(Run{static_cast<int>(t), picked_.size()});
   }
-  // Picked slots leave their levels in one pass per level, then move up.
-  for (uint32_t slot : picked)
-    items_[slot].transmits = -1 - items_[slot].transmits;
-  for (auto& level : levels_) {
-    level.erase(
-        std::remove_if(level.begin(), level.end(),
-                       [&](uint32_t s) { return items_[s].transmits < 0; }),
-        level.end());
-  }
-  for (uint32_t slot : picked) {
-    Item& item = items_[slot];
-    item.transmits = -item.transmits;  // the old count plus one
-    if (item.transmits >= transmit_limit) {
-      Free(slot);
-    } else {
-      Insert(slot);
-    }
-  }
+  // The picked entries are copied out once all are chosen, so that their
+  // scattered bytes are fetched from memory together.
+  for (const Ref& ref : picked_)
+    __builtin_prefetch(items_[ref.slot].entry.data());
+  out->reserve(out->size() + used);
+  for (const Ref& ref : picked_) out->append(items_[ref.slot].entry);
+  Promote(transmit_limit);
   return used;
+}
+
+void BroadcastQueue::Promote(int transmit_limit) {
+  // A level's picks are newest first, the order the next level keeps, so
+  // each run merges into the next level from the back in one pass.
+  size_t begin = 0;
+  for (const Run& run : runs_) {
+    const size_t end = run.end;
+    const int to = run.level + 1;
+    for (size_t p = begin; p < end; ++p) items_[picked_[p].slot].transmits = to;
+    if (to >= transmit_limit) {
+      for (size_t p = begin; p < end; ++p) Free(picked_[p].slot);
+    } else {
+      if (levels_.size() <= static_cast<size_t>(to)) levels_.resize(to + 1);
+      Level& level = levels_[to];
+      size_t i = level.size();
+      size_t j = end;
+      level.resize(level.size() + (end - begin));
+      for (size_t w = level.size(); j > begin;) {
+        if (i > 0 && level[i - 1].newness < picked_[j - 1].newness) {
+          level[--w] = level[--i];
+        } else {
+          level[--w] = picked_[--j];
+        }
+      }
+    }
+    begin = end;
+  }
+}
+
+void BroadcastQueue::Trim(Level& level) {
+  constexpr size_t kSmallLevel = 64;
+  if (level.capacity() > kSmallLevel && level.size() < level.capacity() / 4)
+    level.shrink_to_fit();
 }
 
 size_t BroadcastQueue::Prune(size_t max_entries) {
   size_t dropped = 0;
   for (size_t t = levels_.size(); t-- > 0 && count_ > max_entries;) {
-    std::vector<uint32_t>& level = levels_[t];
+    Level& level = levels_[t];
     while (!level.empty() && count_ > max_entries) {
-      uint32_t slot = level.back();  // the oldest at the most-sent level
+      uint32_t slot = level.back().slot;  // the oldest at the most-sent level
       level.pop_back();
       Free(slot);
       ++dropped;
     }
+    Trim(level);
   }
   return dropped;
 }

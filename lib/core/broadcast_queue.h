@@ -49,22 +49,45 @@ class BroadcastQueue {
  private:
   // Entries live in a slab; each transmit count has a level listing its
   // entries newest first (by a counter that only grows), kept in plain
-  // vectors because Fill walks them far more often than anything moves.
+  // vectors because Fill walks them far more often than anything moves. A
+  // level holds each entry's newness and size beside its slot, so walking
+  // and searching a level never touches the slab.
   struct Item {
     std::string key;
     std::string entry;
     uint64_t newness = 0;  // larger is newer
     int transmits = 0;
   };
+  struct Ref {
+    uint64_t newness;
+    uint32_t slot;
+    uint32_t size;
+  };
+  using Level = std::vector<Ref>;
 
   uint32_t NewSlot();
+  Ref RefOf(uint32_t slot) const;
   void Insert(uint32_t slot);  // into the level of its transmit count
   void RemoveFromLevel(uint32_t slot);
   void Free(uint32_t slot);
+  // Moves the entries Fill picked up a level, or frees them at the
+  // transmit limit.
+  void Promote(int transmit_limit);
+  // Gives back most of a level's memory once it holds far less than it
+  // did (news of a thousand joins passes through every level once).
+  static void Trim(Level& level);
 
   std::vector<Item> items_;
   std::vector<uint32_t> free_;
-  std::vector<std::vector<uint32_t>> levels_;
+  std::vector<Level> levels_;
+  // Fill's picks, kept to avoid reallocating: picked_[runs_[i - 1].end,
+  // runs_[i].end) came from level runs_[i].level, newest first.
+  struct Run {
+    int level;
+    size_t end;
+  };
+  std::vector<Ref> picked_;
+  std::vector<Run> runs_;
   absl::flat_hash_map<std::string, uint32_t> by_key_;
   uint64_t next_newness_ = 0;
   size_t count_ = 0;

@@ -56,25 +56,46 @@ void Member::SetText(std::string_view name, std::string_view addr,
   name = name.substr(0, 255);
   addr = addr.substr(0, 255);
   meta = meta.substr(0, UINT32_MAX);
-  auto text = std::make_unique<char[]>(name.size() + addr.size() + meta.size());
-  char* p = text.get();
-  std::memcpy(p, name.data(), name.size());
-  std::memcpy(p + name.size(), addr.data(), addr.size());
-  std::memcpy(p + name.size() + addr.size(), meta.data(), meta.size());
-  text_ = std::move(text);
+  const size_t size = name.size() + addr.size() + meta.size();
+  // Written to fresh memory first: the views may point into the old text.
+  char scratch[kInlineText];
+  std::unique_ptr<char[]> heap;
+  char* p = scratch;
+  if (size > kInlineText) {
+    heap = std::make_unique<char[]>(size);
+    p = heap.get();
+  }
+  if (!name.empty()) std::memcpy(p, name.data(), name.size());
+  if (!addr.empty()) std::memcpy(p + name.size(), addr.data(), addr.size());
+  if (!meta.empty())
+    std::memcpy(p + name.size() + addr.size(), meta.data(), meta.size());
+  FreeText();
+  if (heap != nullptr) {
+    heap_text_ = heap.release();
+    on_heap_ = true;
+  } else {
+    std::memcpy(inline_text_, scratch, size);
+  }
   name_len_ = static_cast<uint8_t>(name.size());
   addr_len_ = static_cast<uint8_t>(addr.size());
   meta_len_ = static_cast<uint32_t>(meta.size());
 }
 
+void Member::FreeText() {
+  if (on_heap_) delete[] heap_text_;
+  on_heap_ = false;
+  name_len_ = addr_len_ = 0;
+  meta_len_ = 0;
+}
+
 Member* MemberTable::Find(std::string_view name) {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : *it;
+  auto it = FindName(name);
+  return it == by_name_.end() ? nullptr : &slots_[it->slot];
 }
 
 const Member* MemberTable::Find(std::string_view name) const {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : *it;
+  auto it = FindName(name);
+  return it == by_name_.end() ? nullptr : &slots_[it->slot];
 }
 
 Member* MemberTable::FindByAddr(std::string_view addr) {
@@ -83,25 +104,26 @@ Member* MemberTable::FindByAddr(std::string_view addr) {
 }
 
 Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
-  Member* m;
+  uint32_t slot;
   if (!free_.empty()) {
-    m = free_.back();
+    slot = free_.back();
     free_.pop_back();
   } else {
-    m = &slots_.emplace_back();
+    slot = static_cast<uint32_t>(slots_.Grow());
   }
+  Member* m = &slots_[slot];
   m->SetText(info.name, info.addr, info.meta);
   m->state_ = info.state;
   m->incarnation_ = info.incarnation;
   m->changed_ns_ = absl::ToUnixNanos(info.state_changed);
   ++counts_[static_cast<size_t>(m->state_)];
-  by_name_.insert(m);
+  by_name_.insert(NameRef{NameHash::Of(m->name()), slot});
   // The newest member at an address is the one found there.
   by_addr_.erase(m->addr());
   by_addr_.insert(m);
   order_.push_back(m);
-  size_t slot = RandomBelow(random, order_.size());
-  std::swap(order_[slot], order_.back());
+  const size_t at = RandomBelow(random, order_.size());
+  std::swap(order_[at], order_.back());
   return m;
 }
 
@@ -119,14 +141,14 @@ void MemberTable::SetAddr(Member& member, std::string_view addr) {
   if (addr == member.addr()) return;
   auto it = by_addr_.find(member.addr());
   if (it != by_addr_.end() && *it == &member) by_addr_.erase(it);
-  member.SetText(std::string(member.name()), addr, std::string(member.meta()));
+  member.SetText(member.name(), addr, member.meta());
   by_addr_.erase(member.addr());
   by_addr_.insert(&member);
 }
 
 void MemberTable::SetMeta(Member& member, std::string_view meta) {
   if (meta == member.meta()) return;
-  member.SetText(std::string(member.name()), std::string(member.addr()), meta);
+  member.SetText(member.name(), member.addr(), meta);
 }
 
 SuspicionState& MemberTable::Suspicion(const Member& member) {
@@ -144,14 +166,14 @@ void MemberTable::ClearSuspicion(const Member& member) {
 
 void MemberTable::Forget(Member* m) {
   --counts_[static_cast<size_t>(m->state_)];
-  by_name_.erase(m);
+  auto named = FindName(m->name());
+  const uint32_t slot = named->slot;
+  by_name_.erase(named);
   auto at = by_addr_.find(m->addr());
   if (at != by_addr_.end() && *at == m) by_addr_.erase(at);
   suspicions_.erase(m);
-  m->text_.reset();
-  m->name_len_ = m->addr_len_ = 0;
-  m->meta_len_ = 0;
-  free_.push_back(m);
+  m->FreeText();
+  free_.push_back(slot);
 }
 
 Member* MemberTable::NextProbeTarget(std::string_view self, RandomFn random,

@@ -3,15 +3,14 @@
 // shuffled round-robin order in which members are probed.
 //
 // A table is compact on purpose: a simulation of 10,000 members holds
-// 100,000,000 entries, so an entry is 32 bytes plus one small block for its
-// name, address and metadata, and suspicions live on the side.
+// 100,000,000 entries, so an entry is one 64-byte cache line that usually
+// holds its name, address and metadata too, and suspicions live on the side.
 #ifndef ROSTER_CORE_MEMBER_TABLE_H_
 #define ROSTER_CORE_MEMBER_TABLE_H_
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,6 +21,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
+#include "core/chunked_slots.h"
 #include "core/string_view.h"
 #include "core/suspicion.h"
 #include "roster/member.h"
@@ -35,12 +35,22 @@ size_t RandomBelow(RandomFn random, size_t n);
 
 // One member as this member sees it. Owned by a MemberTable; pointers stay
 // valid until the member is forgotten.
-class Member {
+//
+// One cache line: a lookup that finds a member compares its name, reads
+// its state and incarnation, and usually its address, all in one line.
+// Name, address and metadata share one text block, inside the member when
+// they fit (most names and addresses are short) and on the heap otherwise.
+class alignas(64) Member {
  public:
-  std::string_view name() const { return {text_.get(), name_len_}; }
-  std::string_view addr() const { return {text_.get() + name_len_, addr_len_}; }
+  Member() = default;
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+  ~Member() { FreeText(); }
+
+  std::string_view name() const { return {text(), name_len_}; }
+  std::string_view addr() const { return {text() + name_len_, addr_len_}; }
   std::string_view meta() const {
-    return {text_.get() + name_len_ + addr_len_, meta_len_};
+    return {text() + name_len_ + addr_len_, meta_len_};
   }
   MemberState state() const { return state_; }
   uint64_t incarnation() const { return incarnation_; }
@@ -51,17 +61,27 @@ class Member {
 
  private:
   friend class MemberTable;
+  static constexpr size_t kInlineText = 40;
+
+  const char* text() const { return on_heap_ ? heap_text_ : inline_text_; }
+  // The views may point into this member's own text.
   void SetText(std::string_view name, std::string_view addr,
                std::string_view meta);
+  void FreeText();
 
-  std::unique_ptr<char[]> text_;  // name, then address, then metadata
+  uint64_t incarnation_ = 0;
+  int64_t changed_ns_ = 0;
   uint32_t meta_len_ = 0;
   uint8_t name_len_ = 0;
   uint8_t addr_len_ = 0;
   MemberState state_ = MemberState::kAlive;
-  uint64_t incarnation_ = 0;
-  int64_t changed_ns_ = 0;
+  bool on_heap_ = false;
+  union {
+    char* heap_text_;
+    char inline_text_[kInlineText];
+  };
 };
+static_assert(sizeof(Member) == 64);
 
 // A suspicion in progress, kept beside the table: few members are suspect
 // at any time.
@@ -93,6 +113,7 @@ inline Verdict DeadVerdict(const MemberInfo& m, uint64_t incarnation) {
 class MemberTable {
  public:
   MemberTable() = default;
+  // Not copied nor moved: the name index points back at the table.
   MemberTable(const MemberTable&) = delete;
   MemberTable& operator=(const MemberTable&) = delete;
 
@@ -100,6 +121,26 @@ class MemberTable {
   const Member* Find(std::string_view name) const;
   // The member most recently known at `addr`, if any.
   Member* FindByAddr(std::string_view addr);
+
+  // Warms the cache for finding the members named soon after: the lookups
+  // of one datagram's messages then wait for memory together instead of
+  // one after another. `names` is a range, `name_of` gives each one's name
+  // (an empty name is skipped). Changes nothing.
+  template <typename Range, typename NameOf>
+  void Prefetch(const Range& names, NameOf name_of) const {
+    // First the index entries, then, by hash alone, the members they
+    // point to: no name is compared, so nothing waits for a member.
+    for (const auto& item : names) {
+      const std::string_view name = name_of(item);
+      if (!name.empty()) by_name_.prefetch(NameKey{name, NameHash::Of(name)});
+    }
+    for (const auto& item : names) {
+      const std::string_view name = name_of(item);
+      if (name.empty()) continue;
+      auto it = by_name_.find(HashKey{NameHash::Of(name)});
+      if (it != by_name_.end()) __builtin_prefetch(&slots_[it->slot]);
+    }
+  }
 
   // Adds a member at a random place in the probe order. Names and
   // addresses longer than 255 bytes are a caller bug (limits forbid them).
@@ -138,46 +179,78 @@ class MemberTable {
                               absl::FunctionRef<bool(const Member&)> accept);
 
  private:
-  // Indexes hold member pointers, hashed and compared by the name (or
-  // address) of the member, and looked up by a plain string.
-  template <bool kByAddr>
-  struct Key {
-    static std::string_view Of(const Member* m) {
-      return kByAddr ? m->addr() : m->name();
+  // The name index holds each member's slot beside 32 bits of its name's
+  // hash: names are compared only when the hashes match, and a lookup can
+  // be prefetched by hash alone (see Prefetch).
+  struct NameRef {
+    uint32_t hash;
+    uint32_t slot;
+  };
+  struct NameKey {
+    std::string_view name;
+    uint32_t hash;
+  };
+  struct HashKey {
+    uint32_t hash;
+  };
+  struct NameHash {
+    using is_transparent = void;
+    static uint32_t Of(std::string_view name) {
+      return static_cast<uint32_t>(
+          absl::Hash<absl::string_view>()(ToAbsl(name)));
+    }
+    size_t operator()(const NameRef& r) const { return r.hash; }
+    size_t operator()(const NameKey& k) const { return k.hash; }
+    size_t operator()(const HashKey& k) const { return k.hash; }
+  };
+  struct NameEq {
+    using is_transparent = void;
+    const MemberTable* table;
+    bool operator()(const NameRef& a, const NameRef& b) const {
+      return a.hash == b.hash &&
+             table->slots_[a.slot].name() == table->slots_[b.slot].name();
+    }
+    bool operator()(const NameRef& a, const NameKey& k) const {
+      return a.hash == k.hash && table->slots_[a.slot].name() == k.name;
+    }
+    bool operator()(const NameRef& a, const HashKey& k) const {
+      return a.hash == k.hash;
     }
   };
-  template <bool kByAddr>
-  struct KeyHash {
+  using NameIndex = absl::flat_hash_set<NameRef, NameHash, NameEq>;
+
+  // The address index holds member pointers, hashed and compared by the
+  // member's address, and looked up by a plain string.
+  struct AddrHash {
     using is_transparent = void;
-    size_t operator()(const Member* m) const {
-      return (*this)(Key<kByAddr>::Of(m));
-    }
+    size_t operator()(const Member* m) const { return (*this)(m->addr()); }
     size_t operator()(std::string_view s) const {
       return absl::Hash<absl::string_view>()(ToAbsl(s));
     }
   };
-  template <bool kByAddr>
-  struct KeyEq {
+  struct AddrEq {
     using is_transparent = void;
     bool operator()(const Member* a, const Member* b) const { return a == b; }
     bool operator()(const Member* a, std::string_view b) const {
-      return Key<kByAddr>::Of(a) == b;
+      return a->addr() == b;
     }
     bool operator()(std::string_view a, const Member* b) const {
-      return a == Key<kByAddr>::Of(b);
+      return a == b->addr();
     }
   };
-  template <bool kByAddr>
-  using Index = absl::flat_hash_set<Member*, KeyHash<kByAddr>, KeyEq<kByAddr>>;
+  using AddrIndex = absl::flat_hash_set<Member*, AddrHash, AddrEq>;
 
+  NameIndex::const_iterator FindName(std::string_view name) const {
+    return by_name_.find(NameKey{name, NameHash::Of(name)});
+  }
   void Forget(Member* m);
   void Reshuffle(std::string_view self, RandomFn random, absl::Time now,
                  absl::Duration retention);
 
-  std::deque<Member> slots_;  // stable addresses; freed slots are reused
-  std::vector<Member*> free_;
-  Index<false> by_name_;
-  Index<true> by_addr_;
+  ChunkedSlots<Member> slots_;  // stable addresses; freed slots are reused
+  std::vector<uint32_t> free_;
+  NameIndex by_name_{0, NameHash(), NameEq{this}};
+  AddrIndex by_addr_;
   absl::flat_hash_map<const Member*, SuspicionState> suspicions_;
   std::vector<Member*> order_;
   size_t next_ = 0;

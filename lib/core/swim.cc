@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
+#include "core/wire_entries.h"
 
 namespace roster {
 
@@ -79,18 +80,14 @@ bool Swim::Impl::LeaveComplete() const {
 }
 
 absl::Status Swim::Impl::Broadcast(std::string payload) {
-  wire::Message msg;
-  wire::UserBroadcast* u = msg.mutable_user();
-  u->set_payload(std::move(payload));
-  u->set_origin(cfg_.name);
-  u->set_id(next_broadcast_id_++);
-  std::string entry = core::EncodeMessageEntry(msg);
+  const uint64_t id = next_broadcast_id_++;
+  std::string entry = core::UserEntry(payload, cfg_.name, id);
   if (entry.size() + FrameOverhead() > cfg_.packet_budget) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "broadcast of ", u->payload().size(),
+        "broadcast of ", payload.size(),
         " bytes does not fit in the packet budget of ", cfg_.packet_budget));
   }
-  std::string key = absl::StrCat(cfg_.name, "/", u->id());
+  std::string key = absl::StrCat(cfg_.name, "/", id);
   MarkSeen(std::move(key));
   user_.Push({}, std::move(entry));
   size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);

@@ -5,6 +5,7 @@
 //   swim_inbound.cc  datagrams in: pings, acks, nacks, relays, broadcasts
 //   swim_news.cc     membership news and push-pull merges, refutation
 //   swim_timers.cc   probing, suspicion timeouts, gossip, anti-entropy
+//   swim_prefetch.cc warming the cache for a datagram's lookups
 #ifndef ROSTER_CORE_SWIM_IMPL_H_
 #define ROSTER_CORE_SWIM_IMPL_H_
 
@@ -23,6 +24,8 @@
 #include "core/networks.h"
 #include "core/suspicion.h"
 #include "core/wire.h"
+#include "core/wire_reader.h"
+#include "core/wire_view.h"
 #include "roster/swim.h"
 
 namespace roster {
@@ -112,9 +115,10 @@ class Swim::Impl {
   std::string Seal(std::string_view payload) {
     return core::SealFrame(payload, cfg_.label, cfg_.keyring.get(), random_);
   }
-  // The payload of a frame; counts the drop if it does not open.
-  core::Decoded<std::string_view> Open(std::string_view frame,
-                                       size_t max_bytes);
+  // The payload of a frame (in `opened` if it was encrypted); counts the
+  // drop if it does not open.
+  core::Decoded<std::string_view> Open(std::string_view frame, size_t max_bytes,
+                                       std::string* opened);
   // Admission (Config::allowed_networks, Delegate::AllowMember).
   bool Admits(std::string_view name, std::string_view addr,
               uint64_t incarnation, std::string_view meta);
@@ -133,17 +137,20 @@ class Swim::Impl {
   void ResendRefutation();
   void TellSuspect(Member* sender);
   void QueueDead(const Member& m, std::string_view from);
-  std::string SyncBody(bool join);
+  // Our push-pull state; as an answer to `peer`, without the members it
+  // described exactly as we see them.
+  std::string SyncBody(bool join, const core::PushPullView* peer = nullptr);
   void StartSync(const std::string& to, bool join);
 
   // Inbound messages.
-  void HandleMessages(const wire::Packet& packet);
-  void OnPing(std::string_view from, const wire::Ping& ping);
-  void OnIndirectPing(const wire::IndirectPing& req);
+  void HandleMessages(const std::vector<core::MessageView>& messages);
+  void PrefetchMembers(const std::vector<core::MessageView>& messages);
+  void OnPing(std::string_view from, const core::PingView& ping);
+  void OnIndirectPing(const core::IndirectPingView& req);
   int relays_this_packet_ = 0;
   void OnAck(uint32_t seq);
   void OnNack(uint32_t seq);
-  void OnUser(const wire::UserBroadcast& user);
+  void OnUser(const core::UserView& user);
 
   // Membership news, from gossip or push-pull.
   void OnAlive(std::string_view name, std::string_view addr,
@@ -153,7 +160,7 @@ class Swim::Impl {
   void OnDead(std::string_view name, uint64_t incarnation,
               std::string_view from);
   void Refute(uint64_t incarnation);
-  void Merge(const wire::PushPull& remote);
+  void Merge(const core::PushPullView& remote);
 
   // Timers.
   void OnProbeTimer();
@@ -174,11 +181,11 @@ class Swim::Impl {
   core::MemberTable table_;
   Member* self_ = nullptr;
   core::Awareness awareness_;
+  core::PacketReader reader_;  // datagrams in, reusing its memory
   core::BroadcastQueue news_;  // membership news
   core::BroadcastQueue user_;  // application broadcasts
   Counters counters_;
   core::NetworkList networks_;
-  std::string opened_;  // the payload of the last encrypted frame opened
   Probe probe_;
   absl::flat_hash_map<uint32_t, Relay> relays_;
   absl::flat_hash_set<std::string> seen_;  // (origin, id) of user broadcasts

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
-#include "google/protobuf/arena.h"
+#include "core/wire_entries.h"
 
 namespace roster {
 
@@ -16,34 +16,37 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
     counters_.Drop(DropReason::kNotAdmitted);
     return;
   }
-  auto payload = Open(bytes, cfg_.limits.max_packet_bytes);
+  // An encrypted datagram's plaintext; the messages read are views into
+  // it (or into `bytes`), so it lives as long as they are handled.
+  std::string opened;
+  auto payload = Open(bytes, cfg_.limits.max_packet_bytes, &opened);
   if (!payload.ok()) return;
-  // A datagram's messages live on a stack-backed arena: no heap traffic
-  // for the common small packet.
-  alignas(8) char scratch[4096];
-  google::protobuf::ArenaOptions options;
-  options.initial_block = scratch;
-  options.initial_block_size = sizeof(scratch);
-  google::protobuf::Arena arena(options);
-  auto* packet = google::protobuf::Arena::CreateMessage<wire::Packet>(&arena);
+  // The reader's memory is reused from datagram to datagram; it is taken
+  // out meanwhile, in case handling one leads to handling another.
+  core::PacketReader reader = std::move(reader_);
   core::WireError error;
-  if (!core::DecodePacketInto(payload.value, cfg_.limits, packet, &error)) {
+  if (!reader.Read(payload.value, cfg_.limits, &error)) {
     counters_.Drop(error.reason);
+    reader_ = std::move(reader);
     return;
   }
   packet_from_ = from;
   refute_to_sender_ = false;
   relays_this_packet_ = 0;
-  HandleMessages(*packet);
+  PrefetchMembers(reader.messages());
+  HandleMessages(reader.messages());
+  reader_ = std::move(reader);
   if (refute_to_sender_) Send(std::string(from), AliveEntry(*self_));
-  TellSuspect(table_.FindByAddr(from));
+  if (table_.count(MemberState::kSuspect) > 0)
+    TellSuspect(table_.FindByAddr(from));
   refute_to_sender_ = false;
   packet_from_ = {};
 }
 
-void Swim::Impl::HandleMessages(const wire::Packet& packet) {
+void Swim::Impl::HandleMessages(
+    const std::vector<core::MessageView>& messages) {
   const std::string_view from = packet_from_;
-  for (const wire::Message& msg : packet.messages()) {
+  for (const core::MessageView& msg : messages) {
     switch (msg.body_case()) {
       case wire::Message::kPing:
         OnPing(from, msg.ping());
@@ -78,7 +81,7 @@ void Swim::Impl::HandleMessages(const wire::Packet& packet) {
   }
 }
 
-void Swim::Impl::OnPing(std::string_view from, const wire::Ping& ping) {
+void Swim::Impl::OnPing(std::string_view from, const core::PingView& ping) {
   if (ping.target() != cfg_.name) {
     // Another member used to live at this address (a restart under a new
     // name, a reused pod IP): do not answer for it.
@@ -98,13 +101,11 @@ void Swim::Impl::OnPing(std::string_view from, const wire::Ping& ping) {
     entries += AliveEntry(*self_);
     refute_to_sender_ = false;
   }
-  wire::Message reply;
-  reply.mutable_ack()->set_seq(ping.seq());
-  entries += core::EncodeMessageEntry(reply);
+  entries += core::AckEntry(ping.seq());
   Send(std::string(from), std::move(entries));
 }
 
-void Swim::Impl::OnIndirectPing(const wire::IndirectPing& req) {
+void Swim::Impl::OnIndirectPing(const core::IndirectPingView& req) {
   // An honest prober asks a relay once per datagram; more would turn one
   // datagram into a fan-out of pings to addresses of the sender's choice.
   if (++relays_this_packet_ > 1 || relays_.size() >= kMaxRelays) {
@@ -112,17 +113,14 @@ void Swim::Impl::OnIndirectPing(const wire::IndirectPing& req) {
     return;
   }
   uint32_t seq = next_seq_++;
-  relays_[seq] = Relay{req.seq(), req.source_addr(), req.want_nack()};
-  wire::Message ping;
-  wire::Ping* p = ping.mutable_ping();
-  p->set_seq(seq);
-  p->set_target(req.target());
-  p->set_source(cfg_.name);
-  p->set_source_addr(cfg_.advertise_addr);
+  relays_[seq] =
+      Relay{req.seq(), std::string(req.source_addr()), req.want_nack()};
   // News rides along only to a member we know at that address: gossip
   // sent to nobody would be counted as spread.
   const bool known = table_.FindByAddr(req.target_addr()) != nullptr;
-  Send(req.target_addr(), core::EncodeMessageEntry(ping), known);
+  Send(std::string(req.target_addr()),
+       core::PingEntry(seq, req.target(), cfg_.name, cfg_.advertise_addr),
+       known);
   // Lifeguard: the nack goes out early enough to reach the requester
   // before its own deadline.
   rt_.After(cfg_.probe_timeout * 4 / 5, Timer{TimerKind::kRelayNack, seq, {}});
@@ -143,11 +141,10 @@ void Swim::Impl::OnAck(uint32_t seq) {
     counters_.Drop(DropReason::kUnknownAck);
     return;
   }
-  wire::Message ack;
-  ack.mutable_ack()->set_seq(it->second.requester_seq);
+  const uint32_t requester_seq = it->second.requester_seq;
   std::string to = std::move(it->second.requester_addr);
   relays_.erase(it);
-  Send(to, core::EncodeMessageEntry(ack));
+  Send(to, core::AckEntry(requester_seq));
 }
 
 void Swim::Impl::OnNack(uint32_t seq) {
@@ -159,13 +156,12 @@ void Swim::Impl::OnNack(uint32_t seq) {
   counters_.Drop(DropReason::kUnknownAck);
 }
 
-void Swim::Impl::OnUser(const wire::UserBroadcast& user) {
-  if (!MarkSeen(absl::StrCat(user.origin(), "/", user.id()))) return;
+void Swim::Impl::OnUser(const core::UserView& user) {
+  if (!MarkSeen(absl::StrCat(core::ToAbsl(user.origin()), "/", user.id())))
+    return;
   ++counters_.broadcasts_delivered;
   app_->OnBroadcast(user.payload());
-  wire::Message msg;
-  *msg.mutable_user() = user;
-  std::string entry = core::EncodeMessageEntry(msg);
+  std::string entry = core::UserEntryFromBody(user.body());
   // Passed on only if it fits our own datagrams (a peer with a larger
   // budget, or a hostile one, may send bigger).
   if (entry.size() + FrameOverhead() > cfg_.packet_budget) {

@@ -20,9 +20,10 @@ void Swim::Impl::Refute(uint64_t incarnation) {
 }
 
 core::Decoded<std::string_view> Swim::Impl::Open(std::string_view frame,
-                                                 size_t max_bytes) {
-  auto payload = core::OpenFrame(frame, cfg_.label, max_bytes,
-                                 cfg_.keyring.get(), &opened_);
+                                                 size_t max_bytes,
+                                                 std::string* opened) {
+  auto payload =
+      core::OpenFrame(frame, cfg_.label, max_bytes, cfg_.keyring.get(), opened);
   if (!payload.ok()) counters_.Drop(payload.error.reason);
   return payload;
 }
@@ -207,8 +208,8 @@ void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
 
 // The reference's rule: a peer's "dead" only makes us suspect, so we probe
 // the member ourselves (and it can refute) rather than trusting a stale view.
-void Swim::Impl::Merge(const wire::PushPull& remote) {
-  for (const wire::MemberRecord& r : remote.members()) {
+void Swim::Impl::Merge(const core::PushPullView& remote) {
+  for (const core::MemberRecordView& r : remote.members()) {
     switch (r.state()) {
       case wire::MEMBER_STATE_ALIVE:
         OnAlive(r.name(), r.addr(), r.incarnation(), r.meta());
@@ -238,19 +239,21 @@ absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
         absl::StrCat("push-pull from ", core::ToAbsl(from),
                      ", outside the allowed networks"));
   }
-  auto payload = Open(request, cfg_.limits.max_stream_bytes);
+  std::string opened;
+  auto payload = Open(request, cfg_.limits.max_stream_bytes, &opened);
   if (!payload.ok()) {
     return absl::InvalidArgumentError(payload.error.message);
   }
-  auto state = core::DecodePushPull(payload.value, cfg_.limits);
-  if (!state.ok()) {
-    counters_.Drop(state.error.reason);
-    return absl::InvalidArgumentError(state.error.message);
+  core::PushPullReader state;
+  core::WireError error;
+  if (!state.Read(payload.value, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    return absl::InvalidArgumentError(error.message);
   }
+  const core::PushPullView& remote = state.state();
   // A member kept out learns nothing of the cluster from us.
-  const wire::PushPull& remote = state.value;
-  const wire::MemberRecord* source = nullptr;
-  for (const wire::MemberRecord& r : remote.members()) {
+  const core::MemberRecordView* source = nullptr;
+  for (const core::MemberRecordView& r : remote.members()) {
     if (r.name() == remote.source()) source = &r;
   }
   if (remote.source() != cfg_.name &&
@@ -262,26 +265,28 @@ absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
                      " is not admitted to this cluster"));
   }
   ++counters_.syncs_served;
-  Merge(state.value);
-  return SyncBody(state.value.join());
+  Merge(remote);
+  return SyncBody(remote.join(), &remote);
 }
 
 void Swim::Impl::HandleSyncResponse(std::string_view from,
                                     std::string_view response) {
   (void)from;
-  auto payload = Open(response, cfg_.limits.max_stream_bytes);
+  std::string opened;
+  auto payload = Open(response, cfg_.limits.max_stream_bytes, &opened);
   if (!payload.ok()) {
     ++counters_.syncs_failed;
     return;
   }
-  auto state = core::DecodePushPull(payload.value, cfg_.limits);
-  if (!state.ok()) {
-    counters_.Drop(state.error.reason);
+  core::PushPullReader state;
+  core::WireError error;
+  if (!state.Read(payload.value, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
     ++counters_.syncs_failed;
     return;
   }
   joined_ = true;
-  Merge(state.value);
+  Merge(state.state());
 }
 
 void Swim::Impl::HandleSyncFailed(std::string_view to) {

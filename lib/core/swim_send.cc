@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/string_view.h"
 #include "core/swim_impl.h"
+#include "core/wire_entries.h"
 
 namespace roster {
 
@@ -59,13 +61,7 @@ void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
 }
 
 std::string Swim::Impl::AliveEntry(const Member& m) {
-  wire::Message msg;
-  wire::Alive* a = msg.mutable_alive();
-  a->set_name(std::string(m.name()));
-  a->set_addr(std::string(m.addr()));
-  a->set_incarnation(m.incarnation());
-  a->set_meta(std::string(m.meta()));
-  return core::EncodeMessageEntry(msg);
+  return core::AliveEntry(m.name(), m.addr(), m.incarnation(), m.meta());
 }
 
 void Swim::Impl::QueueAlive(const Member& m) {
@@ -97,12 +93,7 @@ void Swim::Impl::ResendRefutation() {
 }
 
 std::string Swim::Impl::SuspectEntry(const Member& m, std::string_view from) {
-  wire::Message msg;
-  wire::Suspect* s = msg.mutable_suspect();
-  s->set_name(std::string(m.name()));
-  s->set_incarnation(m.incarnation());
-  s->set_from(std::string(from));
-  return core::EncodeMessageEntry(msg);
+  return core::SuspectEntry(m.name(), m.incarnation(), from);
 }
 
 void Swim::Impl::QueueSuspect(const Member& m, std::string_view from) {
@@ -110,31 +101,38 @@ void Swim::Impl::QueueSuspect(const Member& m, std::string_view from) {
 }
 
 void Swim::Impl::QueueDead(const Member& m, std::string_view from) {
-  wire::Message msg;
-  wire::Dead* d = msg.mutable_dead();
-  d->set_name(std::string(m.name()));
-  d->set_incarnation(m.incarnation());
-  d->set_from(std::string(from));
-  news_.Push(m.name(), core::EncodeMessageEntry(msg));
+  news_.Push(m.name(), core::DeadEntry(m.name(), m.incarnation(), from));
 }
 
-std::string Swim::Impl::SyncBody(bool join) {
-  wire::PushPull state;
-  state.set_join(join);
-  state.set_source(cfg_.name);
+std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
+  // An answer leaves out what the requester just told us in the same
+  // words: after the merge we agree on those members, and in a steady
+  // cluster that is nearly all of them, which halves push-pull traffic.
+  absl::flat_hash_map<absl::string_view, const core::MemberRecordView*> told;
+  if (peer != nullptr) {
+    told.reserve(peer->members().size());
+    for (const core::MemberRecordView& r : peer->members()) {
+      told.emplace(core::ToAbsl(r.name()), &r);
+    }
+  }
+  core::PushPullWriter state(join, cfg_.name);
   for (const Member* m : table_.members()) {
-    wire::MemberRecord* r = state.add_members();
-    r->set_name(std::string(m->name()));
-    r->set_addr(std::string(m->addr()));
-    r->set_incarnation(m->incarnation());
-    r->set_state(static_cast<wire::MemberState>(m->state()));
-    r->set_meta(std::string(m->meta()));
+    if (!told.empty()) {
+      auto it = told.find(core::ToAbsl(m->name()));
+      if (it != told.end()) {
+        const core::MemberRecordView& r = *it->second;
+        if (r.incarnation() == m->incarnation() &&
+            r.state() == static_cast<wire::MemberState>(m->state()) &&
+            r.addr() == m->addr() && r.meta() == m->meta())
+          continue;
+      }
+    }
+    state.AddMember(m->name(), m->addr(), m->incarnation(), m->state(),
+                    m->meta());
   }
   std::string user = app_->LocalState(join);
-  if (user.size() <= cfg_.limits.max_user_state_bytes) {
-    state.set_user_state(std::move(user));
-  }
-  return Seal(core::EncodePushPull(state));
+  if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
+  return Seal(state.Finish(user));
 }
 
 void Swim::Impl::StartSync(const std::string& to, bool join) {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
+#include "core/wire_entries.h"
 
 namespace roster {
 
@@ -41,10 +42,9 @@ void Swim::Impl::HandleTimer(const Timer& timer) {
     case TimerKind::kRelayNack: {
       auto it = relays_.find(static_cast<uint32_t>(timer.token));
       if (it != relays_.end() && it->second.want_nack) {
-        wire::Message nack;
-        nack.mutable_nack()->set_seq(it->second.requester_seq);
         it->second.want_nack = false;
-        Send(it->second.requester_addr, core::EncodeMessageEntry(nack));
+        Send(it->second.requester_addr,
+             core::NackEntry(it->second.requester_seq));
       }
       break;
     }
@@ -72,13 +72,8 @@ void Swim::Impl::OnProbeTimer() {
     entries = SuspectEntry(*target, cfg_.name);
     table_.Suspicion(*target).told_suspect = rt_.Now();
   }
-  wire::Message ping;
-  wire::Ping* p = ping.mutable_ping();
-  p->set_seq(probe_.seq);
-  p->set_target(std::string(target->name()));
-  p->set_source(cfg_.name);
-  p->set_source_addr(cfg_.advertise_addr);
-  entries += core::EncodeMessageEntry(ping);
+  entries += core::PingEntry(probe_.seq, target->name(), cfg_.name,
+                             cfg_.advertise_addr);
   Send(std::string(target->addr()), std::move(entries));
   rt_.After(Scaled(cfg_.probe_timeout),
             Timer{TimerKind::kProbeTimeout, probe_.seq, {}});
@@ -96,15 +91,9 @@ void Swim::Impl::OnProbeTimeout(uint32_t seq) {
                m.name() != target_name;
       });
   for (const Member* relay : relays) {
-    wire::Message msg;
-    wire::IndirectPing* ip = msg.mutable_indirect_ping();
-    ip->set_seq(seq);
-    ip->set_target(std::string(target->name()));
-    ip->set_target_addr(std::string(target->addr()));
-    ip->set_source(cfg_.name);
-    ip->set_source_addr(cfg_.advertise_addr);
-    ip->set_want_nack(cfg_.lifeguard);
-    Send(std::string(relay->addr()), core::EncodeMessageEntry(msg));
+    Send(std::string(relay->addr()),
+         core::IndirectPingEntry(seq, target->name(), target->addr(), cfg_.name,
+                                 cfg_.advertise_addr, cfg_.lifeguard));
     ++counters_.indirect_probes;
   }
   if (cfg_.lifeguard) probe_.expected_nacks = static_cast<int>(relays.size());
