@@ -119,8 +119,7 @@ void Swim::Impl::OnIndirectPing(const core::IndirectPingView& req) {
   // sent to nobody would be counted as spread.
   const bool known = table_.FindByAddr(req.target_addr()) != nullptr;
   Send(std::string(req.target_addr()),
-       core::PingEntry(seq, req.target(), cfg_.name, cfg_.advertise_addr),
-       known);
+       core::PingEntry(seq, req.target(), cfg_.name, {}), known);
   // Lifeguard: the nack goes out early enough to reach the requester
   // before its own deadline.
   rt_.After(cfg_.probe_timeout * 4 / 5, Timer{TimerKind::kRelayNack, seq, {}});

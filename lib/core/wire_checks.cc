@@ -168,9 +168,10 @@ bool CheckMessage(const MessageView& message, size_t index,
                        limits, error) &&
              CheckName(ping.source(), Field{"messages", index, "ping.source"},
                        limits, error) &&
-             CheckAddr(ping.source_addr(),
-                       Field{"messages", index, "ping.source_addr"}, limits,
-                       error);
+             (ping.source_addr().empty() ||
+              CheckAddr(ping.source_addr(),
+                        Field{"messages", index, "ping.source_addr"}, limits,
+                        error));
     }
     case wire::Message::kIndirectPing: {
       const IndirectPingView ping = message.indirect_ping();
