@@ -1,7 +1,8 @@
 // libFuzzer target: what arrives on a TCP connection, through
 // net::FrameReader (in pieces, as reads deliver it), net::OpenStream and
 // the decoder of each stream kind: net::DecodeMessage, net::DecodeMembers,
-// and core::OpenFrame with core::DecodePushPull for push-pull bodies.
+// and core::OpenFrame with core::DecodePushPull for push-pull bodies, with
+// the fuzz keyring (which also accepts plaintext) wherever a frame opens.
 //
 // The first input byte is a mode: bit 0 clear, the rest is the raw bytes of
 // the connection; set, the rest is a stream kind and a body that are sealed
@@ -20,6 +21,7 @@
 #include "roster/config.h"
 #include "roster/member.h"
 #include "test/fuzz/check.h"
+#include "test/fuzz/fuzz_keyring.h"
 #include "test/fuzz/wire_checks.h"
 
 namespace roster::fuzz {
@@ -35,7 +37,9 @@ const absl::Time kNow = absl::FromUnixSeconds(1'700'000'000);
 
 // A push-pull body (request or kOk reply) is a frame of its own.
 void PushPull(std::string_view body, std::string_view label) {
-  const auto payload = core::OpenFrame(body, label, kLimits.max_stream_bytes);
+  std::string opened;
+  const auto payload = core::OpenFrame(body, label, kLimits.max_stream_bytes,
+                                       &FuzzKeyring(), &opened);
   if (!payload.ok()) return;
   const auto state = core::DecodePushPull(payload.value, kLimits);
   if (state.ok()) CheckDecodedPushPull(state.value, kLimits);
@@ -70,7 +74,9 @@ void Members(std::string_view body) {
 
 // What Node and QueryMembers do with a whole frame, request or reply.
 void Serve(std::string_view frame, std::string_view label) {
-  const auto opened = net::OpenStream(frame, label, kMaxFrameBytes);
+  std::string buffer;
+  const auto opened =
+      net::OpenStream(frame, label, kMaxFrameBytes, &FuzzKeyring(), &buffer);
   if (!opened.ok()) return;
   FUZZ_CHECK(opened->body.size() < frame.size());
   switch (opened->kind) {
