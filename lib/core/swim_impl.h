@@ -113,7 +113,7 @@ class Swim::Impl {
     return core::FrameOverhead(cfg_.label, cfg_.keyring.get());
   }
   std::string Seal(std::string_view payload) {
-    return core::SealFrame(payload, cfg_.label, cfg_.keyring.get(), random_);
+    return core::SealFrame(payload, cfg_.label, cfg_.keyring.get());
   }
   // The payload of a frame (in `opened` if it was encrypted); counts the
   // drop if it does not open.

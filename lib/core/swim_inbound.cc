@@ -102,7 +102,11 @@ void Swim::Impl::OnPing(std::string_view from, const core::PingView& ping) {
     refute_to_sender_ = false;
   }
   entries += core::AckEntry(ping.seq());
-  Send(std::string(from), std::move(entries));
+  // News rides along only to a member known at that address: the source
+  // of a datagram can be forged, and a replayed ping must not turn into
+  // 1,400-byte answers aimed wherever the forger likes.
+  const bool known = prober != nullptr && prober->addr() == from;
+  Send(std::string(from), std::move(entries), known);
 }
 
 void Swim::Impl::OnIndirectPing(const core::IndirectPingView& req) {
@@ -110,6 +114,11 @@ void Swim::Impl::OnIndirectPing(const core::IndirectPingView& req) {
   // datagram into a fan-out of pings to addresses of the sender's choice.
   if (++relays_this_packet_ > 1 || relays_.size() >= kMaxRelays) {
     counters_.Drop(DropReason::kOverloaded);
+    return;
+  }
+  if (!networks_.Admits(req.target_addr()) ||
+      !networks_.Admits(req.source_addr())) {
+    counters_.Drop(DropReason::kNotAdmitted);
     return;
   }
   uint32_t seq = next_seq_++;

@@ -256,8 +256,7 @@ absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
   for (const core::MemberRecordView& r : remote.members()) {
     if (r.name() == remote.source()) source = &r;
   }
-  if (remote.source() != cfg_.name &&
-      !Admits(remote.source(), source != nullptr ? source->addr() : from,
+  if (!Admits(remote.source(), source != nullptr ? source->addr() : from,
               source != nullptr ? source->incarnation() : 0,
               source != nullptr ? source->meta() : "")) {
     return absl::PermissionDeniedError(

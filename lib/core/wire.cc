@@ -109,18 +109,13 @@ std::optional<WireError> CheckLabel(bool has_label, std::string_view label,
 
 size_t FrameOverhead(std::string_view label, const Keyring* keyring) {
   label = ClampLabel(label);
-  const bool sealed = keyring != nullptr && keyring->seals();
   return kHeaderBytes + (label.empty() ? 0 : 1 + label.size()) +
-         (sealed ? Keyring::kOverhead : kCrcBytes);
-}
-
-std::string SealFrame(std::string_view payload, std::string_view label) {
-  return SealFrame(payload, label, nullptr, {});
+         (keyring != nullptr ? Keyring::kOverhead : kCrcBytes);
 }
 
 std::string SealFrame(std::string_view payload, std::string_view label,
                       const Keyring* keyring,
-                      const std::function<uint64_t()>& random) {
+                      const std::function<uint64_t()>& test_nonces) {
   // A label over kMaxLabelBytes is refused by Config::Validate; should one
   // slip through, it is cut rather than written with a wrapped length.
   label = ClampLabel(label);
@@ -138,14 +133,18 @@ std::string SealFrame(std::string_view payload, std::string_view label,
   if (sealed) {
     // The header (label included) is authenticated but travels in clear,
     // so a member of another cluster drops the frame without a decryption.
+    const std::string header = frame;
+    if (!test_nonces) {
+      keyring->Seal(payload, header, &frame);
+      return frame;
+    }
     uint8_t nonce[Keyring::kNonceBytes];
     for (size_t i = 0; i < sizeof(nonce); i += 8) {
-      const uint64_t word = random();
+      const uint64_t word = test_nonces();
       for (size_t b = 0; b < 8; ++b) {
         nonce[i + b] = static_cast<uint8_t>(word >> (8 * b));
       }
     }
-    const std::string header = frame;
     keyring->Seal(payload, header, nonce, &frame);
     return frame;
   }

@@ -55,12 +55,16 @@ struct Decoded {
   WireError error{DropReason::kMalformed, {}};
 };
 
-// Frame. Sealed when `keyring` is set and its plaintext policy says so
-// (the nonce drawn from `random`); otherwise checksummed.
-std::string SealFrame(std::string_view payload, std::string_view label);
+// Frame. Sealed when `keyring` is set and its plaintext policy says so,
+// with a nonce from the operating system's generator (from `test_nonces`
+// instead, when given: only for reproducible test inputs); otherwise
+// checksummed.
 std::string SealFrame(std::string_view payload, std::string_view label,
-                      const Keyring* keyring,
-                      const std::function<uint64_t()>& random);
+                      const Keyring* keyring = nullptr,
+                      const std::function<uint64_t()>& test_nonces = {});
+// The most a frame adds to its payload: with a keyring, the sealed
+// overhead whatever its policy, so that a policy change never leaves
+// queued news too big to send.
 size_t FrameOverhead(std::string_view label, const Keyring* keyring = nullptr);
 // On success, value views the payload: inside `frame`, or for an encrypted
 // frame inside `*opened`. Without a keyring encrypted frames are refused;

@@ -1,14 +1,16 @@
 // roster::Keyring over libsodium's XChaCha20-Poly1305 (IETF variant).
 #include "roster/keyring.h"
 
+#include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <fstream>
-#include <sstream>
+#include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -76,7 +78,12 @@ struct Keyring::State {
   }
 };
 
-Keyring::Keyring() : state_(std::make_unique<State>()) { EnsureSodium(); }
+Keyring::Keyring() : state_(std::make_unique<State>()) {
+  EnsureSodium();
+  // Keys never move to a new buffer, so none is left behind unwiped.
+  absl::MutexLock lock(&state_->mu);
+  state_->keys.reserve(kMaxKeys);
+}
 Keyring::~Keyring() = default;
 
 absl::StatusOr<std::shared_ptr<Keyring>> Keyring::Create(
@@ -105,12 +112,20 @@ absl::StatusOr<std::shared_ptr<Keyring>> Keyring::Create(
 
 absl::StatusOr<std::shared_ptr<Keyring>> Keyring::Load(
     const std::string& path) {
-  struct stat info {};
-  if (stat(path.c_str(), &info) != 0) {
-    return absl::NotFoundError(
-        absl::StrCat("keyring file ", path, ": cannot read it"));
+  // Opened once and checked through the descriptor, so the file checked is
+  // the file read.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    return absl::NotFoundError(absl::StrCat("keyring file ", path,
+                                            ": cannot open it (",
+                                            std::strerror(errno), ")"));
   }
-  if (!S_ISREG(info.st_mode)) {
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
     return absl::InvalidArgumentError(
         absl::StrCat("keyring file ", path, " is not a regular file"));
   }
@@ -122,21 +137,28 @@ absl::StatusOr<std::shared_ptr<Keyring>> Keyring::Load(
         absl::StrCat("keyring file ", path, " has mode ", mode,
                      ": others than its owner may use it; chmod 600 it"));
   }
-  if (info.st_size > kMaxKeyringFileBytes) {
+  if (info.st_uid != geteuid()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("keyring file ", path,
+                     " belongs to another user; it must be this user's"));
+  }
+  std::string contents(static_cast<size_t>(kMaxKeyringFileBytes) + 1, '\0');
+  size_t got = 0;
+  while (got < contents.size()) {
+    const ssize_t n = read(fd, contents.data() + got, contents.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got > static_cast<size_t>(kMaxKeyringFileBytes)) {
+    sodium_memzero(contents.data(), contents.size());
     return absl::InvalidArgumentError(
-        absl::StrCat("keyring file ", path, " is ", info.st_size,
+        absl::StrCat("keyring file ", path, " is over ", kMaxKeyringFileBytes,
                      " bytes; a keyring is far smaller"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("keyring file ", path, ": cannot open it"));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
+  contents.resize(got);
   std::vector<std::string> keys;
   int line_number = 0;
-  const std::string contents = text.str();
   std::string_view rest = contents;
   while (!rest.empty()) {
     const size_t end = std::min(rest.find('\n'), rest.size());
@@ -153,6 +175,8 @@ absl::StatusOr<std::shared_ptr<Keyring>> Keyring::Load(
     keys.push_back(*std::move(key));
   }
   auto ring = Create(keys);
+  sodium_memzero(contents.data(), contents.size());
+  for (std::string& key : keys) sodium_memzero(key.data(), key.size());
   if (!ring.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("keyring file ", path, ": ", ring.status().message()));
@@ -231,8 +255,11 @@ absl::Status Keyring::Remove(std::string_view bytes) {
     return absl::FailedPreconditionError(
         "the primary key cannot be removed; make another primary first");
   }
-  sodium_memzero(state_->keys[index].data(), kKeyBytes);
-  state_->keys.erase(state_->keys.begin() + index);
+  // Moved to the end, wiped there, then dropped: no copy is left behind.
+  std::rotate(state_->keys.begin() + index, state_->keys.begin() + index + 1,
+              state_->keys.end());
+  sodium_memzero(state_->keys.back().data(), kKeyBytes);
+  state_->keys.pop_back();
   return absl::OkStatus();
 }
 
@@ -259,6 +286,13 @@ size_t Keyring::size() const {
 
 void Keyring::set_plaintext(Plaintext policy) { state_->plaintext = policy; }
 Keyring::Plaintext Keyring::plaintext() const { return state_->plaintext; }
+
+void Keyring::Seal(std::string_view message, std::string_view associated,
+                   std::string* out) const {
+  uint8_t nonce[kNonceBytes];
+  randombytes_buf(nonce, sizeof(nonce));
+  Seal(message, associated, nonce, out);
+}
 
 void Keyring::Seal(std::string_view message, std::string_view associated,
                    const uint8_t (&nonce)[kNonceBytes],

@@ -492,7 +492,9 @@ void Node::Impl::AfterInput() {
 std::string Node::Impl::OnStream(const std::string& peer, StreamKind kind,
                                  std::string_view body) {
   const std::string& label = config_.swim.label;
-  const Keyring* keyring = config_.swim.keyring.get();
+  // Held for the whole call: a callback below may replace the keyring.
+  const std::shared_ptr<Keyring> held = config_.swim.keyring;
+  const Keyring* keyring = held.get();
   if (kind != StreamKind::kPushPull && !networks_.Admits(peer)) {
     ++net_counters_.streams_not_admitted;
     return net::EncodeStream(StreamKind::kError,

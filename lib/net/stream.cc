@@ -1,7 +1,5 @@
 #include "net/stream.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <utility>
 
@@ -66,11 +64,7 @@ std::string EncodeStream(StreamKind kind, std::string_view body,
   payload.reserve(body.size() + 1);
   payload.push_back(static_cast<char>(kind));
   payload.append(body);
-  std::string frame = core::SealFrame(payload, label, keyring, [] {
-    uint64_t word = 0;
-    randombytes_buf(&word, sizeof(word));
-    return word;
-  });
+  std::string frame = core::SealFrame(payload, label, keyring);
   std::string out(kLengthPrefixBytes, '\0');
   const auto n = static_cast<uint32_t>(frame.size());
   out[0] = static_cast<char>(n >> 24);

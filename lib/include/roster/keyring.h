@@ -83,8 +83,12 @@ class Keyring {
   // Whether what this member sends is sealed (kRefuse or kAccept).
   bool seals() const { return plaintext() != Plaintext::kSend; }
 
-  // Appends `nonce`, the ciphertext of `message` under the primary key, and
-  // the tag to `out`.
+  // Appends a nonce from the operating system's generator, the ciphertext
+  // of `message` under the primary key, and the tag to `out`.
+  void Seal(std::string_view message, std::string_view associated,
+            std::string* out) const;
+  // The same with the caller's nonce: only for reproducible test inputs. A
+  // nonce must never repeat under one key.
   void Seal(std::string_view message, std::string_view associated,
             const uint8_t (&nonce)[kNonceBytes], std::string* out) const;
   // Opens nonce || ciphertext || tag with whichever installed key sealed
