@@ -197,5 +197,36 @@ TEST(NetSecurityTest, AGarbageFloodLeavesTheViewIntactAndProbesAnswered) {
   EXPECT_EQ(CountEvents(cluster, EventType::kFailed), 0);
 }
 
+TEST(NetSecurityTest, StreamsFromOutsideTheAllowedNetworksAreClosedAtOnce) {
+  NodeConfig config = TestConfig("gated");
+  config.swim.allowed_networks = {"127.0.0.1/32"};
+  auto node = Node::Start(std::move(config));
+  ASSERT_TRUE(node.ok()) << node.status();
+  const std::string addr = (*node)->addr();
+  const size_t colon = addr.rfind(':');
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  inet_pton(AF_INET, addr.substr(0, colon).c_str(), &to.sin_addr);
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
+  // From 127.0.0.2, outside the list: closed before a byte is read.
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.2", &from.sin_addr);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)), 0);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char byte;
+  EXPECT_EQ(read(fd, &byte, 1), 0) << "closed by the member";
+  close(fd);
+  EXPECT_EQ((*node)->counters().net.streams_not_admitted, 1u);
+  EXPECT_EQ((*node)->counters().net.streams_accepted, 0u);
+  // From 127.0.0.1, inside: served.
+  auto members = QueryMembers(addr);
+  ASSERT_TRUE(members.ok()) << members.status();
+  EXPECT_EQ(members->size(), 1u);
+}
+
 }  // namespace
 }  // namespace roster

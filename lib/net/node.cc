@@ -258,7 +258,14 @@ absl::Status Node::Impl::Open() {
   // The config first, before any socket: the advertise address may still
   // be to be derived from the bound one.
   Config check = config_.swim;
-  if (check.advertise_addr.empty()) check.advertise_addr = "0.0.0.0:0";
+  if (check.advertise_addr.empty()) {
+    check.advertise_addr = "0.0.0.0:0";
+    // The derived address meets the networks in Swim::Create; here only
+    // their syntax is checked.
+    auto networks = core::NetworkList::Parse(check.allowed_networks);
+    if (!networks.ok()) return networks.status();
+    check.allowed_networks.clear();
+  }
   if (absl::Status s = check.Validate(); !s.ok()) return s;
   auto bind = net::ParseIpPort(config_.bind_addr);
   if (!bind.ok())
@@ -298,6 +305,10 @@ absl::Status Node::Impl::Open() {
   options.streams.idle_timeout = config_.idle_timeout;
   options.streams.stream_timeout = config_.stream_timeout;
   options.streams.max_inbound = config_.max_inbound_streams;
+  // networks_ is set below, before the loop can deliver a connection.
+  options.streams.admit = [this](const std::string& peer) {
+    return networks_.Admits(peer);
+  };
   // The largest push-pull frame, or a message with its header.
   options.streams.max_frame_bytes =
       std::max(config_.swim.limits.max_stream_bytes,

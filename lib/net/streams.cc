@@ -254,6 +254,18 @@ void Streams::OnConnection(uv_stream_t* server, int status) {
     c->Close(absl::UnavailableError("accept failed"));
     return;
   }
+  sockaddr_storage peer;
+  int len = sizeof(peer);
+  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&peer), &len) ==
+      0) {
+    c->peer = FormatAddress(peer);
+  }
+  if (s->options_.admit && !s->options_.admit(c->peer)) {
+    ++s->counters_->streams_not_admitted;
+    c->refused = true;
+    c->Close(absl::PermissionDeniedError("outside the allowed networks"));
+    return;
+  }
   if (s->inbound_ >= s->options_.max_inbound) {
     ++s->counters_->streams_refused;
     c->refused = true;
@@ -262,12 +274,6 @@ void Streams::OnConnection(uv_stream_t* server, int status) {
   }
   ++s->inbound_;
   ++s->counters_->streams_accepted;
-  sockaddr_storage peer;
-  int len = sizeof(peer);
-  if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&peer), &len) ==
-      0) {
-    c->peer = FormatAddress(peer);
-  }
   c->Arm();
   c->StartReading();
 }

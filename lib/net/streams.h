@@ -35,6 +35,9 @@ struct StreamOptions {
   size_t max_inbound = 128;
   // What all inbound requests in progress may declare together.
   size_t max_inbound_bytes = 64 << 20;
+  // Inbound connections from a peer ("HOST:PORT") this refuses are closed
+  // at once, before they count against the limits above. Unset: all.
+  std::function<bool(const std::string& peer)> admit;
 };
 
 class Streams {
