@@ -14,17 +14,10 @@
 #include "core/networks.h"
 #include "core/wire.h"
 #include "gtest/gtest.h"
+#include "test/test_keys.h"
 
 namespace roster {
 namespace {
-
-std::string Key(char fill) { return std::string(Keyring::kKeyBytes, fill); }
-
-std::shared_ptr<Keyring> Ring(const std::vector<std::string>& keys) {
-  auto ring = Keyring::Create(keys);
-  EXPECT_TRUE(ring.ok()) << ring.status();
-  return ring.ok() ? *ring : nullptr;
-}
 
 std::function<uint64_t()> Counter() {
   return [n = uint64_t{0}]() mutable { return ++n; };

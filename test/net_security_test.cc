@@ -10,16 +10,11 @@
 #include "roster/keyring.h"
 #include "roster/node.h"
 #include "test/net_cluster.h"
+#include "test/test_keys.h"
 #include "test/wait_until.h"
 
 namespace roster {
 namespace {
-
-std::string Key(char fill) { return std::string(Keyring::kKeyBytes, fill); }
-
-std::shared_ptr<Keyring> Ring(const std::vector<std::string>& keys) {
-  return Keyring::Create(keys).value();
-}
 
 int CountEvents(Cluster& cluster, EventType type) {
   int count = 0;

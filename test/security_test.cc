@@ -11,15 +11,10 @@
 #include "roster/keyring.h"
 #include "sim/simulation.h"
 #include "test/sim_helpers.h"
+#include "test/test_keys.h"
 
 namespace roster::sim {
 namespace {
-
-std::string Key(char fill) { return std::string(Keyring::kKeyBytes, fill); }
-
-std::shared_ptr<Keyring> Ring(const std::vector<std::string>& keys) {
-  return Keyring::Create(keys).value();
-}
 
 // Counts the events some member raised about others.
 struct EventLog {
@@ -47,6 +42,12 @@ uint64_t DropsEverywhere(Simulation& sim, DropReason reason) {
   return total;
 }
 
+// Starts `count` members joining through member 0; true once all see all.
+bool Formed(Simulation& sim, int count, absl::Duration limit) {
+  sim.AddCluster(count, 0);
+  return sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, count)); }, limit);
+}
+
 // Nobody but `node` itself knows it, and it knows nobody.
 void ExpectShutOut(Simulation& sim, int node) {
   for (size_t o = 0; o < sim.size(); ++o) {
@@ -72,9 +73,7 @@ TEST(SecuritySimTest, WrongKeyNoKeyOrWrongLabelCannotJoin) {
   Simulation sim(options);
   EventLog log;
   log.Attach(sim);
-  sim.AddCluster(8, 0);
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 8)); },
-                           absl::Seconds(30)));
+  ASSERT_TRUE(Formed(sim, 8, absl::Seconds(30)));
   for (int i = 0; i < 3; ++i) {
     int n = sim.AddNode();
     sim.Start(n);
@@ -161,9 +160,7 @@ TEST(SecuritySimTest, LiveKeyRotationMarksNoMemberFailed) {
   Simulation sim(keyed.Options(44, {Key('A')}));
   EventLog log;
   log.Attach(sim);
-  sim.AddCluster(20, 0);
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 20)); },
-                           absl::Seconds(60)));
+  ASSERT_TRUE(Formed(sim, 20, absl::Seconds(60)));
   Rolling(sim,
           [&](int n) { ASSERT_TRUE(keyed.rings[n]->Install(Key('B')).ok()); });
   Rolling(sim, [&](int n) {
@@ -191,9 +188,7 @@ TEST(SecuritySimTest, PrimaryBeforeEveryoneHasTheKeyLosesDatagrams) {
   // The control for the rotation test: skipping the install step shows up.
   KeyedCluster keyed;
   Simulation sim(keyed.Options(45, {Key('A')}));
-  sim.AddCluster(20, 0);
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 20)); },
-                           absl::Seconds(60)));
+  ASSERT_TRUE(Formed(sim, 20, absl::Seconds(60)));
   ASSERT_TRUE(keyed.rings[3]->Install(Key('B')).ok());
   ASSERT_TRUE(keyed.rings[3]->UsePrimary(Key('B')).ok());
   sim.RunFor(absl::Seconds(10));
@@ -204,9 +199,7 @@ TEST(SecuritySimTest, PlaintextClusterTurnsEncryptionOnWithoutFailures) {
   Simulation sim(SimOptions::WithSeed(46));
   EventLog log;
   log.Attach(sim);
-  sim.AddCluster(20, 0);
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 20)); },
-                           absl::Seconds(60)));
+  ASSERT_TRUE(Formed(sim, 20, absl::Seconds(60)));
   std::vector<std::shared_ptr<Keyring>> rings;
   // 1: every member holds the key but still sends plaintext.
   Rolling(sim, [&](int n) {
@@ -239,9 +232,7 @@ TEST(SecuritySimTest, PlaintextClusterTurnsEncryptionOnWithoutFailures) {
 TEST(SecuritySimTest, SealingBeforeEveryoneHasTheKeyLosesDatagrams) {
   // The control for the migration test: skipping step 1 shows up.
   Simulation sim(SimOptions::WithSeed(47));
-  sim.AddCluster(20, 0);
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 20)); },
-                           absl::Seconds(60)));
+  ASSERT_TRUE(Formed(sim, 20, absl::Seconds(60)));
   auto ring = Ring({Key('K')});
   ring->set_plaintext(Keyring::Plaintext::kAccept);
   sim.swim(3).SetKeyring(ring);
@@ -258,9 +249,7 @@ TEST(SecuritySimTest, TamperedDatagramsAreRejectedAndCounted) {
     c.label = "prod";
   };
   Simulation sim(options);
-  sim.AddCluster(5, 0);
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 5)); },
-                           absl::Seconds(30)));
+  ASSERT_TRUE(Formed(sim, 5, absl::Seconds(30)));
   std::string captured;
   sim.on_packet = [&](int from, int to, const std::string& bytes) {
     if (from == 1 && to == 0 && captured.empty()) captured = bytes;
@@ -296,9 +285,7 @@ TEST(SecuritySimTest, ReplayedDatagramsChangeNothing) {
   Simulation sim(keyed.Options(49, {Key('A')}));
   EventLog log;
   log.Attach(sim);
-  sim.AddCluster(10, 0);
-  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 10)); },
-                           absl::Seconds(30)));
+  ASSERT_TRUE(Formed(sim, 10, absl::Seconds(30)));
   // Everything member 3 sends member 0 for 60 s: acks to 0's probes, pings,
   // news of itself and others.
   std::vector<std::string> captured;
