@@ -47,6 +47,9 @@ class Simulation::NodeRuntime : public Runtime, public Delegate {
   void OnBroadcast(std::string_view payload) override {
     if (sim_->on_broadcast) sim_->on_broadcast(index_, payload);
   }
+  void OnJoinDone(const JoinResult& result) override {
+    if (sim_->on_join_done) sim_->on_join_done(index_, result);
+  }
   bool AllowMember(const MemberInfo& member) override {
     return !sim_->allow_member || sim_->allow_member(index_, member);
   }
@@ -109,10 +112,11 @@ void Simulation::Start(int index) {
   node.swim->Start();
 }
 
-void Simulation::Join(int index, const std::vector<int>& seeds) {
+void Simulation::Join(int index, const std::vector<int>& seeds,
+                      uint64_t token) {
   std::vector<std::string> addrs;
   for (int s : seeds) addrs.push_back(nodes_[s]->addr);
-  nodes_[index]->swim->Join(addrs);
+  nodes_[index]->swim->Join(addrs, token);
 }
 
 int Simulation::AddCluster(int count, int seed) {
@@ -309,7 +313,9 @@ void Simulation::Dispatch(Pending& p) {
       node.swim->HandleSyncResponse(p.from, p.bytes);
       break;
     case Kind::kSyncFailed:
-      node.swim->HandleSyncFailed(p.bytes);
+      node.swim->HandleSyncFailed(
+          p.bytes, absl::UnavailableError(
+                       "no answer (unreachable, crashed or refused)"));
       break;
   }
 }

@@ -49,7 +49,9 @@ class Simulation {
   // nothing until Start(index).
   int AddNode();
   void Start(int node);
-  void Join(int node, const std::vector<int>& seeds);
+  // Joins through the seeds' addresses; on_join_done gets the outcome with
+  // `token`.
+  void Join(int node, const std::vector<int>& seeds, uint64_t token = 0);
   // Starts `count` members; each joins through `seed` (or, for the first
   // when seed < 0, through no one). Returns the first new index.
   int AddCluster(int count, int seed);
@@ -101,6 +103,8 @@ class Simulation {
   // (from, to; to is -1 for an address nobody holds): for capturing
   // traffic to replay or tamper with.
   std::function<void(int, int, const std::string&)> on_packet;
+  // The outcome of each Join (Delegate::OnJoinDone): (node, result).
+  std::function<void(int, const JoinResult&)> on_join_done;
   // Admission (Delegate::AllowMember) as seen by `observer`; unset admits
   // everyone.
   std::function<bool(int observer, const MemberInfo&)> allow_member;

@@ -177,6 +177,26 @@ TEST(ValidateTest, RejectsControlCharactersInName) {
   ExpectInvalid(c, "name");
 }
 
+// The wire's rule, not a looser one: a member named "a\x7f" would start,
+// and then every peer would drop its news as malformed.
+TEST(ValidateTest, NamesFollowTheWiresRule) {
+  Config c = Valid();
+  c.name = "a\x7f";
+  ExpectInvalid(c, "name");
+  c.name = "caf\xc3";  // a truncated UTF-8 sequence
+  ExpectInvalid(c, "name");
+  c.name = "\xc0\xafx";  // an overlong form
+  ExpectInvalid(c, "name");
+  c.name = "caf\xc3\xa9-7";  // well-formed UTF-8 is fine
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+  c = Valid();
+  c.advertise_addr = "10.0.0.1:79\x7f";
+  ExpectInvalid(c, "advertise_addr");
+  c = Valid();
+  c.initial_incarnation = (uint64_t{1} << 62) + 1;
+  ExpectInvalid(c, "initial_incarnation");
+}
+
 TEST(ValidateTest, RejectsBadAddress) {
   Config c = Valid();
   c.advertise_addr = "";

@@ -208,13 +208,52 @@ TEST(NetTest, StartErrorsSayWhatToChange) {
   EXPECT_TRUE(absl::IsInvalidArgument(Node::Start(c).status()));
 }
 
-TEST(NetTest, ATakenNameIsRefused) {
+// Two live processes claiming one name: the claimant's Join says who holds
+// it, and its retries (every reconnect interval, 1 s here) move neither
+// incarnation, whether it asks the holder or another member.
+TEST(NetTest, ATakenNameIsRefusedAndNoIncarnationMoves) {
   auto a = Node::Start(TestConfig("same"));
-  auto b = Node::Start(TestConfig("same"));
-  ASSERT_TRUE(a.ok() && b.ok());
-  absl::Status s = (*b)->Join({(*a)->addr()});
-  EXPECT_TRUE(absl::IsAlreadyExists(s)) << s;
-  EXPECT_NE(s.message().find("taken"), absl::string_view::npos) << s;
+  auto c = Node::Start(TestConfig("other"));
+  std::mutex mu;
+  std::vector<std::string> logs;
+  NodeConfig cb = TestConfig("same");
+  cb.on_log = [&](LogLevel, std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    logs.emplace_back(line);
+  };
+  auto b = Node::Start(cb);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_TRUE((*c)->Join({(*a)->addr()}).ok());
+  const std::string taken =
+      absl::StrCat("taken by a live member at ", (*a)->addr());
+  for (const std::string& seed : {(*a)->addr(), (*c)->addr()}) {
+    absl::Status s = (*b)->Join({seed});
+    EXPECT_TRUE(absl::IsAlreadyExists(s)) << s;
+    EXPECT_NE(s.message().find(taken), absl::string_view::npos) << s;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    bool logged = false;
+    for (const std::string& line : logs) {
+      logged |= line.find(taken) != std::string::npos;
+    }
+    EXPECT_TRUE(logged) << "no log line names the holder's address";
+  }
+  EXPECT_TRUE(
+      WaitUntil([&] { return (*b)->counters().protocol.name_conflicts >= 6; },
+                absl::Seconds(15)))
+      << "the claimant did not keep retrying";
+  EXPECT_EQ((*a)->Self().incarnation, 0u);
+  EXPECT_EQ((*b)->Self().incarnation, 0u);
+  EXPECT_EQ((*a)->counters().protocol.refutations, 0u);
+  EXPECT_EQ((*b)->counters().protocol.refutations, 0u);
+  EXPECT_GE((*a)->counters().protocol.name_conflicts, 1u);
+  auto seen = (*c)->Lookup("same");
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->addr, (*a)->addr());
+  EXPECT_EQ(seen->state, MemberState::kAlive);
+  EXPECT_EQ((*c)->Members().size(), 2u);
+  EXPECT_EQ((*b)->NumAlive(), 1u);
 }
 
 TEST(NetTest, AnotherClustersLabelIsRefused) {

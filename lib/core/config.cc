@@ -4,6 +4,7 @@
 #include "core/networks.h"
 #include "core/string_view.h"
 #include "core/wire.h"
+#include "core/wire_checks.h"
 
 namespace roster {
 
@@ -67,22 +68,25 @@ absl::Status Invalid(std::string_view field, std::string_view why) {
       absl::StrCat("config: ", core::ToAbsl(field), " ", core::ToAbsl(why)));
 }
 
-bool ValidText(std::string_view s) {
-  for (char ch : s) {
-    if (static_cast<unsigned char>(ch) < 0x20) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 absl::Status Config::Validate() const {
-  if (name.empty() || name.size() > limits.max_name_bytes || !ValidText(name))
-    return Invalid("name", "must be 1 to max_name_bytes printable bytes");
-  if (advertise_addr.empty() || advertise_addr.size() > limits.max_addr_bytes ||
-      !ValidText(advertise_addr))
-    return Invalid("advertise_addr",
-                   "must be 1 to max_addr_bytes printable bytes");
+  // The limits first: the name and address are checked against them.
+  if (limits.max_name_bytes < 1 || limits.max_name_bytes > 255)
+    return Invalid("limits.max_name_bytes", "must be in [1, 255]");
+  if (limits.max_addr_bytes < 1 || limits.max_addr_bytes > 255)
+    return Invalid("limits.max_addr_bytes", "must be in [1, 255]");
+  // By the rule peers apply on the wire, so that a member never starts
+  // with a name or address whose every piece of news they would drop.
+  core::WireError error;
+  if (!core::CheckMemberName(name, "name", limits, &error) ||
+      !core::CheckMemberAddr(advertise_addr, "advertise_addr", limits, &error))
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: ", error.message,
+                     " (names and addresses are 1 to limits.max_name_bytes or "
+                     "max_addr_bytes bytes of UTF-8 without control bytes)"));
+  if (initial_incarnation > core::kMaxIncarnation)
+    return Invalid("initial_incarnation", "is over 2^62");
   if (meta.size() > limits.max_meta_bytes)
     return Invalid("meta", "is larger than limits.max_meta_bytes");
   if (label.size() > core::kMaxLabelBytes)
@@ -119,10 +123,6 @@ absl::Status Config::Validate() const {
     return Invalid("packet_budget", "must be in [512, max_packet_bytes]");
   if (limits.max_members < 1)
     return Invalid("limits.max_members", "must be > 0");
-  if (limits.max_name_bytes < 1 || limits.max_name_bytes > 255)
-    return Invalid("limits.max_name_bytes", "must be in [1, 255]");
-  if (limits.max_addr_bytes < 1 || limits.max_addr_bytes > 255)
-    return Invalid("limits.max_addr_bytes", "must be in [1, 255]");
   if (limits.max_meta_bytes > 65535)
     return Invalid("limits.max_meta_bytes", "must be at most 65535");
   auto networks = core::NetworkList::Parse(allowed_networks);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
+#include "core/wire_checks.h"
 #include "core/wire_entries.h"
 
 namespace roster {
@@ -35,29 +36,16 @@ void Swim::Impl::Start() {
   }
 }
 
-void Swim::Impl::Join(const std::vector<std::string>& seeds) {
-  for (const std::string& seed : seeds) {
-    if (seed == cfg_.advertise_addr) continue;
-    if (std::find(seeds_.begin(), seeds_.end(), seed) == seeds_.end())
-      seeds_.push_back(seed);
-    StartSync(seed, true);
-  }
-}
-
 void Swim::Impl::Preload(const std::vector<MemberInfo>& members) {
   const absl::Time now = rt_.Now();
-  auto valid = [&](const std::string& text, size_t max) {
-    if (text.empty() || text.size() > max) return false;
-    for (char c : text) {
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-    }
-    return true;
-  };
+  core::WireError error;
   for (const MemberInfo& m : members) {
     if (table_.size() >= cfg_.limits.max_members) return;
-    if (!valid(m.name, cfg_.limits.max_name_bytes) ||
-        !valid(m.addr, cfg_.limits.max_addr_bytes) ||
+    // The wire's rule: a member peers would refuse is not taken either.
+    if (!core::CheckMemberName(m.name, "name", cfg_.limits, &error) ||
+        !core::CheckMemberAddr(m.addr, "addr", cfg_.limits, &error) ||
         m.meta.size() > cfg_.limits.max_meta_bytes ||
+        m.incarnation > core::kMaxIncarnation + 1 ||
         table_.Find(m.name) != nullptr)
       continue;
     MemberInfo info = m;
@@ -134,11 +122,18 @@ void Swim::HandleSyncResponse(std::string_view from,
                               std::string_view response) {
   impl_->HandleSyncResponse(from, response);
 }
-void Swim::HandleSyncFailed(std::string_view to) {
-  impl_->HandleSyncFailed(to);
+void Swim::HandleSyncFailed(std::string_view to, const absl::Status& why) {
+  impl_->HandleSyncFailed(to, why);
+}
+void Swim::HandleSeedResolved(
+    std::string_view seed,
+    const absl::StatusOr<std::vector<std::string>>& addrs) {
+  impl_->HandleSeedResolved(seed, addrs);
 }
 void Swim::HandleTimer(const Timer& timer) { impl_->HandleTimer(timer); }
-void Swim::Join(const std::vector<std::string>& seeds) { impl_->Join(seeds); }
+void Swim::Join(const std::vector<std::string>& seeds, uint64_t token) {
+  impl_->Join(seeds, token);
+}
 void Swim::Leave() { impl_->Leave(); }
 bool Swim::LeaveComplete() const { return impl_->LeaveComplete(); }
 absl::Status Swim::Broadcast(std::string payload) {
@@ -180,5 +175,8 @@ int Swim::HealthScore() const { return impl_->health(); }
 const Counters& Swim::counters() const { return impl_->counters(); }
 const Config& Swim::config() const { return impl_->config(); }
 bool Swim::Joined() const { return impl_->joined(); }
+bool Swim::Admits(std::string_view addr) const {
+  return impl_->networks().Admits(addr);
+}
 
 }  // namespace roster

@@ -5,6 +5,7 @@
 //   swim_inbound.cc  datagrams in: pings, acks, nacks, relays, broadcasts
 //   swim_news.cc     membership news and push-pull merges, refutation
 //   swim_timers.cc   probing, suspicion timeouts, gossip, anti-entropy
+//   swim_join.cc     joining: seeds, their outcomes, retries while alone
 //   swim_prefetch.cc warming the cache for a datagram's lookups
 #ifndef ROSTER_CORE_SWIM_IMPL_H_
 #define ROSTER_CORE_SWIM_IMPL_H_
@@ -63,9 +64,12 @@ class Swim::Impl {
   absl::StatusOr<std::string> HandleSyncRequest(std::string_view from,
                                                 std::string_view request);
   void HandleSyncResponse(std::string_view from, std::string_view response);
-  void HandleSyncFailed(std::string_view to);
+  void HandleSyncFailed(std::string_view to, const absl::Status& why);
   void HandleTimer(const Timer& timer);
-  void Join(const std::vector<std::string>& seeds);
+  void HandleSeedResolved(
+      std::string_view seed,
+      const absl::StatusOr<std::vector<std::string>>& addrs);
+  void Join(const std::vector<std::string>& seeds, uint64_t token);
   void Preload(const std::vector<MemberInfo>& members);
   void Leave();
   bool LeaveComplete() const;
@@ -81,6 +85,7 @@ class Swim::Impl {
   const Counters& counters() const { return counters_; }
   const Config& config() const { return cfg_; }
   bool joined() const { return joined_; }
+  const core::NetworkList& networks() const { return networks_; }
 
  private:
   // A probe in flight: one per protocol period.
@@ -98,6 +103,27 @@ class Swim::Impl {
     std::string requester_addr;
     bool want_nack;
   };
+  // A seed given to Join and where it was last found.
+  struct Seed {
+    std::string name;       // as given: an address, or a name to resolve
+    bool resolved = false;  // by the runtime (Runtime::ResolveSeed)
+    std::vector<std::string> addrs;
+  };
+  // One Join call, until every seed has answered or failed.
+  struct JoinWait {
+    uint64_t token = 0;
+    size_t pending = 0;  // resolutions and exchanges not yet settled
+    int successes = 0;
+    std::string conflict;  // why a seed showed our name taken
+    std::vector<std::string> failed;
+  };
+  // An exchange or resolution a JoinWait waits for.
+  struct JoinUnit {
+    uint64_t join = 0;  // key of joins_
+    std::string label;  // the seed, and its address if it was resolved
+  };
+  static constexpr size_t kMaxSeeds = 64;
+  static constexpr size_t kMaxSeedAddrs = 64;
   static constexpr size_t kMaxRelays = 4096;
   static constexpr size_t kSeenBroadcasts = 8192;
 
@@ -170,6 +196,18 @@ class Swim::Impl {
   void OnGossipTimer();
   void OnPushPullTimer();
   void OnReconnectTimer();
+
+  // Joining (swim_join.cc).
+  Seed* RememberSeed(std::string_view name);
+  void SetSeedAddrs(Seed& seed, const std::vector<std::string>& addrs);
+  // Starts a join exchange with `addr` on behalf of `units`.
+  void JoinThrough(const std::string& addr, std::vector<JoinUnit> units);
+  void SettleJoinUnit(const JoinUnit& unit, const absl::Status& outcome);
+  void SettleJoinSync(std::string_view addr, const absl::Status& outcome);
+  // Why a push-pull answer to a join shows our name held by another live
+  // member; empty if it does not.
+  std::string NameConflict(const core::PushPullView& remote) const;
+  void RetrySeeds();
   void ScheduleSuspicion(Member& m);
   absl::Duration PushPullInterval() const;
 
@@ -192,7 +230,12 @@ class Swim::Impl {
   std::deque<std::string> seen_order_;
   uint64_t next_broadcast_id_ = 1;
   uint32_t next_seq_ = 1;
-  std::vector<std::string> seeds_;
+  std::vector<Seed> seeds_;
+  absl::flat_hash_map<uint64_t, JoinWait> joins_;
+  uint64_t next_join_ = 1;
+  // Join exchanges in flight by address, resolutions by seed name.
+  absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_syncs_;
+  absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_resolves_;
   std::string_view packet_from_;   // sender of the datagram being handled
   bool refute_to_sender_ = false;  // it holds stale news of us
   bool started_ = false;

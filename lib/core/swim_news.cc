@@ -251,6 +251,14 @@ absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
     return absl::InvalidArgumentError(error.message);
   }
   const core::PushPullView& remote = state.state();
+  if (remote.source() == cfg_.name) {
+    // Another live process claims our name. Merging its record would
+    // refute it, and each of its retries would bump our incarnation and
+    // gossip the bump to everyone: answer with our view unmerged, which
+    // shows it the name is taken.
+    ++counters_.name_conflicts;
+    return SyncBody(remote.join(), &remote);
+  }
   // A member kept out learns nothing of the cluster from us.
   const core::MemberRecordView* source = nullptr;
   for (const core::MemberRecordView& r : remote.members()) {
@@ -266,31 +274,6 @@ absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
   ++counters_.syncs_served;
   Merge(remote);
   return SyncBody(remote.join(), &remote);
-}
-
-void Swim::Impl::HandleSyncResponse(std::string_view from,
-                                    std::string_view response) {
-  (void)from;
-  std::string opened;
-  auto payload = Open(response, cfg_.limits.max_stream_bytes, &opened);
-  if (!payload.ok()) {
-    ++counters_.syncs_failed;
-    return;
-  }
-  core::PushPullReader state;
-  core::WireError error;
-  if (!state.Read(payload.value, cfg_.limits, &error)) {
-    counters_.Drop(error.reason);
-    ++counters_.syncs_failed;
-    return;
-  }
-  joined_ = true;
-  Merge(state.state());
-}
-
-void Swim::Impl::HandleSyncFailed(std::string_view to) {
-  (void)to;
-  ++counters_.syncs_failed;
 }
 
 }  // namespace roster

@@ -181,7 +181,7 @@ void Swim::Impl::OnReconnectTimer() {
   const size_t alive = table_.NumAlive();
   if (alive <= 1 && !seeds_.empty()) {
     // Alone: knock on a seed's door again.
-    StartSync(seeds_[core::RandomBelow(random_, seeds_.size())], true);
+    RetrySeeds();
     return;
   }
   // Retry one failed member, with probability failed/alive so that the

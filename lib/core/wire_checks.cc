@@ -297,4 +297,14 @@ bool CheckPushPull(const PushPullView& state, const Limits& limits,
                    limits.max_user_state_bytes, error);
 }
 
+bool CheckMemberName(std::string_view value, const char* what,
+                     const Limits& limits, WireError* error) {
+  return CheckName(value, Field{nullptr, 0, what}, limits, error);
+}
+
+bool CheckMemberAddr(std::string_view value, const char* what,
+                     const Limits& limits, WireError* error) {
+  return CheckAddr(value, Field{nullptr, 0, what}, limits, error);
+}
+
 }  // namespace roster::core

@@ -21,6 +21,15 @@ bool CheckPacket(const std::vector<MessageView>& messages, const Limits& limits,
 bool CheckPushPull(const PushPullView& state, const Limits& limits,
                    WireError* error);
 
+// The rule every peer applies to a member's name and address on the wire,
+// for what the application gives (Config::Validate, Swim::Preload): a
+// value this refuses would start a member whose news every peer drops.
+// False with `error` set, naming the value as `what`.
+bool CheckMemberName(std::string_view value, const char* what,
+                     const Limits& limits, WireError* error);
+bool CheckMemberAddr(std::string_view value, const char* what,
+                     const Limits& limits, WireError* error);
+
 }  // namespace roster::core
 
 #endif  // ROSTER_CORE_WIRE_CHECKS_H_

@@ -15,8 +15,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "core/networks.h"
-#include "core/wire.h"
 #include "net/address.h"
 #include "net/seeds.h"
 #include "net/stream.h"
@@ -148,7 +146,7 @@ class Node::Impl : public net::UvRuntime::Host,
   auto Call(F fn) -> std::optional<decltype(fn())>;
   void Shutdown();
 
-  void JoinAsync(std::vector<net::SeedSpec> seeds,
+  void JoinAsync(const std::vector<std::string>& seeds,
                  std::function<void(absl::Status)> done);
   void StartLeave(std::shared_ptr<Waiter> waiter);
   void SendToAsync(std::string name, std::string payload,
@@ -172,6 +170,9 @@ class Node::Impl : public net::UvRuntime::Host,
                   absl::StatusOr<std::string> response) override;
   std::string OnStream(const std::string& peer, StreamKind kind,
                        std::string_view body) override;
+  void OnSeedResolved(
+      const std::string& seed,
+      const absl::StatusOr<std::vector<std::string>>& addrs) override;
 
   // Delegate
   void OnEvent(const Event& event) override {
@@ -189,17 +190,9 @@ class Node::Impl : public net::UvRuntime::Host,
   bool AllowMember(const MemberInfo& member) override {
     return !config_.allow_member || config_.allow_member(member);
   }
+  void OnJoinDone(const JoinResult& result) override;
 
  private:
-  // One Join call: the addresses it waits for and what became of them.
-  struct JoinAttempt {
-    absl::flat_hash_map<std::string, std::string> pending;  // addr -> seed
-    std::vector<std::string> failures;
-    std::string conflict;
-    int successes = 0;
-    std::function<void(absl::Status)> done;
-  };
-
   void Log(LogLevel level, std::string_view message) {
     if (config_.on_log) config_.on_log(level, message);
   }
@@ -207,13 +200,6 @@ class Node::Impl : public net::UvRuntime::Host,
   void BeginClose();
   void HandleClosed();
   void RunTasks();
-  void ResolveAndJoin(std::vector<net::SeedSpec> seeds,
-                      std::shared_ptr<JoinAttempt> attempt);
-  void SettleJoin(const std::string& addr, const absl::Status& outcome);
-  void FinishJoin(JoinAttempt& attempt);
-  // Whether a seed's push-pull reply shows a live member holding our name.
-  std::string NameConflict(std::string_view response);
-  void OnRetryTimer();
 
   NodeConfig config_;
   NetCounters net_counters_;
@@ -222,12 +208,9 @@ class Node::Impl : public net::UvRuntime::Host,
   std::thread thread_;
   std::atomic<std::thread::id> loop_thread_;
   uv_async_t async_;
-  uv_timer_t retry_timer_;
   int open_handles_ = 0;
   bool handles_ready_ = false;
   std::unique_ptr<net::UvRuntime> runtime_;
-  core::NetworkList networks_;  // config_.swim.allowed_networks
-  std::unique_ptr<net::Resolver> resolver_;
   std::unique_ptr<Swim> swim_;
 
   std::mutex join_mu_;
@@ -238,9 +221,9 @@ class Node::Impl : public net::UvRuntime::Host,
   // While the handles close on a caller's loop; guarded by mu_.
   std::shared_ptr<Impl> keep_alive_;
 
-  std::vector<net::SeedSpec> seeds_;  // named seeds, resolved again on retry
-  absl::flat_hash_map<std::string, std::vector<std::shared_ptr<JoinAttempt>>>
-      joining_;  // by seed address
+  // Join calls waiting for Delegate::OnJoinDone, by token.
+  absl::flat_hash_map<uint64_t, std::function<void(absl::Status)>> joins_;
+  uint64_t next_join_token_ = 1;
   std::vector<std::shared_ptr<Waiter>> leave_waiters_;
 };
 
@@ -259,11 +242,8 @@ absl::Status Node::Impl::Open() {
   // be to be derived from the bound one.
   Config check = config_.swim;
   if (check.advertise_addr.empty()) {
+    // Swim::Create checks the derived address, and the networks with it.
     check.advertise_addr = "0.0.0.0:0";
-    // The derived address meets the networks in Swim::Create; here only
-    // their syntax is checked.
-    auto networks = core::NetworkList::Parse(check.allowed_networks);
-    if (!networks.ok()) return networks.status();
     check.allowed_networks.clear();
   }
   if (absl::Status s = check.Validate(); !s.ok()) return s;
@@ -292,9 +272,7 @@ absl::Status Node::Impl::Open() {
   uv_async_init(loop_, &async_,
                 [](uv_async_t* a) { static_cast<Impl*>(a->data)->RunTasks(); });
   async_.data = this;
-  uv_timer_init(loop_, &retry_timer_);
-  retry_timer_.data = this;
-  open_handles_ = 2;
+  open_handles_ = 1;
 
   net::UvRuntime::Options options;
   options.bind = *bind;
@@ -305,9 +283,11 @@ absl::Status Node::Impl::Open() {
   options.streams.idle_timeout = config_.idle_timeout;
   options.streams.stream_timeout = config_.stream_timeout;
   options.streams.max_inbound = config_.max_inbound_streams;
-  // networks_ is set below, before the loop can deliver a connection.
+  // The core's rule (Config::allowed_networks), asked on accept so that
+  // an outsider never takes an inbound slot. swim_ is set below, before
+  // the loop can deliver a connection.
   options.streams.admit = [this](const std::string& peer) {
-    return networks_.Admits(peer);
+    return swim_ != nullptr && swim_->Admits(peer);
   };
   // The largest push-pull frame, or a message with its header.
   options.streams.max_frame_bytes =
@@ -315,11 +295,10 @@ absl::Status Node::Impl::Open() {
                config_.max_message_bytes) +
       4096;
   options.streams.max_inbound_bytes = 2 * options.streams.max_frame_bytes;
+  options.dns_server = config_.dns_server;
   runtime_ = std::make_unique<net::UvRuntime>(loop_, std::move(options), this,
                                               &net_counters_);
-  resolver_ = std::make_unique<net::Resolver>(loop_, config_.dns_server,
-                                              &net_counters_);
-  open_handles_ += 2;  // the runtime and the resolver
+  ++open_handles_;  // the runtime
   handles_ready_ = true;
   if (absl::Status s = runtime_->Start(); !s.ok()) return s;
 
@@ -354,20 +333,7 @@ absl::Status Node::Impl::Open() {
   auto swim = Swim::Create(config_.swim, runtime_.get(), this);
   if (!swim.ok()) return swim.status();
   swim_ = std::move(*swim);
-  // Valid: Swim::Create has checked them.
-  if (auto networks = core::NetworkList::Parse(config_.swim.allowed_networks);
-      networks.ok()) {
-    networks_ = *std::move(networks);
-  }
   swim_->Start();
-  if (config_.swim.reconnect_interval > absl::ZeroDuration()) {
-    uint64_t ms = static_cast<uint64_t>(
-        absl::ToInt64Milliseconds(config_.swim.reconnect_interval));
-    uv_timer_start(
-        &retry_timer_,
-        [](uv_timer_t* t) { static_cast<Impl*>(t->data)->OnRetryTimer(); },
-        std::max<uint64_t>(ms, 1), std::max<uint64_t>(ms, 1));
-  }
   return absl::OkStatus();
 }
 
@@ -457,12 +423,14 @@ void Node::Impl::BeginClose() {
   closing_ = true;
   for (auto& w : leave_waiters_) w->Set(absl::CancelledError("shut down"));
   leave_waiters_.clear();
+  auto joins = std::move(joins_);
+  joins_.clear();
+  for (auto& [token, done] : joins)
+    done(absl::CancelledError("the node shut down"));
   auto closed = [](uv_handle_t* h) {
     static_cast<Impl*>(h->data)->HandleClosed();
   };
-  uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), closed);
   runtime_->Close([this] { HandleClosed(); });
-  resolver_->Close([this] { HandleClosed(); });
   // Post() refuses new tasks by now, and every queued one has run.
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -506,12 +474,7 @@ std::string Node::Impl::OnStream(const std::string& peer, StreamKind kind,
   // Held for the whole call: a callback below may replace the keyring.
   const std::shared_ptr<Keyring> held = config_.swim.keyring;
   const Keyring* keyring = held.get();
-  if (kind != StreamKind::kPushPull && !networks_.Admits(peer)) {
-    ++net_counters_.streams_not_admitted;
-    return net::EncodeStream(StreamKind::kError,
-                             "not admitted: outside the allowed networks",
-                             label, keyring);
-  }
+  // Connections from outside the allowed networks were closed on accept.
   switch (kind) {
     case StreamKind::kPushPull: {
       auto reply = swim_->HandleSyncRequest(peer, body);
@@ -556,145 +519,45 @@ std::string Node::Impl::OnStream(const std::string& peer, StreamKind kind,
 
 void Node::Impl::OnSyncDone(const std::string& to,
                             absl::StatusOr<std::string> response) {
-  if (closing_) {
-    SettleJoin(to, absl::CancelledError("the node shut down"));
-    return;
-  }
-  absl::Status outcome = response.status();
-  if (response.ok() && joining_.contains(to)) {
-    if (std::string holder = NameConflict(*response); !holder.empty()) {
-      outcome = absl::AlreadyExistsError(holder);
-    }
-  }
-  if (outcome.ok()) {
+  if (closing_) return;  // the Join calls were cancelled
+  if (response.ok()) {
     swim_->HandleSyncResponse(to, *response);
   } else {
-    swim_->HandleSyncFailed(to);
+    swim_->HandleSyncFailed(to, response.status());
   }
   AfterInput();
-  SettleJoin(to, outcome);
 }
 
-std::string Node::Impl::NameConflict(std::string_view response) {
-  const Config& c = config_.swim;
-  std::string opened;
-  auto payload = core::OpenFrame(response, c.label, c.limits.max_stream_bytes,
-                                 c.keyring.get(), &opened);
-  if (!payload.ok()) return {};
-  auto state = core::DecodePushPull(payload.value, c.limits);
-  if (!state.ok()) return {};
-  for (const wire::MemberRecord& r : state.value.members()) {
-    if (r.name() == c.name && r.addr() != c.advertise_addr &&
-        (r.state() == wire::MEMBER_STATE_ALIVE ||
-         r.state() == wire::MEMBER_STATE_SUSPECT)) {
-      return absl::StrCat("the name '", c.name,
-                          "' is taken by a live member at ", r.addr(),
-                          "; choose another name, or wait until that member "
-                          "has failed or left");
-    }
-  }
-  return {};
+void Node::Impl::OnSeedResolved(
+    const std::string& seed,
+    const absl::StatusOr<std::vector<std::string>>& addrs) {
+  if (closing_) return;
+  swim_->HandleSeedResolved(seed, addrs);
+  AfterInput();
 }
 
 // ---------------------------------------------------------------- join
 
-void Node::Impl::JoinAsync(std::vector<net::SeedSpec> seeds,
+void Node::Impl::JoinAsync(const std::vector<std::string>& seeds,
                            std::function<void(absl::Status)> done) {
-  for (const net::SeedSpec& s : seeds) {
-    if (s.kind == net::SeedSpec::Kind::kAddress) continue;
-    bool known = std::any_of(seeds_.begin(), seeds_.end(),
-                             [&](const auto& k) { return k.text == s.text; });
-    if (!known) seeds_.push_back(s);
-  }
-  auto attempt = std::make_shared<JoinAttempt>();
-  attempt->done = std::move(done);
-  ResolveAndJoin(std::move(seeds), std::move(attempt));
+  const uint64_t token = next_join_token_++;
+  joins_[token] = std::move(done);
+  swim_->Join(seeds, token);
+  AfterInput();
 }
 
-void Node::Impl::ResolveAndJoin(std::vector<net::SeedSpec> seeds,
-                                std::shared_ptr<JoinAttempt> attempt) {
-  resolver_->Resolve(
-      seeds, [this, attempt](std::vector<net::Resolver::Result> results) {
-        if (closing_) {
-          if (attempt)
-            attempt->done(absl::CancelledError("the node shut down"));
-          return;
-        }
-        std::vector<std::string> addrs;
-        for (net::Resolver::Result& r : results) {
-          if (!r.status.ok() || r.addrs.empty()) {
-            if (attempt)
-              attempt->failures.push_back(absl::StrCat(
-                  r.seed, " (",
-                  r.status.ok() ? "no addresses" : r.status.message(), ")"));
-            continue;
-          }
-          for (std::string& a : r.addrs) {
-            if (a == addr()) continue;  // Swim skips itself too
-            if (std::find(addrs.begin(), addrs.end(), a) != addrs.end())
-              continue;
-            if (attempt) {
-              attempt->pending[a] =
-                  a == r.seed ? r.seed : absl::StrCat(r.seed, " at ", a);
-              joining_[a].push_back(attempt);
-            }
-            addrs.push_back(std::move(a));
-          }
-        }
-        if (!addrs.empty()) swim_->Join(addrs);
-        if (attempt && attempt->pending.empty()) FinishJoin(*attempt);
-      });
-}
-
-void Node::Impl::SettleJoin(const std::string& addr,
-                            const absl::Status& outcome) {
-  auto it = joining_.find(addr);
-  if (it == joining_.end()) return;
-  std::vector<std::shared_ptr<JoinAttempt>> attempts = std::move(it->second);
-  joining_.erase(it);
-  for (auto& a : attempts) {
-    auto p = a->pending.find(addr);
-    if (p == a->pending.end()) continue;
-    if (outcome.ok()) {
-      ++a->successes;
-    } else if (absl::IsAlreadyExists(outcome)) {
-      a->conflict = std::string(outcome.message());
-    } else {
-      a->failures.push_back(
-          absl::StrCat(p->second, " (", outcome.message(), ")"));
-    }
-    a->pending.erase(p);
-    if (a->pending.empty()) FinishJoin(*a);
-  }
-}
-
-void Node::Impl::FinishJoin(JoinAttempt& attempt) {
-  if (!attempt.done) return;
-  auto done = std::move(attempt.done);
-  attempt.done = nullptr;
-  if (attempt.successes > 0) {
-    if (!attempt.failures.empty())
-      Log(LogLevel::kWarning,
-          absl::StrCat("joined, but these seeds failed: ",
-                       absl::StrJoin(attempt.failures, "; ")));
-    done(absl::OkStatus());
-  } else if (!attempt.conflict.empty()) {
-    done(absl::AlreadyExistsError(attempt.conflict));
-  } else if (attempt.failures.empty()) {
-    done(absl::OkStatus());  // every seed was this node itself
-  } else {
-    done(absl::UnavailableError(absl::StrCat(
-        "could not join through any seed: ",
-        absl::StrJoin(attempt.failures, "; "), "; still retrying every ",
-        absl::FormatDuration(config_.swim.reconnect_interval))));
-  }
-}
-
-// Swim retries its seeds' addresses while alone; names may point elsewhere
-// by now (a headless service, an autoscaling group), so resolve them again.
-void Node::Impl::OnRetryTimer() {
-  if (closing_ || seeds_.empty() || swim_->NumAlive() > 1) return;
-  ResolveAndJoin(seeds_, nullptr);
+void Node::Impl::OnJoinDone(const JoinResult& result) {
+  auto it = joins_.find(result.token);
+  if (result.status.ok() && !result.failed.empty())
+    Log(LogLevel::kWarning, absl::StrCat("joined, but these seeds failed: ",
+                                         absl::StrJoin(result.failed, "; ")));
+  if (absl::IsAlreadyExists(result.status))
+    Log(LogLevel::kError,
+        absl::StrCat("join refused: ", result.status.message()));
+  if (it == joins_.end()) return;
+  auto done = std::move(it->second);
+  joins_.erase(it);
+  done(result.status);
 }
 
 // ---------------------------------------------------------------- leave
@@ -785,14 +648,17 @@ absl::Status Node::Join(const std::vector<std::string>& seeds) {
 
 void Node::JoinAsync(const std::vector<std::string>& seeds,
                      std::function<void(absl::Status)> done) {
-  std::vector<net::SeedSpec> specs;
+  // Checked here, so that a seed that does not parse fails the call at
+  // once; addresses go to the core in their normal form, names as given.
+  std::vector<std::string> specs;
   for (const std::string& s : seeds) {
     auto spec = net::ParseSeed(s);
     if (!spec.ok()) {
       done(spec.status());
       return;
     }
-    specs.push_back(std::move(*spec));
+    specs.push_back(spec->kind == net::SeedSpec::Kind::kAddress ? spec->host
+                                                                : spec->text);
   }
   auto shared_done =
       std::make_shared<std::function<void(absl::Status)>>(std::move(done));

@@ -109,7 +109,8 @@ UvRuntime::UvRuntime(uv_loop_t* loop, Options options, Host* host,
       options_(std::move(options)),
       host_(host),
       counters_(counters),
-      streams_(loop, options_.streams, counters) {
+      streams_(loop, options_.streams, counters),
+      resolver_(loop, options_.dns_server, counters) {
   std::random_device device;
   std::seed_seq seq{device(), device(), device(), device(),
                     device(), device(), device(), device()};
@@ -228,6 +229,26 @@ void UvRuntime::StartSync(const std::string& to, std::string request) {
           [this, to](absl::StatusOr<std::string> response) {
             host_->OnSyncDone(to, std::move(response));
           });
+}
+
+bool UvRuntime::ResolveSeed(const std::string& seed) {
+  auto spec = ParseSeed(seed);
+  if (!spec.ok() || spec->kind == SeedSpec::Kind::kAddress) return false;
+  // The resolver may answer before Resolve() returns; the core is told
+  // later, never from inside this call.
+  auto answer = [this, seed](std::vector<Resolver::Result> results) {
+    if (closing_) return;
+    Resolver::Result& r = results.front();
+    if (!r.status.ok()) {
+      host_->OnSeedResolved(seed, r.status);
+    } else {
+      host_->OnSeedResolved(seed, std::move(r.addrs));
+    }
+  };
+  resolver_.Resolve({*spec}, [this, answer](std::vector<Resolver::Result> r) {
+    Defer([answer, r = std::move(r)]() mutable { answer(std::move(r)); });
+  });
+  return true;
 }
 
 void UvRuntime::Request(const std::string& to, StreamKind kind,
@@ -349,8 +370,9 @@ void UvRuntime::Close(std::function<void()> closed) {
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), handle_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&defer_timer_), handle_closed);
   }
-  ++open_handles_;  // the streams, as one
+  open_handles_ += 2;  // the streams, as one, and the resolver
   streams_.CloseAll([this] { HandleClosed(); });
+  resolver_.Close([this] { HandleClosed(); });
 }
 
 void UvRuntime::HandleClosed() {

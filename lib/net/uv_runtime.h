@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/seeds.h"
 #include "net/stream.h"
 #include "net/streams.h"
 #include "roster/config.h"
@@ -42,6 +43,10 @@ class UvRuntime final : public Runtime {
     // An inbound request; returns the whole reply (EncodeStream), or "".
     virtual std::string OnStream(const std::string& peer, StreamKind kind,
                                  std::string_view body) = 0;
+    // The answer to a ResolveSeed.
+    virtual void OnSeedResolved(
+        const std::string& seed,
+        const absl::StatusOr<std::vector<std::string>>& addrs) = 0;
   };
 
   struct Options {
@@ -50,6 +55,7 @@ class UvRuntime final : public Runtime {
     std::shared_ptr<Keyring> keyring;  // seals streams when set
     Limits limits;
     StreamOptions streams;
+    std::string dns_server;  // NodeConfig::dns_server
   };
 
   UvRuntime(uv_loop_t* loop, Options options, Host* host,
@@ -66,6 +72,8 @@ class UvRuntime final : public Runtime {
   void SendPacket(const std::string& to, std::string bytes) override;
   void StartSync(const std::string& to, std::string request) override;
   void After(absl::Duration delay, Timer timer) override;
+  // DNS through c-ares for dns:, srv: and host-name seeds (net/seeds.h).
+  bool ResolveSeed(const std::string& seed) override;
 
   // A request of `kind` to `to` ("HOST:PORT"). `done` gets the body of the
   // kOk reply, or the error (a kError reply's text included); it is never
@@ -112,6 +120,7 @@ class UvRuntime final : public Runtime {
   uv_timer_t timer_;
   uv_timer_t defer_timer_;
   Streams streams_;
+  Resolver resolver_;
   int open_handles_ = 0;
   bool started_ = false;
   bool closing_ = false;

@@ -45,6 +45,9 @@ struct Counters {
   uint64_t syncs_started = 0;
   uint64_t syncs_failed = 0;
   uint64_t syncs_served = 0;
+  // Push-pull exchanges in which another live process claimed this
+  // member's name: as the joiner refused, or as the holder asked.
+  uint64_t name_conflicts = 0;
   uint64_t broadcasts_delivered = 0;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
 

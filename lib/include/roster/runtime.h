@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "roster/member.h"
 
@@ -25,7 +27,7 @@ enum class TimerKind : uint8_t {
   kSuspicionNotice,  // still suspect: tell the member (token = incarnation)
   kGossip,
   kPushPull,
-  kReconnect,
+  kReconnect,    // alone: retry the seeds; else maybe a failed member
   kRelayNack,    // a relayed ping is late: tell the requester (nack)
   kRelayExpire,  // stop waiting for a relayed ping
 };
@@ -49,9 +51,33 @@ class Runtime {
   virtual void SendPacket(const std::string& to, std::string bytes) = 0;
   // A reliable request-response exchange (TCP push-pull). The runtime gives
   // `request` to the peer's Swim::HandleSyncRequest() and its answer to our
-  // Swim::HandleSyncResponse(), or calls Swim::HandleSyncFailed().
+  // Swim::HandleSyncResponse(), or calls Swim::HandleSyncFailed(): exactly
+  // one of them, later, for every StartSync.
   virtual void StartSync(const std::string& to, std::string request) = 0;
   virtual void After(absl::Duration delay, Timer timer) = 0;
+  // Where a seed given to Swim::Join lives when it is not itself an
+  // address this runtime sends to (a DNS name, say): returns true and
+  // hands the answer to Swim::HandleSeedResolved() later, never from
+  // inside this call; returns false when `seed` is an address. Asked on
+  // Join, and again each time a member that is alone retries its seeds, so
+  // a name that moves is followed.
+  virtual bool ResolveSeed(const std::string& seed) {
+    (void)seed;
+    return false;
+  }
+};
+
+// What became of one Swim::Join call, once every seed has answered, failed
+// or been found to be this member itself.
+struct JoinResult {
+  uint64_t token = 0;  // as given to Join
+  // Ok once a seed answered a push-pull (or every seed was this member).
+  // Otherwise AlreadyExists when a seed showed a live member holding this
+  // member's name at another address (the message names that address),
+  // or Unavailable naming each seed and why it failed.
+  absl::Status status;
+  // "seed (why)" for each seed that failed, also when status is Ok.
+  std::vector<std::string> failed;
 };
 
 // The application's hooks. Every call happens on the thread that drives the
@@ -70,6 +96,8 @@ class Delegate {
     (void)state;
     (void)join;
   }
+  // The outcome of a Swim::Join (see JoinResult). Called once per Join.
+  virtual void OnJoinDone(const JoinResult& result) { (void)result; }
   // Admission: asked before a member enters the table (from gossip or a
   // push-pull) and before a known member moves to a new address. False
   // keeps it out: no event, not gossiped on, its push-pull requests

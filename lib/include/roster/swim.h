@@ -47,13 +47,28 @@ class Swim {
   absl::StatusOr<std::string> HandleSyncRequest(std::string_view from,
                                                 std::string_view request);
   void HandleSyncResponse(std::string_view from, std::string_view response);
-  void HandleSyncFailed(std::string_view to);
+  // `why` says what went wrong, for JoinResult's messages.
+  void HandleSyncFailed(
+      std::string_view to,
+      const absl::Status& why = absl::UnavailableError("push-pull failed"));
   void HandleTimer(const Timer& timer);
+  // The addresses of a seed the runtime took to resolve
+  // (Runtime::ResolveSeed), or why there are none. They replace the seed's
+  // earlier addresses.
+  void HandleSeedResolved(
+      std::string_view seed,
+      const absl::StatusOr<std::vector<std::string>>& addrs);
 
   // Application calls.
-  // Starts a push-pull exchange with every seed ("host:port" as the runtime
-  // understands it) and remembers them for healing retries.
-  void Join(const std::vector<std::string>& seeds);
+  // Starts a push-pull exchange with every seed: an address, or a name the
+  // runtime resolves (Runtime::ResolveSeed). Seeds that are this member's
+  // own address are skipped. The seeds are remembered (at most 64, each
+  // with at most 64 addresses) and, while this member is alone, retried
+  // every reconnect interval. Delegate::OnJoinDone reports the outcome
+  // with `token`. A reply that shows a live member holding this member's
+  // name at another address is not merged: the outcome is AlreadyExists
+  // and Counters::name_conflicts counts it.
+  void Join(const std::vector<std::string>& seeds, uint64_t token = 0);
   // Announces a graceful leave; LeaveComplete() turns true once the news
   // has been sent its full retransmit count (or nobody is left to tell).
   void Leave();
@@ -84,6 +99,10 @@ class Swim {
   const Config& config() const;
   // True from the first successful push-pull with a seed or any peer.
   bool Joined() const;
+  // Whether `addr` lies in Config::allowed_networks (always, without
+  // them): the admission rule every input meets, for a runtime that turns
+  // connections away before reading them.
+  bool Admits(std::string_view addr) const;
 
  private:
   class Impl;

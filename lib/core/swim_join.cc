@@ -1,0 +1,242 @@
+// Joining: the seeds a member was given, the outcome of each Join, the
+// name conflict a seed's answer can show, and retrying while alone.
+//
+// Every outcome is decided here, for the simulator and for real sockets
+// alike; a runtime only resolves names (Runtime::ResolveSeed) and carries
+// the exchanges.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/string_view.h"
+#include "core/swim_impl.h"
+
+namespace roster {
+
+Swim::Impl::Seed* Swim::Impl::RememberSeed(std::string_view name) {
+  for (Seed& s : seeds_) {
+    if (s.name == name) return &s;
+  }
+  if (seeds_.size() >= kMaxSeeds) return nullptr;
+  seeds_.push_back(Seed{std::string(name), false, {}});
+  return &seeds_.back();
+}
+
+void Swim::Impl::SetSeedAddrs(Seed& seed,
+                              const std::vector<std::string>& addrs) {
+  seed.addrs.clear();
+  for (const std::string& a : addrs) {
+    if (seed.addrs.size() >= kMaxSeedAddrs) break;
+    if (a == cfg_.advertise_addr) continue;
+    if (std::find(seed.addrs.begin(), seed.addrs.end(), a) != seed.addrs.end())
+      continue;
+    seed.addrs.push_back(a);
+  }
+}
+
+void Swim::Impl::Join(const std::vector<std::string>& seeds, uint64_t token) {
+  const uint64_t id = next_join_++;
+  JoinWait& wait = joins_[id];
+  wait.token = token;
+  // Counted first, so that nothing settles the call while it is set up.
+  wait.pending = 1;
+  for (const std::string& name : seeds) {
+    if (name == cfg_.advertise_addr) continue;  // this member itself
+    Seed* seed = RememberSeed(name);
+    if (seed == nullptr) {
+      wait.failed.push_back(
+          absl::StrCat(name, " (over the limit of ", kMaxSeeds, " seeds)"));
+      continue;
+    }
+    if (rt_.ResolveSeed(seed->name)) {
+      seed->resolved = true;
+      ++wait.pending;
+      join_resolves_[seed->name].push_back(JoinUnit{id, seed->name});
+      continue;
+    }
+    SetSeedAddrs(*seed, {seed->name});
+    for (const std::string& addr : seed->addrs) {
+      ++wait.pending;
+      JoinThrough(addr, {JoinUnit{id, seed->name}});
+    }
+  }
+  SettleJoinUnit(JoinUnit{id, {}}, absl::OkStatus());
+}
+
+void Swim::Impl::HandleSeedResolved(
+    std::string_view name,
+    const absl::StatusOr<std::vector<std::string>>& addrs) {
+  Seed* seed = nullptr;
+  for (Seed& s : seeds_) {
+    if (s.name == name) seed = &s;
+  }
+  if (seed == nullptr) return;
+  std::vector<JoinUnit> waiting;
+  if (auto it = join_resolves_.find(core::ToAbsl(name));
+      it != join_resolves_.end()) {
+    waiting = std::move(it->second);
+    join_resolves_.erase(it);
+  }
+  absl::Status failure;
+  if (!addrs.ok()) {
+    failure = addrs.status();
+  } else {
+    SetSeedAddrs(*seed, *addrs);
+    if (seed->addrs.empty())
+      failure = absl::UnavailableError(
+          addrs->empty() ? "no addresses" : "only this member's address");
+  }
+  if (!failure.ok()) {
+    for (const JoinUnit& unit : waiting) SettleJoinUnit(unit, failure);
+    return;
+  }
+  if (waiting.empty()) {
+    // A retry while alone looked the name up again: knock on one of the
+    // doors it found.
+    if (table_.NumAlive() <= 1 && !leaving_)
+      StartSync(seed->addrs[core::RandomBelow(random_, seed->addrs.size())],
+                true);
+    return;
+  }
+  // Each Join waiting on the name now waits on every address instead.
+  for (const JoinUnit& unit : waiting) {
+    joins_[unit.join].pending += seed->addrs.size() - 1;
+  }
+  for (const std::string& addr : seed->addrs) {
+    std::vector<JoinUnit> units;
+    for (const JoinUnit& unit : waiting) {
+      units.push_back(
+          JoinUnit{unit.join, addr == seed->name
+                                  ? seed->name
+                                  : absl::StrCat(seed->name, " at ", addr)});
+    }
+    JoinThrough(addr, std::move(units));
+  }
+}
+
+void Swim::Impl::JoinThrough(const std::string& addr,
+                             std::vector<JoinUnit> units) {
+  std::vector<JoinUnit>& waiting = join_syncs_[addr];
+  for (JoinUnit& unit : units) waiting.push_back(std::move(unit));
+  StartSync(addr, true);
+}
+
+void Swim::Impl::SettleJoinUnit(const JoinUnit& unit,
+                                const absl::Status& outcome) {
+  auto it = joins_.find(unit.join);
+  if (it == joins_.end()) return;
+  JoinWait& wait = it->second;
+  if (!unit.label.empty()) {
+    if (outcome.ok()) {
+      ++wait.successes;
+    } else if (absl::IsAlreadyExists(outcome)) {
+      wait.conflict = std::string(outcome.message());
+    } else {
+      wait.failed.push_back(
+          absl::StrCat(unit.label, " (", outcome.message(), ")"));
+    }
+  }
+  if (--wait.pending > 0) return;
+  JoinResult result;
+  result.token = wait.token;
+  result.failed = std::move(wait.failed);
+  if (wait.successes > 0 || (result.failed.empty() && wait.conflict.empty())) {
+    // Joined, or every seed was this member: it starts the cluster.
+    result.status = absl::OkStatus();
+  } else if (!wait.conflict.empty()) {
+    result.status = absl::AlreadyExistsError(wait.conflict);
+  } else {
+    result.status = absl::UnavailableError(absl::StrCat(
+        "could not join through any seed: ", absl::StrJoin(result.failed, "; "),
+        cfg_.reconnect_interval > absl::ZeroDuration()
+            ? absl::StrCat("; still retrying every ",
+                           absl::FormatDuration(cfg_.reconnect_interval))
+            : std::string()));
+  }
+  joins_.erase(it);
+  app_->OnJoinDone(result);
+}
+
+void Swim::Impl::SettleJoinSync(std::string_view addr,
+                                const absl::Status& outcome) {
+  auto it = join_syncs_.find(core::ToAbsl(addr));
+  if (it == join_syncs_.end()) return;
+  std::vector<JoinUnit> units = std::move(it->second);
+  join_syncs_.erase(it);
+  for (const JoinUnit& unit : units) SettleJoinUnit(unit, outcome);
+}
+
+std::string Swim::Impl::NameConflict(const core::PushPullView& remote) const {
+  for (const core::MemberRecordView& r : remote.members()) {
+    if (r.name() == cfg_.name && r.addr() != self_->addr() &&
+        (r.state() == wire::MEMBER_STATE_ALIVE ||
+         r.state() == wire::MEMBER_STATE_SUSPECT)) {
+      return absl::StrCat("the name '", cfg_.name,
+                          "' is taken by a live member at ",
+                          core::ToAbsl(r.addr()),
+                          "; choose another name, or wait until that member "
+                          "has failed or left");
+    }
+  }
+  return {};
+}
+
+void Swim::Impl::HandleSyncResponse(std::string_view from,
+                                    std::string_view response) {
+  std::string opened;
+  auto payload = Open(response, cfg_.limits.max_stream_bytes, &opened);
+  if (!payload.ok()) {
+    ++counters_.syncs_failed;
+    SettleJoinSync(from,
+                   absl::DataLossError(absl::StrCat(
+                       "its answer could not be read (", payload.error.message,
+                       "; are the cluster label and keyring the same?)")));
+    return;
+  }
+  core::PushPullReader state;
+  core::WireError error;
+  if (!state.Read(payload.value, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    ++counters_.syncs_failed;
+    SettleJoinSync(from, absl::DataLossError(absl::StrCat(
+                             "its answer is malformed: ", error.message)));
+    return;
+  }
+  const core::PushPullView& remote = state.state();
+  if (remote.join()) {
+    // Merging would meet our own name with another member's facts and
+    // refute it, and every retry would bump both incarnations: stay out,
+    // and say who holds the name.
+    if (std::string conflict = NameConflict(remote); !conflict.empty()) {
+      ++counters_.name_conflicts;
+      SettleJoinSync(from, absl::AlreadyExistsError(conflict));
+      return;
+    }
+  }
+  joined_ = true;
+  Merge(remote);
+  SettleJoinSync(from, absl::OkStatus());
+}
+
+void Swim::Impl::HandleSyncFailed(std::string_view to,
+                                  const absl::Status& why) {
+  ++counters_.syncs_failed;
+  SettleJoinSync(to,
+                 why.ok() ? absl::UnavailableError("push-pull failed") : why);
+}
+
+void Swim::Impl::RetrySeeds() {
+  // Names may point elsewhere by now (a headless service, an autoscaling
+  // group): look them up again; HandleSeedResolved knocks on what it finds.
+  std::vector<const std::string*> addrs;
+  for (Seed& seed : seeds_) {
+    if (seed.resolved) rt_.ResolveSeed(seed.name);
+    for (const std::string& a : seed.addrs) addrs.push_back(&a);
+  }
+  if (addrs.empty()) return;
+  StartSync(*addrs[core::RandomBelow(random_, addrs.size())], true);
+}
+
+}  // namespace roster
