@@ -292,15 +292,15 @@ void Simulation::Dispatch(Pending& p) {
       node.swim->HandlePacket(p.from, p.bytes);
       break;
     case Kind::kSyncRequest: {
-      auto response = node.swim->HandleSyncRequest(p.from, p.bytes);
+      std::string response = node.swim->HandleStream(p.from, p.bytes);
       Pending back;
       back.node = p.peer;
       back.peer = p.node;
       back.life = p.peer_life;
       back.from = node.addr;
-      if (response.ok() && network_.Reachable(p.node, p.peer)) {
+      if (network_.Reachable(p.node, p.peer)) {
         back.kind = Kind::kSyncResponse;
-        back.bytes = std::move(*response);
+        back.bytes = std::move(response);
         Schedule(network_.StreamDelay(), std::move(back));
       } else {
         back.kind = Kind::kSyncFailed;

@@ -113,6 +113,26 @@ TEST(NetSecurityTest, WrongKeyOrNoKeyCannotJoin) {
   }
 }
 
+// Over real sockets too: the joiner seals its request and opens the
+// answer, the seed opens the request and seals the answer, once each.
+TEST(NetSecurityTest, APushPullIsOneAeadPassEachWay) {
+  auto start = [](const std::string& name) {
+    NodeConfig c = TestConfig(name);
+    c.swim.keyring = Ring({Key('A')});
+    c.swim.push_pull_interval = absl::ZeroDuration();
+    c.swim.reconnect_interval = absl::ZeroDuration();
+    return Node::Start(std::move(c));
+  };
+  auto seed = start("seed");
+  auto joiner = start("joiner");
+  ASSERT_TRUE(seed.ok() && joiner.ok());
+  ASSERT_TRUE((*joiner)->Join({(*seed)->addr()}).ok());
+  for (Node* n : {seed->get(), joiner->get()}) {
+    EXPECT_EQ(n->counters().protocol.stream_frames_sealed, 1u) << n->name();
+    EXPECT_EQ(n->counters().protocol.stream_frames_opened, 1u) << n->name();
+  }
+}
+
 TEST(NetSecurityTest, AVetoedMemberIsNeverReportedJoined) {
   Cluster cluster(4, [](NodeConfig& c) {
     c.allow_member = [](const MemberInfo& m) { return m.name != "n3"; };

@@ -21,6 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/streams.h"
 #include "core/wire.h"
 #include "gtest/gtest.h"
 #include "net/stream.h"
@@ -358,11 +359,13 @@ TEST(NetTest, HostileInputIsDroppedAndCountedAndTheMemberKeepsAnswering) {
     c.Send(std::string("\0\0\0\x08garbage!", 12));
     std::string reply = c.ReadAll();
     ASSERT_GT(reply.size(), 4u);
-    auto msg = net::OpenStream(std::string_view(reply).substr(4), "", 1 << 20);
-    ASSERT_TRUE(msg.ok()) << msg.status();
-    EXPECT_EQ(msg->kind, net::StreamKind::kError);
+    std::string opened;
+    auto msg = core::OpenStream(std::string_view(reply).substr(4), "", 1 << 20,
+                                nullptr, &opened);
+    ASSERT_TRUE(msg.ok()) << msg.error.message;
+    EXPECT_EQ(msg.value.kind, wire::STREAM_KIND_ERROR);
   }
-  EXPECT_GE(target.counters().net.streams_malformed, 1u);
+  EXPECT_GE(target.counters().protocol.streams_refused, 1u);
 
   // A peer that connects and stalls is closed at the idle timeout.
   {

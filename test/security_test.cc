@@ -92,6 +92,26 @@ TEST(SecuritySimTest, WrongKeyNoKeyOrWrongLabelCannotJoin) {
   EXPECT_TRUE(AllSeeAlive(sim, Range(0, 8), Range(0, 8)));
 }
 
+// A push-pull is sealed once and opened once in each direction: the
+// stream frame is the core's, and nothing seals or opens it again.
+TEST(SecuritySimTest, APushPullIsOneAeadPassEachWay) {
+  SimOptions o;
+  o.seed = 11;
+  o.tune = [](int, Config& c) {
+    c.keyring = Ring({Key('A')});
+    c.push_pull_interval = absl::ZeroDuration();
+    c.reconnect_interval = absl::ZeroDuration();
+  };
+  Simulation sim(o);
+  sim.AddCluster(2, 0);
+  sim.RunFor(absl::Seconds(5));
+  ASSERT_TRUE(sim.swim(1).Joined());
+  for (int i : {0, 1}) {
+    EXPECT_EQ(sim.swim(i).counters().stream_frames_sealed, 1u) << i;
+    EXPECT_EQ(sim.swim(i).counters().stream_frames_opened, 1u) << i;
+  }
+}
+
 TEST(SecuritySimTest, VetoedMemberIsNeverReportedJoined) {
   Simulation sim(SimOptions::WithSeed(42));
   EventLog log;

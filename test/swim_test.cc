@@ -22,12 +22,30 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "core/streams.h"
 #include "core/wire.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
 
 namespace roster {
 namespace {
+
+// Push-pull as it travels: a stream frame around the encoded state.
+std::string PushPullRequest(const wire::PushPull& state,
+                            std::string_view label = "") {
+  return core::SealStream(wire::STREAM_KIND_PUSH_PULL,
+                          core::EncodePushPull(state), label, nullptr);
+}
+std::string PushPullReply(const wire::PushPull& state) {
+  return core::SealStream(wire::STREAM_KIND_OK, core::EncodePushPull(state), "",
+                          nullptr);
+}
+// Whether a stream reply is a refusal (or unreadable without a label).
+bool IsRefusal(std::string_view reply) {
+  std::string opened;
+  auto frame = core::OpenStream(reply, "", 1 << 20, nullptr, &opened);
+  return !frame.ok() || frame.value.kind == wire::STREAM_KIND_ERROR;
+}
 
 constexpr char kSelf[] = "self";
 constexpr char kSelfAddr[] = "10.0.0.1:7946";
@@ -590,9 +608,9 @@ TEST_F(SwimTest, LabelledMemberDropsOtherClustersTraffic) {
   wire::PushPull pp;
   pp.set_source(NameOf(1));
   *pp.add_members() = Record(NameOf(1), AddrOf(1), 0, wire::MEMBER_STATE_ALIVE);
-  auto answer = swim_->HandleSyncRequest(
-      AddrOf(1), core::SealFrame(core::EncodePushPull(pp), "beta"));
-  EXPECT_FALSE(answer.ok());
+  std::string answer =
+      swim_->HandleStream(AddrOf(1), PushPullRequest(pp, "beta"));
+  EXPECT_TRUE(IsRefusal(answer));
   EXPECT_EQ(swim_->counters().drops_of(DropReason::kWrongLabel), 3u);
   EXPECT_FALSE(swim_->Lookup(NameOf(1)).has_value());
 }
@@ -1432,9 +1450,9 @@ TEST_F(SwimTest, SyncRequestMergesAndAnswersWithOurState) {
   *request.add_members() =
       Record(NameOf(3), AddrOf(3), 0, wire::MEMBER_STATE_LEFT);
 
-  auto answer = swim_->HandleSyncRequest(
-      "10.0.2.1:7946", core::SealFrame(core::EncodePushPull(request), ""));
-  ASSERT_TRUE(answer.ok()) << answer.status();
+  std::string answer =
+      swim_->HandleStream("10.0.2.1:7946", PushPullRequest(request));
+  ASSERT_FALSE(IsRefusal(answer));
   EXPECT_EQ(swim_->counters().syncs_served, 1u);
 
   // Merged.
@@ -1456,9 +1474,11 @@ TEST_F(SwimTest, SyncRequestMergesAndAnswersWithOurState) {
 
   // Answered with our table and application state, less what the peer
   // told us exactly as we now see it (peer, newbie, and m3's leave).
-  auto frame = core::OpenFrame(*answer, "", 1 << 20);
+  std::string opened;
+  auto frame = core::OpenStream(answer, "", 1 << 20, nullptr, &opened);
   ASSERT_TRUE(frame.ok()) << frame.error.message;
-  auto state = core::DecodePushPull(frame.value, Limits{});
+  EXPECT_EQ(frame.value.kind, wire::STREAM_KIND_OK);
+  auto state = core::DecodePushPull(frame.value.body, Limits{});
   ASSERT_TRUE(state.ok()) << state.error.message;
   EXPECT_EQ(state.value.source(), kSelf);
   EXPECT_TRUE(state.value.join());
@@ -1480,19 +1500,17 @@ TEST_F(SwimTest, SyncRequestMergesAndAnswersWithOurState) {
 TEST_F(SwimTest, MalformedSyncRequestIsRefusedAndCounted) {
   CreateAndStart();
   const auto before = swim_->counters().total_drops();
-  EXPECT_FALSE(swim_->HandleSyncRequest(AddrOf(1), "not a frame").ok());
-  EXPECT_FALSE(
-      swim_->HandleSyncRequest(AddrOf(1), core::SealFrame("\xff\xff", ""))
-          .ok());
+  EXPECT_TRUE(IsRefusal(swim_->HandleStream(AddrOf(1), "not a frame")));
+  EXPECT_TRUE(IsRefusal(swim_->HandleStream(
+      AddrOf(1),
+      core::SealStream(wire::STREAM_KIND_PUSH_PULL, "\xff\xff", "", nullptr))));
   wire::PushPull no_source;  // source is required
   *no_source.add_members() =
       Record(NameOf(1), AddrOf(1), 0, wire::MEMBER_STATE_ALIVE);
-  EXPECT_FALSE(
-      swim_
-          ->HandleSyncRequest(
-              AddrOf(1), core::SealFrame(core::EncodePushPull(no_source), ""))
-          .ok());
+  EXPECT_TRUE(
+      IsRefusal(swim_->HandleStream(AddrOf(1), PushPullRequest(no_source))));
   EXPECT_EQ(swim_->counters().total_drops() - before, 3u);
+  EXPECT_EQ(swim_->counters().streams_refused, 3u);
   EXPECT_EQ(swim_->counters().syncs_served, 0u);
   EXPECT_FALSE(swim_->Lookup(NameOf(1)).has_value());
   EXPECT_TRUE(app_.merged.empty());
@@ -1504,9 +1522,12 @@ TEST_F(SwimTest, JoinSyncsWithSeedsAndMergesTheAnswer) {
   ASSERT_EQ(rt_.syncs.size(), 1u) << "synced with ourselves";
   EXPECT_EQ(rt_.syncs[0].to, "10.0.5.5:7946");
   EXPECT_EQ(swim_->counters().syncs_started, 1u);
-  auto frame = core::OpenFrame(rt_.syncs[0].request, "", 1 << 20);
+  std::string opened;
+  auto frame =
+      core::OpenStream(rt_.syncs[0].request, "", 1 << 20, nullptr, &opened);
   ASSERT_TRUE(frame.ok());
-  auto request = core::DecodePushPull(frame.value, Limits{});
+  EXPECT_EQ(frame.value.kind, wire::STREAM_KIND_PUSH_PULL);
+  auto request = core::DecodePushPull(frame.value.body, Limits{});
   ASSERT_TRUE(request.ok());
   EXPECT_TRUE(request.value.join());
   EXPECT_EQ(request.value.source(), kSelf);
@@ -1521,8 +1542,7 @@ TEST_F(SwimTest, JoinSyncsWithSeedsAndMergesTheAnswer) {
       Record("seed", "10.0.5.5:7946", 3, wire::MEMBER_STATE_ALIVE);
   *response.add_members() =
       Record(NameOf(1), AddrOf(1), 0, wire::MEMBER_STATE_ALIVE);
-  swim_->HandleSyncResponse(
-      "10.0.5.5:7946", core::SealFrame(core::EncodePushPull(response), ""));
+  swim_->HandleSyncResponse("10.0.5.5:7946", PushPullReply(response));
   EXPECT_TRUE(swim_->Joined());
   EXPECT_EQ(swim_->NumAlive(), 3u);
 

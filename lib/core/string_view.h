@@ -14,6 +14,10 @@ inline absl::string_view ToAbsl(std::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
 
+inline std::string_view ToStd(absl::string_view s) {
+  return std::string_view(s.data(), s.size());
+}
+
 }  // namespace roster::core
 
 #endif  // ROSTER_CORE_STRING_VIEW_H_

@@ -114,9 +114,14 @@ void Swim::Start() { impl_->Start(); }
 void Swim::HandlePacket(std::string_view from, std::string_view bytes) {
   impl_->HandlePacket(from, bytes);
 }
-absl::StatusOr<std::string> Swim::HandleSyncRequest(std::string_view from,
-                                                    std::string_view request) {
-  return impl_->HandleSyncRequest(from, request);
+std::string Swim::HandleStream(std::string_view from, std::string_view frame) {
+  return impl_->HandleStream(from, frame);
+}
+std::string Swim::MessageRequest(std::string_view payload) {
+  return impl_->MessageRequest(payload);
+}
+absl::Status Swim::ReadReply(std::string_view frame) {
+  return impl_->ReadReply(frame);
 }
 void Swim::HandleSyncResponse(std::string_view from,
                               std::string_view response) {
@@ -147,15 +152,7 @@ void Swim::SetKeyring(std::shared_ptr<Keyring> keyring) {
   impl_->SetKeyring(std::move(keyring));
 }
 
-std::vector<MemberInfo> Swim::Members() const {
-  std::vector<MemberInfo> out;
-  out.reserve(impl_->table().size());
-  for (const Member* m : impl_->table().members()) out.push_back(m->Info());
-  std::sort(
-      out.begin(), out.end(),
-      [](const MemberInfo& a, const MemberInfo& b) { return a.name < b.name; });
-  return out;
-}
+std::vector<MemberInfo> Swim::Members() const { return impl_->Members(); }
 
 std::optional<MemberInfo> Swim::Lookup(std::string_view name) const {
   const Member* m = impl_->table().Find(name);

@@ -6,6 +6,7 @@
 //   swim_news.cc     membership news and push-pull merges, refutation
 //   swim_timers.cc   probing, suspicion timeouts, gossip, anti-entropy
 //   swim_join.cc     joining: seeds, their outcomes, retries while alone
+//   swim_streams.cc  TCP requests served, and every stream frame
 //   swim_prefetch.cc warming the cache for a datagram's lookups
 #ifndef ROSTER_CORE_SWIM_IMPL_H_
 #define ROSTER_CORE_SWIM_IMPL_H_
@@ -23,6 +24,7 @@
 #include "core/broadcast_queue.h"
 #include "core/member_table.h"
 #include "core/networks.h"
+#include "core/streams.h"
 #include "core/suspicion.h"
 #include "core/wire.h"
 #include "core/wire_reader.h"
@@ -61,8 +63,10 @@ class Swim::Impl {
 
   void Start();
   void HandlePacket(std::string_view from, std::string_view bytes);
-  absl::StatusOr<std::string> HandleSyncRequest(std::string_view from,
-                                                std::string_view request);
+  std::string HandleStream(std::string_view from, std::string_view frame);
+  std::string MessageRequest(std::string_view payload);
+  absl::Status ReadReply(std::string_view frame);
+  std::vector<MemberInfo> Members() const;
   void HandleSyncResponse(std::string_view from, std::string_view response);
   void HandleSyncFailed(std::string_view to, const absl::Status& why);
   void HandleTimer(const Timer& timer);
@@ -125,6 +129,9 @@ class Swim::Impl {
   static constexpr size_t kMaxSeeds = 64;
   static constexpr size_t kMaxSeedAddrs = 64;
   static constexpr size_t kMaxRelays = 4096;
+  // The runtime bounds what it reads (NodeConfig's frame limit); each
+  // body is then held to its own limit.
+  static constexpr size_t kMaxStreamFrameBytes = SIZE_MAX;
   static constexpr size_t kSeenBroadcasts = 8192;
 
   absl::Duration Scaled(absl::Duration d) const {
@@ -163,10 +170,22 @@ class Swim::Impl {
   void ResendRefutation();
   void TellSuspect(Member* sender);
   void QueueDead(const Member& m, std::string_view from);
-  // Our push-pull state; as an answer to `peer`, without the members it
-  // described exactly as we see them.
+  // Our push-pull state, as a request's frame; as the frame of an answer
+  // to `peer`, without the members it described exactly as we see them.
   std::string SyncBody(bool join, const core::PushPullView* peer = nullptr);
   void StartSync(const std::string& to, bool join);
+
+  // Stream frames (swim_streams.cc), counting each AEAD pass.
+  std::string SealStream(wire::StreamKind kind, std::string_view body);
+  core::Decoded<core::StreamView> OpenStream(std::string_view frame,
+                                             std::string* opened);
+  // The body of an OK reply; the error says what the peer refused or why
+  // the reply could not be read.
+  absl::StatusOr<std::string_view> OpenReply(std::string_view frame,
+                                             std::string* opened);
+  // An error reply, counted.
+  std::string Refuse(std::string_view why);
+  std::string ServePushPull(std::string_view from, std::string_view body);
 
   // Inbound messages.
   void HandleMessages(const std::vector<core::MessageView>& messages);

@@ -186,18 +186,18 @@ std::string Swim::Impl::NameConflict(const core::PushPullView& remote) const {
 void Swim::Impl::HandleSyncResponse(std::string_view from,
                                     std::string_view response) {
   std::string opened;
-  auto payload = Open(response, cfg_.limits.max_stream_bytes, &opened);
-  if (!payload.ok()) {
+  auto body = OpenReply(response, &opened);
+  if (!body.ok()) {
     ++counters_.syncs_failed;
-    SettleJoinSync(from,
-                   absl::DataLossError(absl::StrCat(
-                       "its answer could not be read (", payload.error.message,
-                       "; are the cluster label and keyring the same?)")));
+    SettleJoinSync(from, body.status());
     return;
   }
   core::PushPullReader state;
   core::WireError error;
-  if (!state.Read(payload.value, cfg_.limits, &error)) {
+  if (body->size() > cfg_.limits.max_stream_bytes) {
+    error = {DropReason::kTooLarge, "the answer is over the size limit"};
+  }
+  if (!error.message.empty() || !state.Read(*body, cfg_.limits, &error)) {
     counters_.Drop(error.reason);
     ++counters_.syncs_failed;
     SettleJoinSync(from, absl::DataLossError(absl::StrCat(

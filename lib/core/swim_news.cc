@@ -231,49 +231,4 @@ void Swim::Impl::Merge(const core::PushPullView& remote) {
   }
 }
 
-absl::StatusOr<std::string> Swim::Impl::HandleSyncRequest(
-    std::string_view from, std::string_view request) {
-  if (!networks_.Admits(from)) {
-    counters_.Drop(DropReason::kNotAdmitted);
-    return absl::PermissionDeniedError(
-        absl::StrCat("push-pull from ", core::ToAbsl(from),
-                     ", outside the allowed networks"));
-  }
-  std::string opened;
-  auto payload = Open(request, cfg_.limits.max_stream_bytes, &opened);
-  if (!payload.ok()) {
-    return absl::InvalidArgumentError(payload.error.message);
-  }
-  core::PushPullReader state;
-  core::WireError error;
-  if (!state.Read(payload.value, cfg_.limits, &error)) {
-    counters_.Drop(error.reason);
-    return absl::InvalidArgumentError(error.message);
-  }
-  const core::PushPullView& remote = state.state();
-  if (remote.source() == cfg_.name) {
-    // Another live process claims our name. Merging its record would
-    // refute it, and each of its retries would bump our incarnation and
-    // gossip the bump to everyone: answer with our view unmerged, which
-    // shows it the name is taken.
-    ++counters_.name_conflicts;
-    return SyncBody(remote.join(), &remote);
-  }
-  // A member kept out learns nothing of the cluster from us.
-  const core::MemberRecordView* source = nullptr;
-  for (const core::MemberRecordView& r : remote.members()) {
-    if (r.name() == remote.source()) source = &r;
-  }
-  if (!Admits(remote.source(), source != nullptr ? source->addr() : from,
-              source != nullptr ? source->incarnation() : 0,
-              source != nullptr ? source->meta() : "")) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("member ", core::ToAbsl(remote.source()),
-                     " is not admitted to this cluster"));
-  }
-  ++counters_.syncs_served;
-  Merge(remote);
-  return SyncBody(remote.join(), &remote);
-}
-
 }  // namespace roster

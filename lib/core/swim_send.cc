@@ -132,7 +132,9 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
   }
   std::string user = app_->LocalState(join);
   if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
-  return Seal(state.Finish(user));
+  return SealStream(
+      peer != nullptr ? wire::STREAM_KIND_OK : wire::STREAM_KIND_PUSH_PULL,
+      state.Finish(user));
 }
 
 void Swim::Impl::StartSync(const std::string& to, bool join) {

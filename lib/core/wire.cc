@@ -273,6 +273,11 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
   return decoded;
 }
 
+bool IsSealed(std::string_view frame) {
+  return frame.size() >= kHeaderBytes &&
+         (static_cast<uint8_t>(frame[1]) & kFlagEncrypted) != 0;
+}
+
 std::string EncodeMessageEntry(const wire::Message& message) {
   const size_t body_size = message.ByteSizeLong();
   std::string entry;

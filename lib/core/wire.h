@@ -30,6 +30,7 @@
 #include "roster/config.h"
 #include "roster/counters.h"
 #include "roster/keyring.h"
+#include "roster/member.h"
 
 namespace roster::core {
 
@@ -41,6 +42,15 @@ inline constexpr size_t kMaxLabelBytes = 255;
 // member gets anywhere near. (Without a keyring a forged alive at the top
 // can still pin a member's view; it can no longer make it unrefutable.)
 inline constexpr uint64_t kMaxIncarnation = uint64_t{1} << 62;
+
+// The public MemberState is the wire's, value for value: tables and
+// answers cast between them.
+static_assert(static_cast<int>(MemberState::kAlive) ==
+              wire::MEMBER_STATE_ALIVE);
+static_assert(static_cast<int>(MemberState::kSuspect) ==
+              wire::MEMBER_STATE_SUSPECT);
+static_assert(static_cast<int>(MemberState::kDead) == wire::MEMBER_STATE_DEAD);
+static_assert(static_cast<int>(MemberState::kLeft) == wire::MEMBER_STATE_LEFT);
 
 // The outcome of a failed decode: what to count and a message for logs.
 struct WireError {
@@ -74,6 +84,10 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
                                     size_t max_frame_bytes,
                                     const Keyring* keyring = nullptr,
                                     std::string* opened = nullptr);
+
+// Whether a frame claims to be sealed (its encrypted flag): opening it is
+// an AEAD pass.
+bool IsSealed(std::string_view frame);
 
 // One message encoded as an entry of Packet.messages (field tag, length,
 // body), so a packet is the concatenation of such entries.

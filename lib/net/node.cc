@@ -21,14 +21,13 @@
 #include "net/streams.h"
 #include "net/strings.h"
 #include "net/uv_runtime.h"
+#include "roster/requests.h"
 #include "roster/swim.h"
 
 namespace roster {
 namespace {
 
 using net::Absl;
-using net::Std;
-using net::StreamKind;
 
 // A deep copy: absl::Status shares its message between copies through a
 // reference count that lives in (uninstrumented) libabsl, so handing a
@@ -153,10 +152,9 @@ class Node::Impl : public net::UvRuntime::Host,
                    std::function<void(absl::Status)> done);
 
   Swim& swim() { return *swim_; }
-  // On the loop thread: every sealing and opening reads the keyring there.
+  // On the loop thread, where every sealing and opening happens (in the
+  // Swim, which holds the keyring).
   void SetKeyring(std::shared_ptr<Keyring> keyring) {
-    config_.swim.keyring = keyring;
-    runtime_->set_keyring(keyring);
     swim_->SetKeyring(std::move(keyring));
   }
   NetCounters net_counters() const { return net_counters_; }
@@ -168,8 +166,8 @@ class Node::Impl : public net::UvRuntime::Host,
   void OnTimer(const Timer& timer) override;
   void OnSyncDone(const std::string& to,
                   absl::StatusOr<std::string> response) override;
-  std::string OnStream(const std::string& peer, StreamKind kind,
-                       std::string_view body) override;
+  std::string OnStream(const std::string& peer,
+                       std::string_view frame) override;
   void OnSeedResolved(
       const std::string& seed,
       const absl::StatusOr<std::vector<std::string>>& addrs) override;
@@ -191,6 +189,8 @@ class Node::Impl : public net::UvRuntime::Host,
     return !config_.allow_member || config_.allow_member(member);
   }
   void OnJoinDone(const JoinResult& result) override;
+  absl::Status OnMessage(std::string_view from,
+                         std::string_view payload) override;
 
  private:
   void Log(LogLevel level, std::string_view message) {
@@ -276,9 +276,6 @@ absl::Status Node::Impl::Open() {
 
   net::UvRuntime::Options options;
   options.bind = *bind;
-  options.label = config_.swim.label;
-  options.keyring = config_.swim.keyring;
-  options.limits = config_.swim.limits;
   options.streams.connect_timeout = config_.connect_timeout;
   options.streams.idle_timeout = config_.idle_timeout;
   options.streams.stream_timeout = config_.stream_timeout;
@@ -468,53 +465,23 @@ void Node::Impl::AfterInput() {
   leave_waiters_.clear();
 }
 
-std::string Node::Impl::OnStream(const std::string& peer, StreamKind kind,
-                                 std::string_view body) {
-  const std::string& label = config_.swim.label;
-  // Held for the whole call: a callback below may replace the keyring.
-  const std::shared_ptr<Keyring> held = config_.swim.keyring;
-  const Keyring* keyring = held.get();
+std::string Node::Impl::OnStream(const std::string& peer,
+                                 std::string_view frame) {
   // Connections from outside the allowed networks were closed on accept.
-  switch (kind) {
-    case StreamKind::kPushPull: {
-      auto reply = swim_->HandleSyncRequest(peer, body);
-      AfterInput();
-      if (!reply.ok()) {
-        ++net_counters_.streams_malformed;
-        return net::EncodeStream(StreamKind::kError,
-                                 Std(reply.status().message()), label, keyring);
-      }
-      return net::EncodeStream(StreamKind::kOk, *reply, label, keyring);
-    }
-    case StreamKind::kMessage: {
-      auto message = net::DecodeMessage(body);
-      if (!message.ok()) {
-        ++net_counters_.streams_malformed;
-        return net::EncodeStream(StreamKind::kError,
-                                 Std(message.status().message()), label,
-                                 keyring);
-      }
-      if (message->payload.size() > config_.max_message_bytes)
-        return net::EncodeStream(StreamKind::kError, "message too large", label,
-                                 keyring);
-      if (!config_.on_message)
-        return net::EncodeStream(StreamKind::kError,
-                                 "this member has no message handler", label,
-                                 keyring);
-      ++net_counters_.messages_received;
-      config_.on_message(message->from, message->payload);
-      return net::EncodeStream(StreamKind::kOk, "", label, keyring);
-    }
-    case StreamKind::kMembers:
-      ++net_counters_.member_queries;
-      return net::EncodeStream(
-          StreamKind::kOk, net::EncodeMembers(swim_->Members(), absl::Now()),
-          label, keyring);
-    default:
-      ++net_counters_.streams_malformed;
-      return net::EncodeStream(StreamKind::kError, "unknown request kind",
-                               label, keyring);
-  }
+  std::string reply = swim_->HandleStream(peer, frame);
+  AfterInput();
+  return reply;
+}
+
+absl::Status Node::Impl::OnMessage(std::string_view from,
+                                   std::string_view payload) {
+  if (payload.size() > config_.max_message_bytes)
+    return absl::InvalidArgumentError("message too large");
+  if (!config_.on_message)
+    return absl::FailedPreconditionError("this member has no message handler");
+  ++net_counters_.messages_received;
+  config_.on_message(from, payload);
+  return absl::OkStatus();
 }
 
 void Node::Impl::OnSyncDone(const std::string& to,
@@ -592,24 +559,28 @@ void Node::Impl::SendToAsync(std::string name, std::string payload,
         "member '", name, "' has ", MemberStateName(member->state).data())));
     return;
   }
-  runtime_->Request(member->addr, StreamKind::kMessage,
-                    net::EncodeMessage(config_.swim.name, payload),
-                    [this, name, addr = member->addr, done = std::move(done)](
-                        absl::StatusOr<std::string> reply) {
-                      if (reply.ok()) {
-                        ++net_counters_.messages_sent;
-                        done(absl::OkStatus());
-                        return;
-                      }
-                      std::string why =
-                          absl::StrCat("sending to '", name, "' at ", addr,
-                                       ": ", reply.status().message());
-                      if (absl::IsFailedPrecondition(reply.status())) {
-                        done(absl::FailedPreconditionError(why));
-                      } else {
-                        done(absl::UnavailableError(why));
-                      }
-                    });
+  runtime_->Exchange(
+      member->addr, swim_->MessageRequest(payload),
+      [this, name, addr = member->addr,
+       done = std::move(done)](absl::StatusOr<std::string> reply) {
+        absl::Status status = reply.status();
+        if (reply.ok()) {
+          status = closing_ ? absl::CancelledError("the node shut down")
+                            : swim_->ReadReply(*reply);
+        }
+        if (status.ok()) {
+          ++net_counters_.messages_sent;
+          done(absl::OkStatus());
+          return;
+        }
+        std::string why = absl::StrCat("sending to '", name, "' at ", addr,
+                                       ": ", status.message());
+        if (absl::IsFailedPrecondition(status)) {
+          done(absl::FailedPreconditionError(why));
+        } else {
+          done(absl::UnavailableError(why));
+        }
+      });
 }
 
 // ---------------------------------------------------------------- Node
@@ -795,7 +766,7 @@ absl::StatusOr<std::vector<MemberInfo>> QueryMembers(const std::string& addr,
   {
     net::Streams streams(&loop, options, &counters);
     streams.Exchange(
-        *dest, net::EncodeStream(StreamKind::kMembers, "", label, keyring),
+        *dest, net::LengthPrefixed(MembersRequest(label, keyring)),
         [&](absl::StatusOr<std::string> f) { frame = std::move(f); });
     uv_run(&loop, UV_RUN_DEFAULT);
   }
@@ -804,19 +775,9 @@ absl::StatusOr<std::vector<MemberInfo>> QueryMembers(const std::string& addr,
     return absl::Status(s.code(), absl::StrCat(addr, ": ", s.message()));
   };
   if (!frame.ok()) return fail(frame.status());
-  std::string opened;
-  auto reply =
-      net::OpenStream(*frame, label, options.max_frame_bytes, keyring, &opened);
-  if (!reply.ok())
-    return fail(absl::DataLossError(
-        absl::StrCat("the reply could not be read (", reply.status().message(),
-                     "; are --label and --keyring the cluster's?)")));
-  if (reply->kind == StreamKind::kError)
-    return fail(absl::FailedPreconditionError(
-        absl::StrCat("refused: ", Absl(reply->body))));
-  if (reply->kind != StreamKind::kOk)
-    return fail(absl::DataLossError("unexpected reply"));
-  auto members = net::DecodeMembers(reply->body, absl::Now(), 10'000'000);
+  Limits limits;
+  limits.max_members = 10'000'000;
+  auto members = ReadMembersReply(*frame, label, keyring, absl::Now(), limits);
   if (!members.ok()) return fail(members.status());
   return members;
 }

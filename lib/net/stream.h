@@ -1,17 +1,9 @@
-// What travels over roster's TCP connections.
+// The runtime's side of roster's TCP connections: the length prefix.
 //
 // A connection carries one request and one reply. Each is a 4-byte
-// big-endian length, then that many bytes: a frame (core::SealFrame, with
-// the cluster label, and checksummed or sealed with the keyring) around a
-// one-byte stream kind and a body.
-//
-//   kPushPull  body: the Swim's push-pull frame, passed through untouched
-//   kMessage   body: sender name (1-byte length, then bytes), then payload
-//   kMembers   body: empty; the reply lists the member table (EncodeMembers)
-// A reply is kOk with a body (the peer's push-pull frame, the member list,
-// or nothing for kMessage) or kError with a message for a person.
-//
-// Every decoder here takes hostile input and fails cleanly.
+// big-endian length, then that many bytes: a stream frame, which the core
+// writes and reads whole (lib/core/streams.h, doc/wire_format.md). Nothing
+// here looks inside a frame.
 #ifndef ROSTER_NET_STREAM_H_
 #define ROSTER_NET_STREAM_H_
 
@@ -21,27 +13,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "roster/keyring.h"
-#include "roster/member.h"
 
 namespace roster::net {
 
-enum class StreamKind : uint8_t {
-  kPushPull = 1,
-  kMessage = 2,
-  kMembers = 3,
-  kOk = 0x80,
-  kError = 0x81,
-};
-
 inline constexpr size_t kLengthPrefixBytes = 4;
 
-// The length prefix and frame of one stream message; sealed with the
-// keyring's primary key (and a nonce from the OS generator) if it seals.
-std::string EncodeStream(StreamKind kind, std::string_view body,
-                         std::string_view label,
-                         const Keyring* keyring = nullptr);
+// `frame` behind its length prefix, as it goes on the connection.
+std::string LengthPrefixed(std::string_view frame);
 // Reads the length prefix at the start of `bytes` (which holds at least 4).
 uint32_t ReadLengthPrefix(std::string_view bytes);
 
@@ -71,35 +49,6 @@ class FrameReader {
   uint64_t need_ = 0;
   bool have_length_ = false;
 };
-
-struct StreamMessage {
-  StreamKind kind = StreamKind::kError;
-  // A view into the frame given to OpenStream, or for an encrypted frame
-  // into the `opened` buffer given with it.
-  std::string_view body;
-};
-// Opens the frame that followed a length prefix. Encrypted frames need a
-// keyring and a buffer for their plaintext.
-absl::StatusOr<StreamMessage> OpenStream(std::string_view frame,
-                                         std::string_view label,
-                                         size_t max_frame_bytes,
-                                         const Keyring* keyring = nullptr,
-                                         std::string* opened = nullptr);
-
-// kMessage bodies.
-std::string EncodeMessage(std::string_view from, std::string_view payload);
-struct Message {
-  std::string_view from;
-  std::string_view payload;
-};
-absl::StatusOr<Message> DecodeMessage(std::string_view body);
-
-// kMembers replies: each member with the time since its last state change.
-std::string EncodeMembers(const std::vector<MemberInfo>& members,
-                          absl::Time now);
-absl::StatusOr<std::vector<MemberInfo>> DecodeMembers(std::string_view body,
-                                                      absl::Time now,
-                                                      size_t max_members);
 
 }  // namespace roster::net
 

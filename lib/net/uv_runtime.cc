@@ -12,22 +12,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "net/address.h"
-#include "net/strings.h"
 
 namespace roster::net {
 namespace {
 
 constexpr size_t kMaxCachedAddresses = 4096;
 constexpr int kBindAttempts = 32;
-
-// A datagram or stream error message from a peer, fit to print.
-std::string Printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 300)) {
-    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  }
-  return out;
-}
 
 struct BoundPair {
   int tcp = -1;
@@ -149,10 +139,10 @@ absl::Status UvRuntime::Start() {
     close(pair->tcp);
     return absl::UnavailableError(absl::StrCat("UDP receive: ", UvError(r)));
   }
-  return streams_.Listen(pair->tcp,
-                         [this](const std::string& peer, std::string_view f) {
-                           return Serve(peer, f);
-                         });
+  return streams_.Listen(
+      pair->tcp, [this](const std::string& peer, std::string_view frame) {
+        return LengthPrefixed(host_->OnStream(peer, frame));
+      });
 }
 
 absl::Time UvRuntime::Now() { return absl::Now(); }
@@ -225,10 +215,9 @@ void UvRuntime::OnDatagram(ssize_t n, const uv_buf_t* buf, const sockaddr* from,
 }
 
 void UvRuntime::StartSync(const std::string& to, std::string request) {
-  Request(to, StreamKind::kPushPull, request,
-          [this, to](absl::StatusOr<std::string> response) {
-            host_->OnSyncDone(to, std::move(response));
-          });
+  Exchange(to, request, [this, to](absl::StatusOr<std::string> response) {
+    host_->OnSyncDone(to, std::move(response));
+  });
 }
 
 bool UvRuntime::ResolveSeed(const std::string& seed) {
@@ -251,8 +240,8 @@ bool UvRuntime::ResolveSeed(const std::string& seed) {
   return true;
 }
 
-void UvRuntime::Request(const std::string& to, StreamKind kind,
-                        std::string_view body, Reply done) {
+void UvRuntime::Exchange(const std::string& to, std::string_view frame,
+                         Reply done) {
   const sockaddr_storage* dest = Resolve(to);
   if (dest == nullptr) {
     Defer([done = std::move(done), to] {
@@ -261,43 +250,7 @@ void UvRuntime::Request(const std::string& to, StreamKind kind,
     });
     return;
   }
-  streams_.Exchange(
-      *dest, EncodeStream(kind, body, options_.label, options_.keyring.get()),
-      [this, done = std::move(done)](absl::StatusOr<std::string> frame) {
-        if (!frame.ok()) {
-          done(frame.status());
-          return;
-        }
-        std::string opened;
-        auto reply =
-            OpenStream(*frame, options_.label, options_.streams.max_frame_bytes,
-                       options_.keyring.get(), &opened);
-        if (!reply.ok()) {
-          done(absl::DataLossError(absl::StrCat(
-              "its reply could not be read (", reply.status().message(),
-              "; are the cluster label and keyring the same?)")));
-        } else if (reply->kind == StreamKind::kOk) {
-          done(std::string(reply->body));
-        } else if (reply->kind == StreamKind::kError) {
-          done(absl::FailedPreconditionError(
-              absl::StrCat("it refused: ", Printable(reply->body))));
-        } else {
-          done(absl::DataLossError("it sent an unknown kind of reply"));
-        }
-      });
-}
-
-std::string UvRuntime::Serve(const std::string& peer, std::string_view frame) {
-  std::string opened;
-  auto request =
-      OpenStream(frame, options_.label, options_.streams.max_frame_bytes,
-                 options_.keyring.get(), &opened);
-  if (!request.ok()) {
-    ++counters_->streams_malformed;
-    return EncodeStream(StreamKind::kError, Std(request.status().message()),
-                        options_.label, options_.keyring.get());
-  }
-  return host_->OnStream(peer, request->kind, request->body);
+  streams_.Exchange(*dest, LengthPrefixed(frame), std::move(done));
 }
 
 void UvRuntime::After(absl::Duration delay, Timer timer) {

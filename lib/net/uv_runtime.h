@@ -1,6 +1,7 @@
 // roster::Runtime over libuv: the real clock, a seeded generator, a UDP
-// socket for datagrams, TCP streams for push-pull and the net layer's own
-// requests, and one libuv timer over a heap of the core's timers.
+// socket for datagrams, TCP streams for every exchange, c-ares for seeds,
+// and one libuv timer over a heap of the core's timers. It moves bytes:
+// every frame it carries is the core's, unopened here.
 //
 // Single-threaded: every call, and every call into the Host, happens on
 // the loop's thread.
@@ -37,12 +38,12 @@ class UvRuntime final : public Runtime {
     virtual ~Host() = default;
     virtual void OnPacket(std::string_view from, std::string_view bytes) = 0;
     virtual void OnTimer(const Timer& timer) = 0;
-    // The outcome of a StartSync: the peer's push-pull frame or the error.
+    // The outcome of a StartSync: the peer's reply frame or the error.
     virtual void OnSyncDone(const std::string& to,
                             absl::StatusOr<std::string> response) = 0;
-    // An inbound request; returns the whole reply (EncodeStream), or "".
-    virtual std::string OnStream(const std::string& peer, StreamKind kind,
-                                 std::string_view body) = 0;
+    // An inbound request's frame; returns the reply's frame.
+    virtual std::string OnStream(const std::string& peer,
+                                 std::string_view frame) = 0;
     // The answer to a ResolveSeed.
     virtual void OnSeedResolved(
         const std::string& seed,
@@ -51,9 +52,6 @@ class UvRuntime final : public Runtime {
 
   struct Options {
     sockaddr_storage bind;  // port 0: any free port, the same for UDP and TCP
-    std::string label;
-    std::shared_ptr<Keyring> keyring;  // seals streams when set
-    Limits limits;
     StreamOptions streams;
     std::string dns_server;  // NodeConfig::dns_server
   };
@@ -75,22 +73,17 @@ class UvRuntime final : public Runtime {
   // DNS through c-ares for dns:, srv: and host-name seeds (net/seeds.h).
   bool ResolveSeed(const std::string& seed) override;
 
-  // A request of `kind` to `to` ("HOST:PORT"). `done` gets the body of the
-  // kOk reply, or the error (a kError reply's text included); it is never
-  // called from inside Request().
+  // Sends the request `frame` to `to` ("HOST:PORT"). `done` gets the
+  // reply's frame, or why there is none; it is never called from inside
+  // Exchange().
   using Reply = std::function<void(absl::StatusOr<std::string>)>;
-  void Request(const std::string& to, StreamKind kind, std::string_view body,
-               Reply done);
+  void Exchange(const std::string& to, std::string_view frame, Reply done);
   // Runs `fn` on the loop soon, outside the current call stack.
   void Defer(std::function<void()> fn);
 
   // Stops everything; `closed` runs once every handle has closed.
   void Close(std::function<void()> closed);
   bool closing() const { return closing_; }
-  const std::string& label() const { return options_.label; }
-  void set_keyring(std::shared_ptr<Keyring> keyring) {
-    options_.keyring = std::move(keyring);
-  }
 
  private:
   struct Pending {
@@ -107,7 +100,6 @@ class UvRuntime final : public Runtime {
   void OnTimerFired();
   void OnDatagram(ssize_t n, const uv_buf_t* buf, const sockaddr* from,
                   unsigned flags);
-  std::string Serve(const std::string& peer, std::string_view frame);
   void HandleClosed();
 
   uv_loop_t* loop_;

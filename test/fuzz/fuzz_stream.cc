@@ -1,13 +1,12 @@
 // libFuzzer target: what arrives on a TCP connection, through
-// net::FrameReader (in pieces, as reads deliver it), net::OpenStream and
-// the decoder of each stream kind: net::DecodeMessage, net::DecodeMembers,
-// and core::OpenFrame with core::DecodePushPull for push-pull bodies, with
-// the fuzz keyring (which also accepts plaintext) wherever a frame opens.
+// net::FrameReader (in pieces, as reads deliver it), core::OpenStream and
+// the decoder of each stream kind: core::DecodeAppMessage,
+// core::DecodeMemberList and core::DecodePushPull, with the fuzz keyring
+// (which also accepts plaintext) wherever a frame opens.
 //
 // The first input byte is a mode: bit 0 clear, the rest is the raw bytes of
 // the connection; set, the rest is a stream kind and a body that are sealed
-// here (with valid checksums; a push-pull body is sealed as its own frame
-// too) so that the body decoders see fuzzed bytes.
+// here (with valid checksums) so that the body decoders see fuzzed bytes.
 // Bit 1 picks the cluster label; bits 2-7 the size of each read, less one.
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "core/streams.h"
 #include "core/wire.h"
 #include "net/stream.h"
 #include "roster/config.h"
@@ -27,41 +27,35 @@
 namespace roster::fuzz {
 namespace {
 
-using net::StreamKind;
-
 // Node's limits with the default Limits (node.cc): the largest push-pull
 // frame with room for its header.
 const Limits kLimits;
 const size_t kMaxFrameBytes = kLimits.max_stream_bytes + 4096;
 const absl::Time kNow = absl::FromUnixSeconds(1'700'000'000);
 
-// A push-pull body (request or kOk reply) is a frame of its own.
-void PushPull(std::string_view body, std::string_view label) {
-  std::string opened;
-  const auto payload = core::OpenFrame(body, label, kLimits.max_stream_bytes,
-                                       &FuzzKeyring(), &opened);
-  if (!payload.ok()) return;
-  const auto state = core::DecodePushPull(payload.value, kLimits);
+void PushPull(std::string_view body) {
+  const auto state = core::DecodePushPull(body, kLimits);
   if (state.ok()) CheckDecodedPushPull(state.value, kLimits);
 }
 
 void Message(std::string_view body) {
-  const auto message = net::DecodeMessage(body);
+  const auto message = core::DecodeAppMessage(body, kLimits);
   if (!message.ok()) return;
-  FUZZ_CHECK(!message->from.empty());
-  FUZZ_CHECK(message->from.size() + message->payload.size() < body.size());
-  const std::string again = net::EncodeMessage(message->from, message->payload);
-  const auto redecoded = net::DecodeMessage(again);
-  FUZZ_CHECK(redecoded.ok() && redecoded->from == message->from &&
-             redecoded->payload == message->payload);
+  FUZZ_CHECK(!message->from().empty());
+  FUZZ_CHECK(message->from().size() + message->payload().size() <= body.size());
+  const std::string again =
+      core::EncodeAppMessage(message->from(), message->payload());
+  const auto redecoded = core::DecodeAppMessage(again, kLimits);
+  FUZZ_CHECK(redecoded.ok() && redecoded->from() == message->from() &&
+             redecoded->payload() == message->payload());
 }
 
 void Members(std::string_view body) {
-  const auto members = net::DecodeMembers(body, kNow, 10'000'000);
+  const auto members = core::DecodeMemberList(body, kNow, kLimits);
   if (!members.ok()) return;
   FUZZ_CHECK(members->size() <= body.size());
-  const auto again = net::DecodeMembers(net::EncodeMembers(*members, kNow),
-                                        kNow, members->size());
+  const auto again = core::DecodeMemberList(
+      core::EncodeMemberList(*members, kNow), kNow, kLimits);
   FUZZ_CHECK(again.ok() && again->size() == members->size());
   for (size_t i = 0; i < members->size(); ++i) {
     const MemberInfo& a = (*members)[i];
@@ -72,26 +66,26 @@ void Members(std::string_view body) {
   }
 }
 
-// What Node and QueryMembers do with a whole frame, request or reply.
+// What a member (Swim::HandleStream) and a requester do with a whole
+// frame, request or reply.
 void Serve(std::string_view frame, std::string_view label) {
   std::string buffer;
   const auto opened =
-      net::OpenStream(frame, label, kMaxFrameBytes, &FuzzKeyring(), &buffer);
+      core::OpenStream(frame, label, kMaxFrameBytes, &FuzzKeyring(), &buffer);
   if (!opened.ok()) return;
-  FUZZ_CHECK(opened->body.size() < frame.size());
-  switch (opened->kind) {
-    case StreamKind::kPushPull:
-      PushPull(opened->body, label);
+  FUZZ_CHECK(opened.value.body.size() < frame.size());
+  switch (opened.value.kind) {
+    case wire::STREAM_KIND_PUSH_PULL:
+      PushPull(opened.value.body);
       return;
-    case StreamKind::kMessage:
-      Message(opened->body);
+    case wire::STREAM_KIND_MESSAGE:
+      Message(opened.value.body);
       return;
-    case StreamKind::kOk:  // a push-pull reply or a member list
-      PushPull(opened->body, label);
-      Members(opened->body);
+    case wire::STREAM_KIND_OK:  // a push-pull reply or a member list
+      PushPull(opened.value.body);
+      Members(opened.value.body);
       return;
-    case StreamKind::kMembers:
-    case StreamKind::kError:
+    default:
       return;
   }
 }
@@ -113,12 +107,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     wire = std::string(rest);
   } else {
     if (rest.empty()) return 0;
-    const auto kind = static_cast<StreamKind>(rest[0]);
-    std::string body(rest.substr(1));
-    if (kind == StreamKind::kPushPull) {
-      body = roster::core::SealFrame(body, label);
-    }
-    wire = roster::net::EncodeStream(kind, body, label);
+    const auto kind =
+        static_cast<roster::wire::StreamKind>(static_cast<uint8_t>(rest[0]));
+    wire = roster::net::LengthPrefixed(
+        roster::core::SealStream(kind, rest.substr(1), label, nullptr));
   }
 
   roster::net::FrameReader reader(kMaxFrameBytes);

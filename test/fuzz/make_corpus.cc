@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "core/streams.h"
 #include "core/wire.h"
 #include "net/stream.h"
 #include "proto/roster.pb.h"
@@ -24,7 +25,6 @@ namespace roster::fuzz {
 namespace {
 
 namespace fs = std::filesystem;
-using net::StreamKind;
 
 wire::Message Ping(uint32_t seq, std::string target) {
   wire::Message m;
@@ -127,7 +127,7 @@ std::string Members() {
   members[1] = {"n2", "[::1]:7946", MemberState::kSuspect, 4, "", now};
   members[2] = {"n3", "10.0.0.3:7946",     MemberState::kLeft, 9,
                 "",   now - absl::Hours(2)};
-  return net::EncodeMembers(members, now);
+  return core::EncodeMemberList(members, now);
 }
 
 // fuzz_stream's first byte: raw connection bytes or a kind and body to
@@ -138,7 +138,7 @@ std::string Mode(bool sealed, bool labelled, int read_size) {
                                        ((read_size - 1) << 2)));
 }
 
-std::string KindAndBody(StreamKind kind, std::string_view body) {
+std::string KindAndBody(wire::StreamKind kind, std::string_view body) {
   return std::string(1, static_cast<char>(kind)) + std::string(body);
 }
 
@@ -154,9 +154,14 @@ bool Write(const fs::path& dir, const std::string& name,
 
 int main(int argc, char** argv) {
   using namespace roster::fuzz;
+  using roster::core::EncodeAppMessage;
   using roster::core::SealFrame;
-  using roster::net::EncodeMessage;
-  using roster::net::EncodeStream;
+  // A stream message as it travels: the length prefix, then its frame.
+  auto EncodeStream = [](roster::wire::StreamKind kind, std::string_view body,
+                         std::string_view label) {
+    return roster::net::LengthPrefixed(
+        roster::core::SealStream(kind, body, label, nullptr));
+  };
   if (argc != 2) {
     std::fprintf(stderr, "usage: make_corpus OUT_DIR\n");
     return 2;
@@ -217,34 +222,37 @@ int main(int argc, char** argv) {
                 SealFrame(acks, "prod", second->get(), CountingNonces()));
   }
 
-  using roster::net::StreamKind;
-  ok &= Write(stream, "push_pull_request",
-              Mode(false, false, 64) +
-                  EncodeStream(StreamKind::kPushPull, SealFrame(pp, ""), ""));
-  ok &= Write(stream, "push_pull_reply_labelled",
-              Mode(false, true, 7) +
-                  EncodeStream(StreamKind::kOk, SealFrame(pp, "prod"), "prod"));
+  using roster::wire::STREAM_KIND_ERROR;
+  using roster::wire::STREAM_KIND_MEMBERS;
+  using roster::wire::STREAM_KIND_MESSAGE;
+  using roster::wire::STREAM_KIND_OK;
+  using roster::wire::STREAM_KIND_PUSH_PULL;
   ok &= Write(
-      stream, "message_request",
-      Mode(false, false, 3) + EncodeStream(StreamKind::kMessage,
-                                           EncodeMessage("n1", "payload"), ""));
+      stream, "push_pull_request",
+      Mode(false, false, 64) + EncodeStream(STREAM_KIND_PUSH_PULL, pp, ""));
+  ok &= Write(stream, "push_pull_reply_labelled",
+              Mode(false, true, 7) + EncodeStream(STREAM_KIND_OK, pp, "prod"));
+  ok &= Write(stream, "message_request",
+              Mode(false, false, 3) +
+                  EncodeStream(STREAM_KIND_MESSAGE,
+                               EncodeAppMessage("n1", "payload"), ""));
   ok &= Write(
       stream, "members_request",
-      Mode(false, true, 1) + EncodeStream(StreamKind::kMembers, "", "prod"));
+      Mode(false, true, 1) + EncodeStream(STREAM_KIND_MEMBERS, "", "prod"));
   ok &= Write(
       stream, "members_reply",
-      Mode(false, false, 16) + EncodeStream(StreamKind::kOk, Members(), ""));
+      Mode(false, false, 16) + EncodeStream(STREAM_KIND_OK, Members(), ""));
   ok &= Write(stream, "error_reply",
               Mode(false, false, 64) +
-                  EncodeStream(StreamKind::kError, "unknown request kind", ""));
+                  EncodeStream(STREAM_KIND_ERROR, "unknown request kind", ""));
   ok &= Write(stream, "sealed_push_pull",
-              Mode(true, false, 32) + KindAndBody(StreamKind::kPushPull, pp));
+              Mode(true, false, 32) + KindAndBody(STREAM_KIND_PUSH_PULL, pp));
   ok &= Write(stream, "sealed_members_reply",
-              Mode(true, true, 5) + KindAndBody(StreamKind::kOk, Members()));
+              Mode(true, true, 5) + KindAndBody(STREAM_KIND_OK, Members()));
   ok &= Write(
       stream, "sealed_message",
-      Mode(true, false, 64) +
-          KindAndBody(StreamKind::kMessage, EncodeMessage("n\xC3\xB6", "hi")));
+      Mode(true, false, 64) + KindAndBody(STREAM_KIND_MESSAGE,
+                                          EncodeAppMessage("n\xC3\xB6", "hi")));
   if (!ok) {
     std::fprintf(stderr, "make_corpus: cannot write under %s\n", argv[1]);
     return 1;

@@ -48,6 +48,14 @@ struct Counters {
   // Push-pull exchanges in which another live process claimed this
   // member's name: as the joiner refused, or as the holder asked.
   uint64_t name_conflicts = 0;
+  // TCP requests answered with a refusal (unreadable, malformed, outside
+  // the allowed networks, not admitted, refused by the application).
+  uint64_t streams_refused = 0;
+  uint64_t member_queries = 0;  // member list requests served
+  // AEAD passes over stream frames: one to seal each sealed request or
+  // reply this member writes, one to open each it reads.
+  uint64_t stream_frames_sealed = 0;
+  uint64_t stream_frames_opened = 0;
   uint64_t broadcasts_delivered = 0;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
 

@@ -65,13 +65,12 @@ struct NetCounters {
   uint64_t streams_refused = 0;       // over max_inbound_streams: closed
   uint64_t streams_timed_out = 0;     // either side, any timeout
   uint64_t streams_too_large = 0;     // a declared length over the limit
-  uint64_t streams_malformed = 0;     // bad frame, label, key, kind or body
+  uint64_t streams_malformed = 0;     // cut short, or declaring 0 bytes
   uint64_t streams_not_admitted = 0;  // from outside swim.allowed_networks
   uint64_t stream_bytes_sent = 0;
   uint64_t stream_bytes_received = 0;
   uint64_t messages_sent = 0;      // SendTo calls delivered
   uint64_t messages_received = 0;  // SendTo messages handed to on_message
-  uint64_t member_queries = 0;     // member list requests served
   uint64_t dns_lookups = 0;
   uint64_t dns_failures = 0;
 

@@ -50,7 +50,7 @@ class Runtime {
   // Best effort, like UDP: the datagram may be lost, late or duplicated.
   virtual void SendPacket(const std::string& to, std::string bytes) = 0;
   // A reliable request-response exchange (TCP push-pull). The runtime gives
-  // `request` to the peer's Swim::HandleSyncRequest() and its answer to our
+  // `request` to the peer's Swim::HandleStream() and its answer to our
   // Swim::HandleSyncResponse(), or calls Swim::HandleSyncFailed(): exactly
   // one of them, later, for every StartSync.
   virtual void StartSync(const std::string& to, std::string request) = 0;
@@ -95,6 +95,14 @@ class Delegate {
   virtual void MergeRemoteState(std::string_view state, bool join) {
     (void)state;
     (void)join;
+  }
+  // An application message from member `from` (Node::SendTo). Its status
+  // goes back to the sender: Ok once handled; by default, a refusal.
+  virtual absl::Status OnMessage(std::string_view from,
+                                 std::string_view payload) {
+    (void)from;
+    (void)payload;
+    return absl::FailedPreconditionError("this member has no message handler");
   }
   // The outcome of a Swim::Join (see JoinResult). Called once per Join.
   virtual void OnJoinDone(const JoinResult& result) { (void)result; }

@@ -43,9 +43,13 @@ class Swim {
 
   // Inputs from the runtime.
   void HandlePacket(std::string_view from, std::string_view bytes);
-  // The serving side of push-pull: merges the request, answers with ours.
-  absl::StatusOr<std::string> HandleSyncRequest(std::string_view from,
-                                                std::string_view request);
+  // One TCP request, its whole frame in and the whole reply frame out:
+  // push-pull (merges the request, answers with our state), this member's
+  // list (as `roster members` asks), or an application message
+  // (Delegate::OnMessage). A request that is unreadable, malformed, from
+  // outside the allowed networks or refused gets an error reply, counted
+  // in Counters::streams_refused.
+  std::string HandleStream(std::string_view from, std::string_view frame);
   void HandleSyncResponse(std::string_view from, std::string_view response);
   // `why` says what went wrong, for JoinResult's messages.
   void HandleSyncFailed(
@@ -58,6 +62,13 @@ class Swim {
   void HandleSeedResolved(
       std::string_view seed,
       const absl::StatusOr<std::vector<std::string>>& addrs);
+
+  // The request frame carrying `payload` to another member's
+  // Delegate::OnMessage (as Node::SendTo sends it).
+  std::string MessageRequest(std::string_view payload);
+  // Reads the reply to such a request: Ok, FailedPrecondition with what
+  // the peer refused, or DataLoss when it cannot be read.
+  absl::Status ReadReply(std::string_view frame);
 
   // Application calls.
   // Starts a push-pull exchange with every seed: an address, or a name the

@@ -1,0 +1,152 @@
+// TCP requests this member serves (push-pull, its member list, application
+// messages) and the stream frames of the exchanges it starts. Every stream
+// frame is sealed and opened here, once per hop; the runtime only moves
+// the bytes.
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/streams.h"
+#include "core/string_view.h"
+#include "core/swim_impl.h"
+
+namespace roster {
+
+std::string Swim::Impl::SealStream(wire::StreamKind kind,
+                                   std::string_view body) {
+  std::string frame =
+      core::SealStream(kind, body, cfg_.label, cfg_.keyring.get());
+  if (core::IsSealed(frame)) ++counters_.stream_frames_sealed;
+  return frame;
+}
+
+core::Decoded<core::StreamView> Swim::Impl::OpenStream(std::string_view frame,
+                                                       std::string* opened) {
+  if (core::IsSealed(frame)) ++counters_.stream_frames_opened;
+  auto stream = core::OpenStream(frame, cfg_.label, kMaxStreamFrameBytes,
+                                 cfg_.keyring.get(), opened);
+  if (!stream.ok()) counters_.Drop(stream.error.reason);
+  return stream;
+}
+
+std::string Swim::Impl::Refuse(std::string_view why) {
+  ++counters_.streams_refused;
+  return SealStream(wire::STREAM_KIND_ERROR, why);
+}
+
+std::string Swim::Impl::HandleStream(std::string_view from,
+                                     std::string_view frame) {
+  if (!networks_.Admits(from)) {
+    counters_.Drop(DropReason::kNotAdmitted);
+    return Refuse(absl::StrCat("not admitted: ", core::ToAbsl(from),
+                               " is outside the allowed networks"));
+  }
+  std::string opened;
+  auto stream = OpenStream(frame, &opened);
+  if (!stream.ok()) {
+    return Refuse(absl::StrCat(DropReasonName(stream.error.reason).data(), ": ",
+                               stream.error.message));
+  }
+  const std::string_view body = stream.value.body;
+  switch (stream.value.kind) {
+    case wire::STREAM_KIND_PUSH_PULL:
+      return ServePushPull(from, body);
+    case wire::STREAM_KIND_MEMBERS:
+      ++counters_.member_queries;
+      return SealStream(wire::STREAM_KIND_OK,
+                        core::EncodeMemberList(Members(), rt_.Now()));
+    case wire::STREAM_KIND_MESSAGE: {
+      auto message = core::DecodeAppMessage(body, cfg_.limits);
+      if (!message.ok()) {
+        counters_.Drop(DropReason::kMalformed);
+        return Refuse(core::ToStd(message.status().message()));
+      }
+      absl::Status handled =
+          app_->OnMessage(message->from(), message->payload());
+      if (!handled.ok()) return Refuse(core::ToStd(handled.message()));
+      return SealStream(wire::STREAM_KIND_OK, {});
+    }
+    default:
+      counters_.Drop(DropReason::kMalformed);
+      return Refuse("unknown request kind");
+  }
+}
+
+std::string Swim::Impl::ServePushPull(std::string_view from,
+                                      std::string_view body) {
+  if (body.size() > cfg_.limits.max_stream_bytes) {
+    counters_.Drop(DropReason::kTooLarge);
+    return Refuse("push-pull over the size limit");
+  }
+  core::PushPullReader state;
+  core::WireError error;
+  if (!state.Read(body, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    return Refuse(error.message);
+  }
+  const core::PushPullView& remote = state.state();
+  if (remote.source() == cfg_.name) {
+    // Another live process claims our name. Merging its record would
+    // refute it, and each of its retries would bump our incarnation and
+    // gossip the bump to everyone: answer with our view unmerged, which
+    // shows it the name is taken.
+    ++counters_.name_conflicts;
+    return SyncBody(remote.join(), &remote);
+  }
+  // A member kept out learns nothing of the cluster from us.
+  const core::MemberRecordView* source = nullptr;
+  for (const core::MemberRecordView& r : remote.members()) {
+    if (r.name() == remote.source()) source = &r;
+  }
+  if (!Admits(remote.source(), source != nullptr ? source->addr() : from,
+              source != nullptr ? source->incarnation() : 0,
+              source != nullptr ? source->meta() : "")) {
+    return Refuse(absl::StrCat("member ", core::ToAbsl(remote.source()),
+                               " is not admitted to this cluster"));
+  }
+  ++counters_.syncs_served;
+  Merge(remote);
+  return SyncBody(remote.join(), &remote);
+}
+
+std::string Swim::Impl::MessageRequest(std::string_view payload) {
+  return SealStream(wire::STREAM_KIND_MESSAGE,
+                    core::EncodeAppMessage(cfg_.name, payload));
+}
+
+absl::StatusOr<std::string_view> Swim::Impl::OpenReply(std::string_view frame,
+                                                       std::string* opened) {
+  auto reply = OpenStream(frame, opened);
+  if (!reply.ok())
+    return absl::DataLossError(
+        absl::StrCat("its reply could not be read (", reply.error.message,
+                     "; are the cluster label and keyring the same?)"));
+  switch (reply.value.kind) {
+    case wire::STREAM_KIND_OK:
+      return reply.value.body;
+    case wire::STREAM_KIND_ERROR:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "it refused: ", core::PrintableRefusal(reply.value.body)));
+    default:
+      counters_.Drop(DropReason::kMalformed);
+      return absl::DataLossError("it sent an unknown kind of reply");
+  }
+}
+
+absl::Status Swim::Impl::ReadReply(std::string_view frame) {
+  std::string opened;
+  return OpenReply(frame, &opened).status();
+}
+
+std::vector<MemberInfo> Swim::Impl::Members() const {
+  std::vector<MemberInfo> out;
+  out.reserve(table_.size());
+  for (const Member* m : table_.members()) out.push_back(m->Info());
+  std::sort(
+      out.begin(), out.end(),
+      [](const MemberInfo& a, const MemberInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace roster
