@@ -23,12 +23,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "core/streams.h"
+#include "core/timers.h"
 #include "core/wire.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
 
 namespace roster {
 namespace {
+
+using core::TimerKind;
 
 // Push-pull as it travels: a stream frame around the encoded state.
 std::string PushPullRequest(const wire::PushPull& state,
@@ -354,7 +357,7 @@ class SwimTest : public ::testing::Test {
     int best = -1;
     for (size_t i = 0; i < rt_.timers.size(); ++i) {
       const auto& t = rt_.timers[i];
-      if (t.fired || t.timer.kind != kind) continue;
+      if (t.fired || core::KindOf(t.timer) != kind) continue;
       if (best < 0 || t.due < rt_.timers[best].due) best = static_cast<int>(i);
     }
     if (best < 0) return false;
@@ -369,7 +372,8 @@ class SwimTest : public ::testing::Test {
       for (size_t i = 0; i < rt_.timers.size(); ++i) {
         const auto& t = rt_.timers[i];
         if (t.fired || t.due > until ||
-            std::find(kinds.begin(), kinds.end(), t.timer.kind) == kinds.end())
+            std::find(kinds.begin(), kinds.end(), core::KindOf(t.timer)) ==
+                kinds.end())
           continue;
         if (best < 0 || t.due < rt_.timers[best].due)
           best = static_cast<int>(i);
@@ -388,14 +392,14 @@ class SwimTest : public ::testing::Test {
   // The most recently scheduled timer of `kind`, or null.
   const ScriptedRuntime::Scheduled* LastTimer(TimerKind kind) const {
     for (auto it = rt_.timers.rbegin(); it != rt_.timers.rend(); ++it) {
-      if (it->timer.kind == kind) return &*it;
+      if (core::KindOf(it->timer) == kind) return &*it;
     }
     return nullptr;
   }
   int CountTimers(TimerKind kind) const {
-    return static_cast<int>(
-        std::count_if(rt_.timers.begin(), rt_.timers.end(),
-                      [&](const auto& t) { return t.timer.kind == kind; }));
+    return static_cast<int>(std::count_if(
+        rt_.timers.begin(), rt_.timers.end(),
+        [&](const auto& t) { return core::KindOf(t.timer) == kind; }));
   }
 
   // Fires the probe timer and returns the datagram carrying the ping.
@@ -483,7 +487,7 @@ TEST_F(SwimTest, CreateRejectsInvalidConfigs) {
 TEST_F(SwimTest, StartSchedulesProtocolTimersOnce) {
   Create();
   // Timers before Start() are ignored.
-  swim_->HandleTimer(Timer{TimerKind::kProbe, 0, {}});
+  swim_->HandleTimer(core::MakeTimer(TimerKind::kProbe));
   EXPECT_TRUE(rt_.timers.empty());
 
   swim_->Start();

@@ -24,15 +24,18 @@ void Swim::Impl::Start() {
     return absl::Nanoseconds(
         ns > 0 ? core::RandomBelow(random_, static_cast<size_t>(ns)) : 0);
   };
-  rt_.After(phase(cfg_.probe_interval), Timer{TimerKind::kProbe, 0, {}});
-  rt_.After(phase(cfg_.gossip_interval), Timer{TimerKind::kGossip, 0, {}});
+  rt_.After(phase(cfg_.probe_interval),
+            core::MakeTimer(core::TimerKind::kProbe));
+  rt_.After(phase(cfg_.gossip_interval),
+            core::MakeTimer(core::TimerKind::kGossip));
   if (cfg_.push_pull_interval > absl::ZeroDuration()) {
     const absl::Duration interval = PushPullInterval();
-    rt_.After(interval + phase(interval), Timer{TimerKind::kPushPull, 0, {}});
+    rt_.After(interval + phase(interval),
+              core::MakeTimer(core::TimerKind::kPushPull));
   }
   if (cfg_.reconnect_interval > absl::ZeroDuration()) {
     rt_.After(cfg_.reconnect_interval + phase(cfg_.reconnect_interval),
-              Timer{TimerKind::kReconnect, 0, {}});
+              core::MakeTimer(core::TimerKind::kReconnect));
   }
 }
 

@@ -26,6 +26,7 @@
 #include "core/networks.h"
 #include "core/streams.h"
 #include "core/suspicion.h"
+#include "core/timers.h"
 #include "core/wire.h"
 #include "core/wire_reader.h"
 #include "core/wire_view.h"

@@ -131,8 +131,10 @@ void Swim::Impl::OnIndirectPing(const core::IndirectPingView& req) {
        core::PingEntry(seq, req.target(), cfg_.name, {}), known);
   // Lifeguard: the nack goes out early enough to reach the requester
   // before its own deadline.
-  rt_.After(cfg_.probe_timeout * 4 / 5, Timer{TimerKind::kRelayNack, seq, {}});
-  rt_.After(cfg_.probe_timeout, Timer{TimerKind::kRelayExpire, seq, {}});
+  rt_.After(cfg_.probe_timeout * 4 / 5,
+            core::MakeTimer(core::TimerKind::kRelayNack, seq));
+  rt_.After(cfg_.probe_timeout,
+            core::MakeTimer(core::TimerKind::kRelayExpire, seq));
 }
 
 void Swim::Impl::OnAck(uint32_t seq) {

@@ -165,8 +165,8 @@ void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
     absl::Duration at =
         timeout / 4 + absl::Nanoseconds(core::RandomBelow(
                           random_, absl::ToInt64Nanoseconds(timeout / 2) + 1));
-    rt_.After(at, Timer{TimerKind::kSuspicionNotice, incarnation,
-                        std::string(m->name())});
+    rt_.After(at, core::MakeTimer(core::TimerKind::kSuspicionNotice,
+                                  incarnation, std::string(m->name())));
   }
   if (from_peer_table) {
     // Second-hand and possibly stale: gossiping it would count as a fresh

@@ -12,34 +12,34 @@ namespace roster {
 
 void Swim::Impl::HandleTimer(const Timer& timer) {
   if (!started_) return;
-  switch (timer.kind) {
-    case TimerKind::kProbe:
+  switch (core::KindOf(timer)) {
+    case core::TimerKind::kProbe:
       OnProbeTimer();
       break;
-    case TimerKind::kProbeTimeout:
+    case core::TimerKind::kProbeTimeout:
       OnProbeTimeout(static_cast<uint32_t>(timer.token));
       break;
-    case TimerKind::kProbeDeadline:
+    case core::TimerKind::kProbeDeadline:
       if (probe_.active && probe_.seq == timer.token) ConcludeProbe();
       break;
-    case TimerKind::kSuspicion:
+    case core::TimerKind::kSuspicion:
       OnSuspicionTimer(timer);
       break;
-    case TimerKind::kSuspicionNotice: {
+    case core::TimerKind::kSuspicionNotice: {
       Member* m = table_.Find(timer.member);
       if (m != nullptr && m->incarnation() == timer.token) TellSuspect(m);
       break;
     }
-    case TimerKind::kGossip:
+    case core::TimerKind::kGossip:
       OnGossipTimer();
       break;
-    case TimerKind::kPushPull:
+    case core::TimerKind::kPushPull:
       OnPushPullTimer();
       break;
-    case TimerKind::kReconnect:
+    case core::TimerKind::kReconnect:
       OnReconnectTimer();
       break;
-    case TimerKind::kRelayNack: {
+    case core::TimerKind::kRelayNack: {
       auto it = relays_.find(static_cast<uint32_t>(timer.token));
       if (it != relays_.end() && it->second.want_nack) {
         it->second.want_nack = false;
@@ -48,7 +48,7 @@ void Swim::Impl::HandleTimer(const Timer& timer) {
       }
       break;
     }
-    case TimerKind::kRelayExpire:
+    case core::TimerKind::kRelayExpire:
       relays_.erase(static_cast<uint32_t>(timer.token));
       break;
   }
@@ -60,7 +60,7 @@ void Swim::Impl::OnProbeTimer() {
   // first so probes never overlap.
   if (probe_.active) ConcludeProbe();
   const absl::Duration period = Scaled(cfg_.probe_interval);
-  rt_.After(period, Timer{TimerKind::kProbe, 0, {}});
+  rt_.After(period, core::MakeTimer(core::TimerKind::kProbe));
   Member* target = table_.NextProbeTarget(cfg_.name, random_, rt_.Now(),
                                           cfg_.dead_retention);
   if (target == nullptr) return;
@@ -77,8 +77,9 @@ void Swim::Impl::OnProbeTimer() {
   entries += core::PingEntry(probe_.seq, target->name(), cfg_.name, {});
   Send(std::string(target->addr()), std::move(entries));
   rt_.After(Scaled(cfg_.probe_timeout),
-            Timer{TimerKind::kProbeTimeout, probe_.seq, {}});
-  rt_.After(period, Timer{TimerKind::kProbeDeadline, probe_.seq, {}});
+            core::MakeTimer(core::TimerKind::kProbeTimeout, probe_.seq));
+  rt_.After(period,
+            core::MakeTimer(core::TimerKind::kProbeDeadline, probe_.seq));
 }
 
 void Swim::Impl::OnProbeTimeout(uint32_t seq) {
@@ -119,9 +120,9 @@ void Swim::Impl::ScheduleSuspicion(Member& m) {
   core::SuspicionState& state = table_.Suspicion(m);
   state.generation = table_.NextGeneration();
   absl::Duration delay = state.suspicion->Deadline() - rt_.Now();
-  rt_.After(
-      std::max(delay, absl::ZeroDuration()),
-      Timer{TimerKind::kSuspicion, state.generation, std::string(m.name())});
+  rt_.After(std::max(delay, absl::ZeroDuration()),
+            core::MakeTimer(core::TimerKind::kSuspicion, state.generation,
+                            std::string(m.name())));
 }
 
 void Swim::Impl::OnSuspicionTimer(const Timer& timer) {
@@ -134,7 +135,7 @@ void Swim::Impl::OnSuspicionTimer(const Timer& timer) {
 }
 
 void Swim::Impl::OnGossipTimer() {
-  rt_.After(cfg_.gossip_interval, Timer{TimerKind::kGossip, 0, {}});
+  rt_.After(cfg_.gossip_interval, core::MakeTimer(core::TimerKind::kGossip));
   if (news_.empty() && user_.empty()) return;
   const absl::Time now = rt_.Now();
   auto targets =
@@ -168,7 +169,7 @@ absl::Duration Swim::Impl::PushPullInterval() const {
 
 void Swim::Impl::OnPushPullTimer() {
   if (leaving_) return;
-  rt_.After(PushPullInterval(), Timer{TimerKind::kPushPull, 0, {}});
+  rt_.After(PushPullInterval(), core::MakeTimer(core::TimerKind::kPushPull));
   auto peer = table_.Sample(1, random_, [&](const Member& m) {
     return &m != self_ && m.state() == MemberState::kAlive;
   });
@@ -177,7 +178,8 @@ void Swim::Impl::OnPushPullTimer() {
 
 void Swim::Impl::OnReconnectTimer() {
   if (leaving_) return;
-  rt_.After(cfg_.reconnect_interval, Timer{TimerKind::kReconnect, 0, {}});
+  rt_.After(cfg_.reconnect_interval,
+            core::MakeTimer(core::TimerKind::kReconnect));
   const size_t alive = table_.NumAlive();
   if (alive <= 1 && !seeds_.empty()) {
     // Alone: knock on a seed's door again.

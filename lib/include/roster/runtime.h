@@ -19,24 +19,12 @@
 
 namespace roster {
 
-enum class TimerKind : uint8_t {
-  kProbe,            // start the next protocol period
-  kProbeTimeout,     // direct ping unanswered: go indirect (token = seq)
-  kProbeDeadline,    // end of the period: suspect if still unanswered
-  kSuspicion,        // a suspicion may have run out (token = generation)
-  kSuspicionNotice,  // still suspect: tell the member (token = incarnation)
-  kGossip,
-  kPushPull,
-  kReconnect,    // alone: retry the seeds; else maybe a failed member
-  kRelayNack,    // a relayed ping is late: tell the requester (nack)
-  kRelayExpire,  // stop waiting for a relayed ping
-};
-
-// A timer is plain data: the runtime hands it back to Swim::HandleTimer()
-// when it fires. Timers are never cancelled; the core ignores stale ones by
-// their token.
+// A timer is opaque data: the core sets it, the runtime keeps it unread
+// and hands it back to Swim::HandleTimer() when it fires. Timers are never
+// cancelled; the core ignores stale ones by their token. (What the fields
+// mean is the core's business, lib/core/timers.h.)
 struct Timer {
-  TimerKind kind = TimerKind::kProbe;
+  uint8_t kind = 0;
   uint64_t token = 0;
   std::string member;
 };
