@@ -1,16 +1,22 @@
-// The SWIM + Lifeguard state machine. The parts it wires together live in
-// their own files: the member table and precedence rules, suspicion,
-// awareness, the broadcast queue and the wire codec.
+// roster::Swim: the public API, starting and leaving, and the dispatch of
+// datagrams and timers to the protocol's parts, which live by idea:
+//   swim_probe.cc       probing: pings, indirect probes, acks and nacks
+//   swim_gossip.cc      gossip: datagrams out, the broadcast queues
+//   swim_membership.cc  membership: alive, suspect, dead, refute, merge
+//   swim_sync.cc        push-pull anti-entropy and healing
+//   swim_join.cc        joining: seeds, their outcomes, retries
+//   swim_streams.cc     TCP requests served, and every stream frame
 #include "roster/swim.h"
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
 #include "core/wire_checks.h"
-#include "core/wire_entries.h"
 
 namespace roster {
 
@@ -36,6 +42,119 @@ void Swim::Impl::Start() {
   if (cfg_.reconnect_interval > absl::ZeroDuration()) {
     rt_.After(cfg_.reconnect_interval + phase(cfg_.reconnect_interval),
               core::MakeTimer(core::TimerKind::kReconnect));
+  }
+}
+
+core::Decoded<std::string_view> Swim::Impl::Open(std::string_view frame,
+                                                 size_t max_bytes,
+                                                 std::string* opened) {
+  auto payload =
+      core::OpenFrame(frame, cfg_.label, max_bytes, cfg_.keyring.get(), opened);
+  if (!payload.ok()) counters_.Drop(payload.error.reason);
+  return payload;
+}
+
+void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
+  ++counters_.packets_received;
+  counters_.bytes_received += bytes.size();
+  if (!networks_.Admits(from)) {
+    counters_.Drop(DropReason::kNotAdmitted);
+    return;
+  }
+  // An encrypted datagram's plaintext; the messages read are views into
+  // it (or into `bytes`), so it lives as long as they are handled.
+  std::string opened;
+  auto payload = Open(bytes, cfg_.limits.max_packet_bytes, &opened);
+  if (!payload.ok()) return;
+  // The reader's memory is reused from datagram to datagram; it is taken
+  // out meanwhile, in case handling one leads to handling another.
+  core::PacketReader reader = std::move(reader_);
+  core::WireError error;
+  if (!reader.Read(payload.value, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    reader_ = std::move(reader);
+    return;
+  }
+  Inbound in{from};
+  PrefetchMembers(reader.messages());
+  HandleMessages(in, reader.messages());
+  reader_ = std::move(reader);
+  if (in.owe_refutation) Send(std::string(from), AliveEntry(*self_));
+  if (table_.count(MemberState::kSuspect) > 0)
+    TellSuspect(table_.FindByAddr(from));
+}
+
+void Swim::Impl::HandleMessages(
+    Inbound& in, const std::vector<core::MessageView>& messages) {
+  for (const core::MessageView& msg : messages) {
+    switch (msg.body_case()) {
+      case wire::Message::kPing:
+        OnPing(in, msg.ping());
+        break;
+      case wire::Message::kIndirectPing:
+        OnIndirectPing(in, msg.indirect_ping());
+        break;
+      case wire::Message::kAck:
+        OnAck(msg.ack().seq());
+        break;
+      case wire::Message::kNack:
+        OnNack(msg.nack().seq());
+        break;
+      case wire::Message::kAlive:
+        OnAlive(msg.alive().name(), msg.alive().addr(),
+                msg.alive().incarnation(), msg.alive().meta());
+        break;
+      case wire::Message::kSuspect:
+        OnSuspect(msg.suspect().name(), msg.suspect().incarnation(),
+                  msg.suspect().from(), &in);
+        break;
+      case wire::Message::kDead:
+        OnDead(msg.dead().name(), msg.dead().incarnation(), msg.dead().from(),
+               &in);
+        break;
+      case wire::Message::kUser:
+        OnUser(msg.user());
+        break;
+      case wire::Message::BODY_NOT_SET:
+        counters_.Drop(DropReason::kMalformed);
+        break;
+    }
+  }
+}
+
+void Swim::Impl::HandleTimer(const Timer& timer) {
+  if (!started_) return;
+  switch (core::KindOf(timer)) {
+    case core::TimerKind::kProbe:
+      OnProbeTimer();
+      break;
+    case core::TimerKind::kProbeTimeout:
+      OnProbeTimeout(static_cast<uint32_t>(timer.token));
+      break;
+    case core::TimerKind::kProbeDeadline:
+      if (probe_.active && probe_.seq == timer.token) ConcludeProbe();
+      break;
+    case core::TimerKind::kSuspicion:
+      OnSuspicionTimer(timer);
+      break;
+    case core::TimerKind::kSuspicionNotice:
+      OnSuspicionNotice(timer);
+      break;
+    case core::TimerKind::kGossip:
+      OnGossipTimer();
+      break;
+    case core::TimerKind::kPushPull:
+      OnPushPullTimer();
+      break;
+    case core::TimerKind::kReconnect:
+      OnReconnectTimer();
+      break;
+    case core::TimerKind::kRelayNack:
+      OnRelayNack(static_cast<uint32_t>(timer.token));
+      break;
+    case core::TimerKind::kRelayExpire:
+      relays_.erase(static_cast<uint32_t>(timer.token));
+      break;
   }
 }
 
@@ -70,22 +189,6 @@ bool Swim::Impl::LeaveComplete() const {
   return leaving_ && (!news_.Contains(cfg_.name) || table_.NumAlive() == 0);
 }
 
-absl::Status Swim::Impl::Broadcast(std::string payload) {
-  const uint64_t id = next_broadcast_id_++;
-  std::string entry = core::UserEntry(payload, cfg_.name, id);
-  if (entry.size() + FrameOverhead() > cfg_.packet_budget) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "broadcast of ", payload.size(),
-        " bytes does not fit in the packet budget of ", cfg_.packet_budget));
-  }
-  std::string key = absl::StrCat(cfg_.name, "/", id);
-  MarkSeen(std::move(key));
-  user_.Push({}, std::move(entry));
-  size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);
-  for (size_t i = 0; i < dropped; ++i) counters_.Drop(DropReason::kQueueFull);
-  return absl::OkStatus();
-}
-
 absl::Status Swim::Impl::SetMeta(std::string meta) {
   if (meta.size() > cfg_.limits.max_meta_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -97,6 +200,16 @@ absl::Status Swim::Impl::SetMeta(std::string meta) {
   self_->set_incarnation(self_->incarnation() + 1);
   QueueAlive(*self_);
   return absl::OkStatus();
+}
+
+std::vector<MemberInfo> Swim::Impl::Members() const {
+  std::vector<MemberInfo> out;
+  out.reserve(table_.size());
+  for (const Member* m : table_.members()) out.push_back(m->Info());
+  std::sort(
+      out.begin(), out.end(),
+      [](const MemberInfo& a, const MemberInfo& b) { return a.name < b.name; });
+  return out;
 }
 
 // ---------------------------------------------------------------- Swim

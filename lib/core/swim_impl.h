@@ -1,13 +1,6 @@
 // The private half of roster::Swim: the state one member keeps and the
-// steps of the protocol, implemented across swim_*.cc by concern:
-//   swim.cc          the public API and starting up
-//   swim_send.cc     filling datagrams and the broadcast queues
-//   swim_inbound.cc  datagrams in: pings, acks, nacks, relays, broadcasts
-//   swim_news.cc     membership news and push-pull merges, refutation
-//   swim_timers.cc   probing, suspicion timeouts, gossip, anti-entropy
-//   swim_join.cc     joining: seeds, their outcomes, retries while alone
-//   swim_streams.cc  TCP requests served, and every stream frame
-//   swim_prefetch.cc warming the cache for a datagram's lookups
+// steps of the protocol, grouped by idea (each group's file is named in
+// its heading below; swim.cc lists them all).
 #ifndef ROSTER_CORE_SWIM_IMPL_H_
 #define ROSTER_CORE_SWIM_IMPL_H_
 
@@ -135,13 +128,19 @@ class Swim::Impl {
   static constexpr size_t kMaxStreamFrameBytes = SIZE_MAX;
   static constexpr size_t kSeenBroadcasts = 8192;
 
+  // What handling one datagram carries from message to message.
+  struct Inbound {
+    std::string_view from;        // the datagram's source address
+    int relays = 0;               // indirect pings it asked of us
+    bool owe_refutation = false;  // it holds news of us we refuted
+  };
+
   absl::Duration Scaled(absl::Duration d) const {
     return cfg_.lifeguard ? awareness_.Scale(d) : d;
   }
   void Emit(EventType type, const Member& m) {
     app_->OnEvent(Event{type, m.Info()});
   }
-
   // Framing with our label and keyring.
   size_t FrameOverhead() const {
     return core::FrameOverhead(cfg_.label, cfg_.keyring.get());
@@ -149,73 +148,69 @@ class Swim::Impl {
   std::string Seal(std::string_view payload) {
     return core::SealFrame(payload, cfg_.label, cfg_.keyring.get());
   }
-  // The payload of a frame (in `opened` if it was encrypted); counts the
-  // drop if it does not open.
+
+  // Dispatch (swim.cc). The payload of a datagram's frame (in `opened` if
+  // it was encrypted); counts the drop if it does not open.
   core::Decoded<std::string_view> Open(std::string_view frame, size_t max_bytes,
                                        std::string* opened);
-  // Admission (Config::allowed_networks, Delegate::AllowMember).
-  bool Admits(std::string_view name, std::string_view addr,
-              uint64_t incarnation, std::string_view meta);
+  void HandleMessages(Inbound& in,
+                      const std::vector<core::MessageView>& messages);
+  void PrefetchMembers(const std::vector<core::MessageView>& messages);
 
-  // Sending.
+  // Probing (swim_probe.cc).
+  void OnProbeTimer();
+  void OnProbeTimeout(uint32_t seq);
+  void ConcludeProbe();
+  void OnPing(Inbound& in, const core::PingView& ping);
+  void OnIndirectPing(Inbound& in, const core::IndirectPingView& req);
+  void OnAck(uint32_t seq);
+  void OnNack(uint32_t seq);
+  void OnRelayNack(uint32_t seq);
+
+  // Gossip (swim_gossip.cc).
   // Sends `entries`, filled up with queued news unless `piggyback` is off
   // (for datagrams to addresses that may be nobody's).
   void Send(const std::string& to, std::string entries, bool piggyback = true);
+  void FillBroadcasts(size_t budget, std::string* out);
+  std::string AliveEntry(const Member& m);
+  std::string SuspectEntry(const Member& m, std::string_view from);
+  void QueueAlive(const Member& m);
+  void QueueSuspect(const Member& m, std::string_view from);
+  void QueueDead(const Member& m, std::string_view from);
+  void OnGossipTimer();
   // Records a user broadcast as seen; false if it already was.
   bool MarkSeen(std::string key);
-  void FillBroadcasts(size_t budget, std::string* out);
-  void QueueAlive(const Member& m);
-  std::string SuspectEntry(const Member& m, std::string_view from);
-  std::string AliveEntry(const Member& m);
-  void QueueSuspect(const Member& m, std::string_view from);
-  void ResendRefutation();
+  void OnUser(const core::UserView& user);
+
+  // Membership (swim_membership.cc). `in` is the datagram the news came
+  // in, or null (push-pull, our own timers).
+  // Admission (Config::allowed_networks, Delegate::AllowMember).
+  bool Admits(std::string_view name, std::string_view addr,
+              uint64_t incarnation, std::string_view meta);
+  void OnAlive(std::string_view name, std::string_view addr,
+               uint64_t incarnation, std::string_view meta);
+  void OnSuspect(std::string_view name, uint64_t incarnation,
+                 std::string_view from, Inbound* in,
+                 bool from_peer_table = false);
+  void OnDead(std::string_view name, uint64_t incarnation,
+              std::string_view from, Inbound* in);
+  void ScheduleSuspicion(Member& m);
+  void OnSuspicionTimer(const Timer& timer);
+  void OnSuspicionNotice(const Timer& timer);
+  void Refute(uint64_t incarnation);
+  void ResendRefutation(Inbound* in);
   void TellSuspect(Member* sender);
-  void QueueDead(const Member& m, std::string_view from);
+  void Merge(const core::PushPullView& remote);
+
+  // Push-pull and healing (swim_sync.cc).
   // Our push-pull state, as a request's frame; as the frame of an answer
   // to `peer`, without the members it described exactly as we see them.
   std::string SyncBody(bool join, const core::PushPullView* peer = nullptr);
   void StartSync(const std::string& to, bool join);
-
-  // Stream frames (swim_streams.cc), counting each AEAD pass.
-  std::string SealStream(wire::StreamKind kind, std::string_view body);
-  core::Decoded<core::StreamView> OpenStream(std::string_view frame,
-                                             std::string* opened);
-  // The body of an OK reply; the error says what the peer refused or why
-  // the reply could not be read.
-  absl::StatusOr<std::string_view> OpenReply(std::string_view frame,
-                                             std::string* opened);
-  // An error reply, counted.
-  std::string Refuse(std::string_view why);
-  std::string ServePushPull(std::string_view from, std::string_view body);
-
-  // Inbound messages.
-  void HandleMessages(const std::vector<core::MessageView>& messages);
-  void PrefetchMembers(const std::vector<core::MessageView>& messages);
-  void OnPing(std::string_view from, const core::PingView& ping);
-  void OnIndirectPing(const core::IndirectPingView& req);
-  int relays_this_packet_ = 0;
-  void OnAck(uint32_t seq);
-  void OnNack(uint32_t seq);
-  void OnUser(const core::UserView& user);
-
-  // Membership news, from gossip or push-pull.
-  void OnAlive(std::string_view name, std::string_view addr,
-               uint64_t incarnation, std::string_view meta);
-  void OnSuspect(std::string_view name, uint64_t incarnation,
-                 std::string_view from, bool from_peer_table = false);
-  void OnDead(std::string_view name, uint64_t incarnation,
-              std::string_view from);
-  void Refute(uint64_t incarnation);
-  void Merge(const core::PushPullView& remote);
-
-  // Timers.
-  void OnProbeTimer();
-  void OnProbeTimeout(uint32_t seq);
-  void ConcludeProbe();
-  void OnSuspicionTimer(const Timer& timer);
-  void OnGossipTimer();
+  absl::Duration PushPullInterval() const;
   void OnPushPullTimer();
   void OnReconnectTimer();
+  std::string ServePushPull(std::string_view from, std::string_view body);
 
   // Joining (swim_join.cc).
   Seed* RememberSeed(std::string_view name);
@@ -228,8 +223,17 @@ class Swim::Impl {
   // member; empty if it does not.
   std::string NameConflict(const core::PushPullView& remote) const;
   void RetrySeeds();
-  void ScheduleSuspicion(Member& m);
-  absl::Duration PushPullInterval() const;
+
+  // Stream frames (swim_streams.cc), counting each AEAD pass.
+  std::string SealStream(wire::StreamKind kind, std::string_view body);
+  core::Decoded<core::StreamView> OpenStream(std::string_view frame,
+                                             std::string* opened);
+  // The body of an OK reply; the error says what the peer refused or why
+  // the reply could not be read.
+  absl::StatusOr<std::string_view> OpenReply(std::string_view frame,
+                                             std::string* opened);
+  // An error reply, counted.
+  std::string Refuse(std::string_view why);
 
   Config cfg_;
   Runtime& rt_;
@@ -256,8 +260,6 @@ class Swim::Impl {
   // Join exchanges in flight by address, resolutions by seed name.
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_syncs_;
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_resolves_;
-  std::string_view packet_from_;   // sender of the datagram being handled
-  bool refute_to_sender_ = false;  // it holds stale news of us
   bool started_ = false;
   bool leaving_ = false;
   bool joined_ = false;

@@ -6,7 +6,9 @@
 // the exchanges.
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -181,50 +183,6 @@ std::string Swim::Impl::NameConflict(const core::PushPullView& remote) const {
     }
   }
   return {};
-}
-
-void Swim::Impl::HandleSyncResponse(std::string_view from,
-                                    std::string_view response) {
-  std::string opened;
-  auto body = OpenReply(response, &opened);
-  if (!body.ok()) {
-    ++counters_.syncs_failed;
-    SettleJoinSync(from, body.status());
-    return;
-  }
-  core::PushPullReader state;
-  core::WireError error;
-  if (body->size() > cfg_.limits.max_stream_bytes) {
-    error = {DropReason::kTooLarge, "the answer is over the size limit"};
-  }
-  if (!error.message.empty() || !state.Read(*body, cfg_.limits, &error)) {
-    counters_.Drop(error.reason);
-    ++counters_.syncs_failed;
-    SettleJoinSync(from, absl::DataLossError(absl::StrCat(
-                             "its answer is malformed: ", error.message)));
-    return;
-  }
-  const core::PushPullView& remote = state.state();
-  if (remote.join()) {
-    // Merging would meet our own name with another member's facts and
-    // refute it, and every retry would bump both incarnations: stay out,
-    // and say who holds the name.
-    if (std::string conflict = NameConflict(remote); !conflict.empty()) {
-      ++counters_.name_conflicts;
-      SettleJoinSync(from, absl::AlreadyExistsError(conflict));
-      return;
-    }
-  }
-  joined_ = true;
-  Merge(remote);
-  SettleJoinSync(from, absl::OkStatus());
-}
-
-void Swim::Impl::HandleSyncFailed(std::string_view to,
-                                  const absl::Status& why) {
-  ++counters_.syncs_failed;
-  SettleJoinSync(to,
-                 why.ok() ? absl::UnavailableError("push-pull failed") : why);
 }
 
 void Swim::Impl::RetrySeeds() {

@@ -2,9 +2,8 @@
 // messages) and the stream frames of the exchanges it starts. Every stream
 // frame is sealed and opened here, once per hop; the runtime only moves
 // the bytes.
-#include <algorithm>
 #include <string>
-#include <utility>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "core/streams.h"
@@ -73,43 +72,6 @@ std::string Swim::Impl::HandleStream(std::string_view from,
   }
 }
 
-std::string Swim::Impl::ServePushPull(std::string_view from,
-                                      std::string_view body) {
-  if (body.size() > cfg_.limits.max_stream_bytes) {
-    counters_.Drop(DropReason::kTooLarge);
-    return Refuse("push-pull over the size limit");
-  }
-  core::PushPullReader state;
-  core::WireError error;
-  if (!state.Read(body, cfg_.limits, &error)) {
-    counters_.Drop(error.reason);
-    return Refuse(error.message);
-  }
-  const core::PushPullView& remote = state.state();
-  if (remote.source() == cfg_.name) {
-    // Another live process claims our name. Merging its record would
-    // refute it, and each of its retries would bump our incarnation and
-    // gossip the bump to everyone: answer with our view unmerged, which
-    // shows it the name is taken.
-    ++counters_.name_conflicts;
-    return SyncBody(remote.join(), &remote);
-  }
-  // A member kept out learns nothing of the cluster from us.
-  const core::MemberRecordView* source = nullptr;
-  for (const core::MemberRecordView& r : remote.members()) {
-    if (r.name() == remote.source()) source = &r;
-  }
-  if (!Admits(remote.source(), source != nullptr ? source->addr() : from,
-              source != nullptr ? source->incarnation() : 0,
-              source != nullptr ? source->meta() : "")) {
-    return Refuse(absl::StrCat("member ", core::ToAbsl(remote.source()),
-                               " is not admitted to this cluster"));
-  }
-  ++counters_.syncs_served;
-  Merge(remote);
-  return SyncBody(remote.join(), &remote);
-}
-
 std::string Swim::Impl::MessageRequest(std::string_view payload) {
   return SealStream(wire::STREAM_KIND_MESSAGE,
                     core::EncodeAppMessage(cfg_.name, payload));
@@ -137,16 +99,6 @@ absl::StatusOr<std::string_view> Swim::Impl::OpenReply(std::string_view frame,
 absl::Status Swim::Impl::ReadReply(std::string_view frame) {
   std::string opened;
   return OpenReply(frame, &opened).status();
-}
-
-std::vector<MemberInfo> Swim::Impl::Members() const {
-  std::vector<MemberInfo> out;
-  out.reserve(table_.size());
-  for (const Member* m : table_.members()) out.push_back(m->Info());
-  std::sort(
-      out.begin(), out.end(),
-      [](const MemberInfo& a, const MemberInfo& b) { return a.name < b.name; });
-  return out;
 }
 
 }  // namespace roster

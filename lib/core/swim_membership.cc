@@ -1,32 +1,13 @@
-// Membership news (alive, suspect, dead), refutation and push-pull.
+// Membership transitions: alive, suspect and dead news by the precedence
+// rules, Lifeguard's suspicion timeouts and buddy system, refutation, and
+// merging a peer's table.
 #include <algorithm>
 #include <string>
-#include <utility>
+#include <string_view>
 
-#include "absl/strings/str_cat.h"
-#include "core/string_view.h"
 #include "core/swim_impl.h"
 
 namespace roster {
-
-void Swim::Impl::Refute(uint64_t incarnation) {
-  // The decoder bounds news at kMaxIncarnation, so this never overflows and
-  // peers always accept the result.
-  self_->set_incarnation(
-      std::min(std::max(incarnation, self_->incarnation()) + 1,
-               core::kMaxIncarnation + 1));
-  ++counters_.refutations;
-  QueueAlive(*self_);
-}
-
-core::Decoded<std::string_view> Swim::Impl::Open(std::string_view frame,
-                                                 size_t max_bytes,
-                                                 std::string* opened) {
-  auto payload =
-      core::OpenFrame(frame, cfg_.label, max_bytes, cfg_.keyring.get(), opened);
-  if (!payload.ok()) counters_.Drop(payload.error.reason);
-  return payload;
-}
 
 bool Swim::Impl::Admits(std::string_view name, std::string_view addr,
                         uint64_t incarnation, std::string_view meta) {
@@ -112,13 +93,14 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
 }
 
 void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
-                           std::string_view from, bool from_peer_table) {
+                           std::string_view from, Inbound* in,
+                           bool from_peer_table) {
   Member* m = name == cfg_.name ? self_ : table_.Find(name);
   if (m == nullptr) return;
   Verdict verdict =
       core::SuspectVerdict(m->state(), m->incarnation(), incarnation);
   if (m == self_ && incarnation < self_->incarnation()) {
-    ResendRefutation();
+    ResendRefutation(in);
     return;
   }
   if (verdict == Verdict::kIgnore) return;
@@ -181,13 +163,13 @@ void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
 }
 
 void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
-                        std::string_view from) {
+                        std::string_view from, Inbound* in) {
   Member* m = name == cfg_.name ? self_ : table_.Find(name);
   if (m == nullptr) return;
   if (m == self_) {
     if (leaving_) return;  // our own leave echoing back
     if (incarnation < self_->incarnation()) {
-      ResendRefutation();
+      ResendRefutation(in);
       return;
     }
     Refute(incarnation);
@@ -206,6 +188,63 @@ void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
   Emit(left ? EventType::kLeft : EventType::kFailed, *m);
 }
 
+void Swim::Impl::ScheduleSuspicion(Member& m) {
+  core::SuspicionState& state = table_.Suspicion(m);
+  state.generation = table_.NextGeneration();
+  absl::Duration delay = state.suspicion->Deadline() - rt_.Now();
+  rt_.After(std::max(delay, absl::ZeroDuration()),
+            core::MakeTimer(core::TimerKind::kSuspicion, state.generation,
+                            std::string(m.name())));
+}
+
+void Swim::Impl::OnSuspicionTimer(const Timer& timer) {
+  Member* m = table_.Find(timer.member);
+  if (m == nullptr || m->state() != MemberState::kSuspect ||
+      table_.Suspicion(*m).generation != timer.token)
+    return;
+  ++counters_.deaths;
+  OnDead(m->name(), m->incarnation(), cfg_.name, nullptr);
+}
+
+void Swim::Impl::OnSuspicionNotice(const Timer& timer) {
+  Member* m = table_.Find(timer.member);
+  if (m != nullptr && m->incarnation() == timer.token) TellSuspect(m);
+}
+
+void Swim::Impl::Refute(uint64_t incarnation) {
+  // The decoder bounds news at kMaxIncarnation, so this never overflows and
+  // peers always accept the result.
+  self_->set_incarnation(
+      std::min(std::max(incarnation, self_->incarnation()) + 1,
+               core::kMaxIncarnation + 1));
+  ++counters_.refutations;
+  QueueAlive(*self_);
+}
+
+// Someone still holds a suspicion or death of us that we already refuted:
+// our refutation's gossip missed it. Answer the sender directly, in the
+// same datagram as our ack if the news came with a ping (so the ack cannot
+// arrive without it), and spread the refutation again.
+void Swim::Impl::ResendRefutation(Inbound* in) {
+  if (leaving_) return;
+  if (in != nullptr) in->owe_refutation = true;
+  if (!news_.Contains(cfg_.name)) QueueAlive(*self_);
+}
+
+// Buddy system, widened: any datagram from a member we suspect proves it
+// runs, so tell it of the suspicion (at most once a probe interval) and it
+// refutes, or resends a refutation that missed us.
+void Swim::Impl::TellSuspect(Member* sender) {
+  if (!cfg_.lifeguard || sender == nullptr || sender == self_ ||
+      sender->state() != MemberState::kSuspect)
+    return;
+  const absl::Time now = rt_.Now();
+  core::SuspicionState& state = table_.Suspicion(*sender);
+  if (now - state.told_suspect < cfg_.probe_interval) return;
+  state.told_suspect = now;
+  Send(std::string(sender->addr()), SuspectEntry(*sender, cfg_.name));
+}
+
 // The reference's rule: a peer's "dead" only makes us suspect, so we probe
 // the member ourselves (and it can refute) rather than trusting a stale view.
 void Swim::Impl::Merge(const core::PushPullView& remote) {
@@ -216,11 +255,11 @@ void Swim::Impl::Merge(const core::PushPullView& remote) {
         break;
       case wire::MEMBER_STATE_SUSPECT:
       case wire::MEMBER_STATE_DEAD:
-        OnSuspect(r.name(), r.incarnation(), cfg_.name,
+        OnSuspect(r.name(), r.incarnation(), cfg_.name, nullptr,
                   /*from_peer_table=*/true);
         break;
       case wire::MEMBER_STATE_LEFT:
-        OnDead(r.name(), r.incarnation(), r.name());
+        OnDead(r.name(), r.incarnation(), r.name(), nullptr);
         break;
       default:
         break;  // rejected by the decoder

@@ -1,0 +1,169 @@
+// Probing: one probe per protocol period, direct then indirect through
+// relays, Lifeguard's nacks, and the pings this member answers or relays.
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/swim_impl.h"
+#include "core/wire_entries.h"
+
+namespace roster {
+
+void Swim::Impl::OnProbeTimer() {
+  if (leaving_) return;
+  // The deadline of the previous period may share this instant; settle it
+  // first so probes never overlap.
+  if (probe_.active) ConcludeProbe();
+  const absl::Duration period = Scaled(cfg_.probe_interval);
+  rt_.After(period, core::MakeTimer(core::TimerKind::kProbe));
+  Member* target = table_.NextProbeTarget(cfg_.name, random_, rt_.Now(),
+                                          cfg_.dead_retention);
+  if (target == nullptr) return;
+  probe_ = Probe{next_seq_++, std::string(target->name()), true, false, 0, 0};
+  ++counters_.probes;
+  std::string entries;
+  if (cfg_.lifeguard && target->state() == MemberState::kSuspect) {
+    // Buddy system: tell the suspect directly so it can refute at once.
+    entries = SuspectEntry(*target, cfg_.name);
+    table_.Suspicion(*target).told_suspect = rt_.Now();
+  }
+  // No source address: the target answers the datagram's source, so that
+  // would be 10 to 50 bytes in every probe for nothing.
+  entries += core::PingEntry(probe_.seq, target->name(), cfg_.name, {});
+  Send(std::string(target->addr()), std::move(entries));
+  rt_.After(Scaled(cfg_.probe_timeout),
+            core::MakeTimer(core::TimerKind::kProbeTimeout, probe_.seq));
+  rt_.After(period,
+            core::MakeTimer(core::TimerKind::kProbeDeadline, probe_.seq));
+}
+
+void Swim::Impl::OnProbeTimeout(uint32_t seq) {
+  if (!probe_.active || probe_.seq != seq || probe_.acked) return;
+  const Member* target = table_.Find(probe_.target);
+  if (target == nullptr) return;
+  const std::string& target_name = probe_.target;
+  auto relays =
+      table_.Sample(cfg_.indirect_checks, random_, [&](const Member& m) {
+        return m.state() == MemberState::kAlive && m.name() != cfg_.name &&
+               m.name() != target_name;
+      });
+  for (const Member* relay : relays) {
+    Send(std::string(relay->addr()),
+         core::IndirectPingEntry(seq, target->name(), target->addr(), cfg_.name,
+                                 cfg_.advertise_addr, cfg_.lifeguard));
+    ++counters_.indirect_probes;
+  }
+  if (cfg_.lifeguard) probe_.expected_nacks = static_cast<int>(relays.size());
+}
+
+void Swim::Impl::ConcludeProbe() {
+  probe_.active = false;
+  if (probe_.acked) return;
+  ++counters_.probe_failures;
+  if (cfg_.lifeguard) {
+    // Relays that did not even nack suggest the fault is ours.
+    int missing = probe_.expected_nacks - probe_.nacks;
+    awareness_.ApplyDelta(probe_.expected_nacks > 0 ? std::max(0, missing) : 1);
+  }
+  Member* target = table_.Find(probe_.target);
+  if (target == nullptr) return;
+  if (target->state() == MemberState::kAlive) ++counters_.suspicions;
+  OnSuspect(target->name(), target->incarnation(), cfg_.name, nullptr);
+}
+
+void Swim::Impl::OnPing(Inbound& in, const core::PingView& ping) {
+  const std::string_view from = in.from;
+  if (ping.target() != cfg_.name) {
+    // Another member used to live at this address (a restart under a new
+    // name, a reused pod IP): do not answer for it.
+    counters_.Drop(DropReason::kWrongTarget);
+    return;
+  }
+  std::string entries;
+  Member* prober = table_.Find(ping.source());
+  if (cfg_.lifeguard && prober != nullptr &&
+      prober->state() == MemberState::kSuspect) {
+    // Buddy system, answering side: a member we suspect is probing us, so
+    // tell it; if it has already refuted, it resends us its refutation.
+    entries = SuspectEntry(*prober, cfg_.name);
+    table_.Suspicion(*prober).told_suspect = rt_.Now();
+  }
+  if (in.owe_refutation) {
+    entries += AliveEntry(*self_);
+    in.owe_refutation = false;
+  }
+  entries += core::AckEntry(ping.seq());
+  // News rides along only to a member known at that address: the source
+  // of a datagram can be forged, and a replayed ping must not turn into
+  // 1,400-byte answers aimed wherever the forger likes.
+  const bool known = prober != nullptr && prober->addr() == from;
+  Send(std::string(from), std::move(entries), known);
+}
+
+void Swim::Impl::OnIndirectPing(Inbound& in,
+                                const core::IndirectPingView& req) {
+  // An honest prober asks a relay once per datagram; more would turn one
+  // datagram into a fan-out of pings to addresses of the sender's choice.
+  if (++in.relays > 1 || relays_.size() >= kMaxRelays) {
+    counters_.Drop(DropReason::kOverloaded);
+    return;
+  }
+  if (!networks_.Admits(req.target_addr()) ||
+      !networks_.Admits(req.source_addr())) {
+    counters_.Drop(DropReason::kNotAdmitted);
+    return;
+  }
+  uint32_t seq = next_seq_++;
+  relays_[seq] =
+      Relay{req.seq(), std::string(req.source_addr()), req.want_nack()};
+  // News rides along only to a member we know at that address: gossip
+  // sent to nobody would be counted as spread.
+  const bool known = table_.FindByAddr(req.target_addr()) != nullptr;
+  Send(std::string(req.target_addr()),
+       core::PingEntry(seq, req.target(), cfg_.name, {}), known);
+  // Lifeguard: the nack goes out early enough to reach the requester
+  // before its own deadline.
+  rt_.After(cfg_.probe_timeout * 4 / 5,
+            core::MakeTimer(core::TimerKind::kRelayNack, seq));
+  rt_.After(cfg_.probe_timeout,
+            core::MakeTimer(core::TimerKind::kRelayExpire, seq));
+}
+
+void Swim::Impl::OnAck(uint32_t seq) {
+  if (probe_.active && seq == probe_.seq) {
+    if (!probe_.acked) {
+      probe_.acked = true;
+      probe_.active = false;
+      awareness_.ApplyDelta(-1);
+    }
+    return;
+  }
+  auto it = relays_.find(seq);
+  if (it == relays_.end()) {
+    counters_.Drop(DropReason::kUnknownAck);
+    return;
+  }
+  const uint32_t requester_seq = it->second.requester_seq;
+  std::string to = std::move(it->second.requester_addr);
+  relays_.erase(it);
+  Send(to, core::AckEntry(requester_seq));
+}
+
+void Swim::Impl::OnNack(uint32_t seq) {
+  if (probe_.active && seq == probe_.seq) {
+    ++probe_.nacks;
+    ++counters_.nacks_received;
+    return;
+  }
+  counters_.Drop(DropReason::kUnknownAck);
+}
+
+void Swim::Impl::OnRelayNack(uint32_t seq) {
+  auto it = relays_.find(seq);
+  if (it == relays_.end() || !it->second.want_nack) return;
+  it->second.want_nack = false;
+  Send(it->second.requester_addr, core::NackEntry(it->second.requester_seq));
+}
+
+}  // namespace roster

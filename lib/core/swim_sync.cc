@@ -1,0 +1,171 @@
+// Push-pull anti-entropy and healing: the state exchanged, the periodic
+// exchange, serving a peer's request, and retrying failed members.
+#include <cmath>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "core/string_view.h"
+#include "core/swim_impl.h"
+#include "core/wire_entries.h"
+
+namespace roster {
+
+std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
+  // An answer leaves out what the requester just told us in the same
+  // words: after the merge we agree on those members, and in a steady
+  // cluster that is nearly all of them, which halves push-pull traffic.
+  absl::flat_hash_map<absl::string_view, const core::MemberRecordView*> told;
+  if (peer != nullptr) {
+    told.reserve(peer->members().size());
+    for (const core::MemberRecordView& r : peer->members()) {
+      told.emplace(core::ToAbsl(r.name()), &r);
+    }
+  }
+  core::PushPullWriter state(join, cfg_.name);
+  for (const Member* m : table_.members()) {
+    if (!told.empty()) {
+      auto it = told.find(core::ToAbsl(m->name()));
+      if (it != told.end()) {
+        const core::MemberRecordView& r = *it->second;
+        if (r.incarnation() == m->incarnation() &&
+            r.state() == static_cast<wire::MemberState>(m->state()) &&
+            r.addr() == m->addr() && r.meta() == m->meta())
+          continue;
+      }
+    }
+    state.AddMember(m->name(), m->addr(), m->incarnation(), m->state(),
+                    m->meta());
+  }
+  std::string user = app_->LocalState(join);
+  if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
+  return SealStream(
+      peer != nullptr ? wire::STREAM_KIND_OK : wire::STREAM_KIND_PUSH_PULL,
+      state.Finish(user));
+}
+
+void Swim::Impl::StartSync(const std::string& to, bool join) {
+  ++counters_.syncs_started;
+  rt_.StartSync(to, SyncBody(join));
+}
+
+absl::Duration Swim::Impl::PushPullInterval() const {
+  constexpr double kBaseSize = 32;
+  double n = static_cast<double>(table_.NumAlive());
+  if (n <= kBaseSize) return cfg_.push_pull_interval;
+  double mult = std::ceil(std::log2(n) - std::log2(kBaseSize)) + 1.0;
+  return cfg_.push_pull_interval * mult;
+}
+
+void Swim::Impl::OnPushPullTimer() {
+  if (leaving_) return;
+  rt_.After(PushPullInterval(), core::MakeTimer(core::TimerKind::kPushPull));
+  auto peer = table_.Sample(1, random_, [&](const Member& m) {
+    return &m != self_ && m.state() == MemberState::kAlive;
+  });
+  if (!peer.empty()) StartSync(std::string(peer[0]->addr()), false);
+}
+
+void Swim::Impl::OnReconnectTimer() {
+  if (leaving_) return;
+  rt_.After(cfg_.reconnect_interval,
+            core::MakeTimer(core::TimerKind::kReconnect));
+  const size_t alive = table_.NumAlive();
+  if (alive <= 1 && !seeds_.empty()) {
+    // Alone: knock on a seed's door again.
+    RetrySeeds();
+    return;
+  }
+  // Retry one failed member, with probability failed/alive so that the
+  // whole cluster makes about one attempt per failed member per interval.
+  const size_t dead = table_.count(MemberState::kDead);
+  if (dead == 0) return;
+  if (core::RandomBelow(random_, alive) >= dead) return;
+  auto peer = table_.Sample(1, random_, [](const Member& m) {
+    return m.state() == MemberState::kDead;
+  });
+  if (!peer.empty()) StartSync(std::string(peer[0]->addr()), false);
+}
+
+std::string Swim::Impl::ServePushPull(std::string_view from,
+                                      std::string_view body) {
+  if (body.size() > cfg_.limits.max_stream_bytes) {
+    counters_.Drop(DropReason::kTooLarge);
+    return Refuse("push-pull over the size limit");
+  }
+  core::PushPullReader state;
+  core::WireError error;
+  if (!state.Read(body, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    return Refuse(error.message);
+  }
+  const core::PushPullView& remote = state.state();
+  if (remote.source() == cfg_.name) {
+    // Another live process claims our name. Merging its record would
+    // refute it, and each of its retries would bump our incarnation and
+    // gossip the bump to everyone: answer with our view unmerged, which
+    // shows it the name is taken.
+    ++counters_.name_conflicts;
+    return SyncBody(remote.join(), &remote);
+  }
+  // A member kept out learns nothing of the cluster from us.
+  const core::MemberRecordView* source = nullptr;
+  for (const core::MemberRecordView& r : remote.members()) {
+    if (r.name() == remote.source()) source = &r;
+  }
+  if (!Admits(remote.source(), source != nullptr ? source->addr() : from,
+              source != nullptr ? source->incarnation() : 0,
+              source != nullptr ? source->meta() : "")) {
+    return Refuse(absl::StrCat("member ", core::ToAbsl(remote.source()),
+                               " is not admitted to this cluster"));
+  }
+  ++counters_.syncs_served;
+  Merge(remote);
+  return SyncBody(remote.join(), &remote);
+}
+
+void Swim::Impl::HandleSyncResponse(std::string_view from,
+                                    std::string_view response) {
+  std::string opened;
+  auto body = OpenReply(response, &opened);
+  if (!body.ok()) {
+    ++counters_.syncs_failed;
+    SettleJoinSync(from, body.status());
+    return;
+  }
+  core::PushPullReader state;
+  core::WireError error;
+  if (body->size() > cfg_.limits.max_stream_bytes) {
+    error = {DropReason::kTooLarge, "the answer is over the size limit"};
+  }
+  if (!error.message.empty() || !state.Read(*body, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    ++counters_.syncs_failed;
+    SettleJoinSync(from, absl::DataLossError(absl::StrCat(
+                             "its answer is malformed: ", error.message)));
+    return;
+  }
+  const core::PushPullView& remote = state.state();
+  if (remote.join()) {
+    // Merging would meet our own name with another member's facts and
+    // refute it, and every retry would bump both incarnations: stay out,
+    // and say who holds the name.
+    if (std::string conflict = NameConflict(remote); !conflict.empty()) {
+      ++counters_.name_conflicts;
+      SettleJoinSync(from, absl::AlreadyExistsError(conflict));
+      return;
+    }
+  }
+  joined_ = true;
+  Merge(remote);
+  SettleJoinSync(from, absl::OkStatus());
+}
+
+void Swim::Impl::HandleSyncFailed(std::string_view to,
+                                  const absl::Status& why) {
+  ++counters_.syncs_failed;
+  SettleJoinSync(to,
+                 why.ok() ? absl::UnavailableError("push-pull failed") : why);
+}
+
+}  // namespace roster
