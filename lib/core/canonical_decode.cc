@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "util/coding.h"
+
 namespace roster::core {
 namespace {
 
@@ -57,20 +59,7 @@ class Cursor {
 
   // The shortest encoding of a 64-bit value: at most ten bytes, no
   // trailing zero byte, nothing past bit 63.
-  bool Varint(uint64_t* value) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
-      const auto byte = static_cast<uint8_t>(*p_++);
-      v |= static_cast<uint64_t>(byte & 0x7F) << shift;
-      if (byte < 0x80) {
-        if (byte == 0 && shift > 0) return false;
-        if (shift == 63 && byte > 1) return false;
-        *value = v;
-        return true;
-      }
-    }
-    return false;
-  }
+  bool Varint(uint64_t* value) { return util::GetVarint64(&p_, end_, value); }
 
   // A length and the bytes it covers.
   bool Delimited(std::string_view* bytes) {

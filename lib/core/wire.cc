@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/wire_checks.h"
 #include "core/wire_view.h"
+#include "util/coding.h"
 
 namespace roster::core {
 namespace {
@@ -41,28 +42,6 @@ absl::string_view Absl(std::string_view view) {
 
 std::string_view ClampLabel(std::string_view label) {
   return label.substr(0, std::min(label.size(), kMaxLabelBytes));
-}
-
-void AppendVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
-
-uint32_t ReadBigEndian32(const char* p) {
-  return (static_cast<uint32_t>(static_cast<uint8_t>(p[0])) << 24) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 16) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 8) |
-         static_cast<uint32_t>(static_cast<uint8_t>(p[3]));
-}
-
-void WriteBigEndian32(uint32_t value, char* p) {
-  p[0] = static_cast<char>(value >> 24);
-  p[1] = static_cast<char>(value >> 16);
-  p[2] = static_cast<char>(value >> 8);
-  p[3] = static_cast<char>(value);
 }
 
 template <typename T>
@@ -154,7 +133,7 @@ std::string SealFrame(std::string_view payload, std::string_view label,
   const std::string_view view(frame);
   const uint32_t crc =
       Crc32c(view.substr(crc_at + kCrcBytes), Crc32c(view.substr(0, crc_at)));
-  WriteBigEndian32(crc, frame.data() + crc_at);
+  util::EncodeFixed32BigEndian(frame.data() + crc_at, crc);
   return frame;
 }
 
@@ -248,7 +227,7 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
     return Fail<Result>(DropReason::kMalformed,
                         "frame ends inside its checksum");
   }
-  const uint32_t stored = ReadBigEndian32(frame.data() + pos);
+  const uint32_t stored = util::DecodeFixed32BigEndian(frame.data() + pos);
   const uint32_t computed =
       Crc32c(frame.substr(pos + kCrcBytes), Crc32c(frame.substr(0, pos)));
   if (stored != computed) {
@@ -283,7 +262,7 @@ std::string EncodeMessageEntry(const wire::Message& message) {
   std::string entry;
   entry.reserve(1 + 10 + body_size);
   entry.push_back(kMessagesTag);
-  AppendVarint(body_size, &entry);
+  util::PutVarint64(&entry, body_size);
   const size_t body_at = entry.size();
   entry.resize(body_at + body_size);
   // ByteSizeLong() above cached the sizes this relies on.

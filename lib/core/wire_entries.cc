@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <utility>
 
+#include "util/coding.h"
+
 namespace roster::core {
 namespace {
 
@@ -13,32 +15,18 @@ constexpr char Tag(int field, int wire_type) {
 constexpr int kVarint = 0;
 constexpr int kLengthDelimited = 2;
 
-size_t VarintSize(uint64_t value) {
-  size_t size = 1;
-  while (value >= 0x80) {
-    value >>= 7;
-    ++size;
-  }
-  return size;
-}
-
-void AppendVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
+using util::PutVarint64;
+using util::VarintLength;
 
 // A field as protobuf writes it in proto3: left out when zero or empty.
 struct Varint {
   int field;
   uint64_t value;
-  size_t Size() const { return value == 0 ? 0 : 1 + VarintSize(value); }
+  size_t Size() const { return value == 0 ? 0 : 1 + VarintLength(value); }
   void Append(std::string* out) const {
     if (value == 0) return;
     out->push_back(Tag(field, kVarint));
-    AppendVarint(value, out);
+    PutVarint64(out, value);
   }
 };
 
@@ -46,22 +34,22 @@ struct Bytes {
   int field;
   std::string_view value;
   size_t Size() const {
-    return value.empty() ? 0 : 1 + VarintSize(value.size()) + value.size();
+    return value.empty() ? 0 : 1 + VarintLength(value.size()) + value.size();
   }
   void Append(std::string* out) const {
     if (value.empty()) return;
     out->push_back(Tag(field, kLengthDelimited));
-    AppendVarint(value.size(), out);
+    PutVarint64(out, value.size());
     out->append(value);
   }
 };
 
 // A submessage field with the given body size; written even when empty
 // (a oneof member or a repeated element is present whatever it holds).
-size_t NestedSize(size_t body) { return 1 + VarintSize(body) + body; }
+size_t NestedSize(size_t body) { return 1 + VarintLength(body) + body; }
 void AppendNestedHeader(int field, size_t body, std::string* out) {
   out->push_back(Tag(field, kLengthDelimited));
-  AppendVarint(body, out);
+  PutVarint64(out, body);
 }
 
 // Packet.messages entry around the Message whose body is field `kind`

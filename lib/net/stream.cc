@@ -3,24 +3,19 @@
 #include <algorithm>
 #include <utility>
 
+#include "util/coding.h"
+
 namespace roster::net {
 
 std::string LengthPrefixed(std::string_view frame) {
   std::string out(kLengthPrefixBytes, '\0');
-  const auto n = static_cast<uint32_t>(frame.size());
-  out[0] = static_cast<char>(n >> 24);
-  out[1] = static_cast<char>(n >> 16);
-  out[2] = static_cast<char>(n >> 8);
-  out[3] = static_cast<char>(n);
+  util::EncodeFixed32BigEndian(out.data(), static_cast<uint32_t>(frame.size()));
   out.append(frame);
   return out;
 }
 
 uint32_t ReadLengthPrefix(std::string_view bytes) {
-  return (static_cast<uint32_t>(static_cast<uint8_t>(bytes[0])) << 24) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(bytes[1])) << 16) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(bytes[2])) << 8) |
-         static_cast<uint32_t>(static_cast<uint8_t>(bytes[3]));
+  return util::DecodeFixed32BigEndian(bytes.data());
 }
 
 bool FrameReader::Append(std::string_view bytes) {

@@ -1,6 +1,6 @@
 // Keys and keyrings for the tests: a key is one byte repeated.
-#ifndef ROSTER_TEST_TEST_KEYS_H_
-#define ROSTER_TEST_TEST_KEYS_H_
+#ifndef ROSTER_TEST_COMMON_TEST_KEYS_H_
+#define ROSTER_TEST_COMMON_TEST_KEYS_H_
 
 #include <memory>
 #include <string>
@@ -21,4 +21,4 @@ inline std::shared_ptr<Keyring> Ring(const std::vector<std::string>& keys) {
 
 }  // namespace roster
 
-#endif  // ROSTER_TEST_TEST_KEYS_H_
+#endif  // ROSTER_TEST_COMMON_TEST_KEYS_H_

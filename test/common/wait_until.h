@@ -1,7 +1,7 @@
 // Waiting on a condition with a deadline, for the tests that run real
 // sockets and processes (the simulator's tests never wait on the clock).
-#ifndef ROSTER_TEST_WAIT_UNTIL_H_
-#define ROSTER_TEST_WAIT_UNTIL_H_
+#ifndef ROSTER_TEST_COMMON_WAIT_UNTIL_H_
+#define ROSTER_TEST_COMMON_WAIT_UNTIL_H_
 
 #include <chrono>
 #include <functional>
@@ -24,4 +24,4 @@ inline bool WaitUntil(const std::function<bool()>& done, absl::Duration limit) {
 
 }  // namespace roster
 
-#endif  // ROSTER_TEST_WAIT_UNTIL_H_
+#endif  // ROSTER_TEST_COMMON_WAIT_UNTIL_H_

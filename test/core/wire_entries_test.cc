@@ -8,10 +8,21 @@
 #include "core/wire.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
-#include "test/wire_samples.h"
+#include "test/common/messages.h"
+#include "test/core/wire_samples.h"
 
 namespace roster::core {
 namespace {
+
+using test::MakeAck;
+using test::MakeAlive;
+using test::MakeDead;
+using test::MakeIndirectPing;
+using test::MakeNack;
+using test::MakePing;
+using test::MakeSuspect;
+using test::MakeUser;
+using test::Record;
 
 // Values that cover every varint length, zero (left out) and the edges.
 const uint64_t kNumbers[] = {0,
@@ -40,68 +51,32 @@ TEST(WireEntriesTest, EveryKindMatchesProtobuf) {
     for (int round = 0; round < 20; ++round) {
       const std::string a = Text(rng), b = Text(rng), c = Text(rng),
                         d = Text(rng);
-      wire::Message m;
-      wire::Ping* ping = m.mutable_ping();
-      ping->set_seq(seq);
-      ping->set_target(a);
-      ping->set_source(b);
-      ping->set_source_addr(c);
-      EXPECT_EQ(PingEntry(seq, a, b, c), EncodeMessageEntry(m));
-
+      EXPECT_EQ(PingEntry(seq, a, b, c),
+                EncodeMessageEntry(MakePing(seq, a, b, c)));
       for (bool nack : {false, true}) {
-        wire::IndirectPing* ip = m.mutable_indirect_ping();
-        ip->set_seq(seq);
-        ip->set_target(a);
-        ip->set_target_addr(b);
-        ip->set_source(c);
-        ip->set_source_addr(d);
-        ip->set_want_nack(nack);
         EXPECT_EQ(IndirectPingEntry(seq, a, b, c, d, nack),
-                  EncodeMessageEntry(m));
+                  EncodeMessageEntry(MakeIndirectPing(seq, a, b, c, d, nack)));
       }
-
-      m.mutable_ack()->set_seq(seq);
-      EXPECT_EQ(AckEntry(seq), EncodeMessageEntry(m));
-      m.mutable_nack()->set_seq(seq);
-      EXPECT_EQ(NackEntry(seq), EncodeMessageEntry(m));
-
-      wire::Alive* alive = m.mutable_alive();
-      alive->set_name(a);
-      alive->set_addr(b);
-      alive->set_incarnation(number);
-      alive->set_meta(c);
-      EXPECT_EQ(AliveEntry(a, b, number, c), EncodeMessageEntry(m));
-
-      wire::Suspect* suspect = m.mutable_suspect();
-      suspect->set_name(a);
-      suspect->set_incarnation(number);
-      suspect->set_from(b);
-      EXPECT_EQ(SuspectEntry(a, number, b), EncodeMessageEntry(m));
-
-      wire::Dead* dead = m.mutable_dead();
-      dead->set_name(a);
-      dead->set_incarnation(number);
-      dead->set_from(b);
-      EXPECT_EQ(DeadEntry(a, number, b), EncodeMessageEntry(m));
-
-      wire::UserBroadcast* user = m.mutable_user();
-      user->set_payload(a);
-      user->set_origin(b);
-      user->set_id(number);
-      EXPECT_EQ(UserEntry(a, b, number), EncodeMessageEntry(m));
-      EXPECT_EQ(UserEntryFromBody(user->SerializeAsString()),
-                EncodeMessageEntry(m));
+      EXPECT_EQ(AckEntry(seq), EncodeMessageEntry(MakeAck(seq)));
+      EXPECT_EQ(NackEntry(seq), EncodeMessageEntry(MakeNack(seq)));
+      EXPECT_EQ(AliveEntry(a, b, number, c),
+                EncodeMessageEntry(MakeAlive(a, b, number, c)));
+      EXPECT_EQ(SuspectEntry(a, number, b),
+                EncodeMessageEntry(MakeSuspect(a, number, b)));
+      EXPECT_EQ(DeadEntry(a, number, b),
+                EncodeMessageEntry(MakeDead(a, number, b)));
+      const wire::Message user = MakeUser(a, b, number);
+      EXPECT_EQ(UserEntry(a, b, number), EncodeMessageEntry(user));
+      EXPECT_EQ(UserEntryFromBody(user.user().SerializeAsString()),
+                EncodeMessageEntry(user));
     }
   }
 }
 
 TEST(WireEntriesTest, BigBodiesGetLongLengths) {
   const std::string payload(20000, 'p');
-  wire::Message m;
-  m.mutable_user()->set_payload(payload);
-  m.mutable_user()->set_origin("node-a");
-  m.mutable_user()->set_id(3);
-  EXPECT_EQ(UserEntry(payload, "node-a", 3), EncodeMessageEntry(m));
+  EXPECT_EQ(UserEntry(payload, "node-a", 3),
+            EncodeMessageEntry(MakeUser(payload, "node-a", 3)));
 }
 
 TEST(PushPullWriterTest, MatchesProtobuf) {
@@ -117,12 +92,9 @@ TEST(PushPullWriterTest, MatchesProtobuf) {
       const std::string name = Text(rng), addr = Text(rng), meta = Text(rng);
       const uint64_t incarnation = kNumbers[rng.Below(std::size(kNumbers))];
       const auto member_state = static_cast<MemberState>(rng.Below(4));
-      wire::MemberRecord* r = state.add_members();
-      r->set_name(name);
-      r->set_addr(addr);
-      r->set_incarnation(incarnation);
-      r->set_state(static_cast<wire::MemberState>(member_state));
-      r->set_meta(meta);
+      *state.add_members() =
+          Record(name, addr, incarnation,
+                 static_cast<wire::MemberState>(member_state), meta);
       writer.AddMember(name, addr, incarnation, member_state, meta);
     }
     const std::string user_state = Text(rng);

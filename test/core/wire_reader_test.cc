@@ -16,10 +16,15 @@
 #include "core/wire_view.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
-#include "test/wire_samples.h"
+#include "test/common/messages.h"
+#include "test/core/wire_samples.h"
 
 namespace roster::core {
 namespace {
+
+using test::MakeAlive;
+using test::MakePing;
+using test::Payload;
 
 void ExpectSameFields(const FieldValues& got, const FieldValues& want,
                       const std::string& where) {
@@ -148,16 +153,10 @@ TEST(CanonicalDecodeTest, WhatRosterWritesTakesTheFastPath) {
 }
 
 TEST(CanonicalDecodeTest, ExtremeValuesTakeTheFastPath) {
-  wire::Message m;
-  m.mutable_alive()->set_name("n");
-  m.mutable_alive()->set_addr("a");
-  m.mutable_alive()->set_incarnation(UINT64_MAX);
+  wire::Message m = MakeAlive("n", "a", UINT64_MAX);
   EXPECT_TRUE(IsCanonicalPacket(Payload(m)));
   ExpectSamePacket(Payload(m));  // rejected: over kMaxIncarnation
-  m.mutable_ping()->set_seq(UINT32_MAX);
-  m.mutable_ping()->set_target("t");
-  m.mutable_ping()->set_source("s");
-  m.mutable_ping()->set_source_addr("a");
+  m = MakePing(UINT32_MAX, "t", "s", "a");
   EXPECT_TRUE(IsCanonicalPacket(Payload(m)));
   ExpectSamePacket(Payload(m));
 }

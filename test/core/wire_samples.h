@@ -1,7 +1,8 @@
 // Shared by the wire tests: a reproducible random source, buffers the
-// sanitizers watch, and one sample message of every kind.
-#ifndef ROSTER_TEST_WIRE_SAMPLES_H_
-#define ROSTER_TEST_WIRE_SAMPLES_H_
+// sanitizers watch, and one sample message of every kind (built with the
+// builders of test/common/messages.h).
+#ifndef ROSTER_TEST_CORE_WIRE_SAMPLES_H_
+#define ROSTER_TEST_CORE_WIRE_SAMPLES_H_
 
 #include <algorithm>
 #include <cstddef>
@@ -14,6 +15,7 @@
 #include "core/wire.h"
 #include "google/protobuf/stubs/logging.h"
 #include "proto/roster.pb.h"
+#include "test/common/messages.h"
 
 namespace roster::core {
 
@@ -69,82 +71,40 @@ class ExactBuffer {
   std::unique_ptr<char[]> data_;
 };
 
+// One sample message of every kind, built with the shared builders.
 inline wire::Message PingMessage() {
-  wire::Message m;
-  wire::Ping* ping = m.mutable_ping();
-  ping->set_seq(4000000000u);
-  ping->set_target("node-b");
-  ping->set_source("node-a");
-  ping->set_source_addr("10.0.0.1:7946");
-  return m;
+  return test::MakePing(4000000000u, "node-b", "node-a", "10.0.0.1:7946");
 }
 
 inline wire::Message IndirectPingMessage() {
-  wire::Message m;
-  wire::IndirectPing* ping = m.mutable_indirect_ping();
-  ping->set_seq(17);
-  ping->set_target("node-c");
-  ping->set_target_addr("[fe80::1]:7946");
-  ping->set_source("node-a");
-  ping->set_source_addr("10.0.0.1:7946");
-  ping->set_want_nack(true);
-  return m;
+  return test::MakeIndirectPing(17, "node-c", "[fe80::1]:7946", "node-a",
+                                "10.0.0.1:7946", /*want_nack=*/true);
 }
 
-inline wire::Message AckMessage() {
-  wire::Message m;
-  m.mutable_ack()->set_seq(99);
-  return m;
-}
+inline wire::Message AckMessage() { return test::MakeAck(99); }
 
-inline wire::Message ZeroAckMessage() {
-  wire::Message m;
-  m.mutable_ack();  // seq 0: the body is present but empty
-  return m;
-}
+// seq 0: the body is present but empty.
+inline wire::Message ZeroAckMessage() { return test::MakeAck(0); }
 
-inline wire::Message NackMessage() {
-  wire::Message m;
-  m.mutable_nack()->set_seq(12345);
-  return m;
-}
+inline wire::Message NackMessage() { return test::MakeNack(12345); }
 
 inline wire::Message AliveMessage() {
-  wire::Message m;
-  wire::Alive* alive = m.mutable_alive();
-  alive->set_name("node-d");
-  alive->set_addr("10.0.0.4:7946");
-  alive->set_incarnation(kMaxIncarnation);
-  alive->set_meta(std::string("\0\x01\xff meta", 8));
-  return m;
+  return test::MakeAlive("node-d", "10.0.0.4:7946", kMaxIncarnation,
+                         std::string("\0\x01\xff meta", 8));
 }
 
 inline wire::Message SuspectMessage() {
-  wire::Message m;
-  wire::Suspect* suspect = m.mutable_suspect();
-  suspect->set_name("node-e");
-  suspect->set_incarnation(3);
-  suspect->set_from("node-a");
-  return m;
+  return test::MakeSuspect("node-e", 3, "node-a");
 }
 
 inline wire::Message DeadMessage() {
-  wire::Message m;
-  wire::Dead* dead = m.mutable_dead();
-  dead->set_name("node-f");
-  dead->set_incarnation(8);
-  dead->set_from("node-f");
-  return m;
+  return test::MakeDead("node-f", 8, "node-f");
 }
 
 inline wire::Message UserMessage(size_t size = 5) {
-  wire::Message m;
   std::string payload(size, 'u');
   if (size > 0) payload[0] = '\0';
-  m.mutable_user()->set_payload(payload);
-  m.mutable_user()->set_origin("node-a");
-  m.mutable_user()->set_id(7);
-  return m;
+  return test::MakeUser(payload, "node-a", 7);
 }
 
 inline std::vector<wire::Message> AllKinds() {
@@ -152,16 +112,6 @@ inline std::vector<wire::Message> AllKinds() {
           ZeroAckMessage(), NackMessage(),         AliveMessage(),
           SuspectMessage(), DeadMessage(),         UserMessage(),
           UserMessage(0),   UserMessage(300),      UserMessage(20000)};
-}
-
-inline std::string Payload(const std::vector<wire::Message>& messages) {
-  std::string payload;
-  for (const wire::Message& m : messages) payload += EncodeMessageEntry(m);
-  return payload;
-}
-
-inline std::string Payload(const wire::Message& m) {
-  return EncodeMessageEntry(m);
 }
 
 inline wire::PushPull SamplePushPull() {
@@ -172,12 +122,10 @@ inline wire::PushPull SamplePushPull() {
       wire::MEMBER_STATE_ALIVE, wire::MEMBER_STATE_SUSPECT,
       wire::MEMBER_STATE_DEAD, wire::MEMBER_STATE_LEFT};
   for (int i = 0; i < 4; ++i) {
-    wire::MemberRecord* r = state.add_members();
-    r->set_name("node-" + std::to_string(i));
-    r->set_addr("10.0.0." + std::to_string(i) + ":7946");
-    r->set_incarnation(static_cast<uint64_t>(i) * 1000);
-    r->set_state(states[i]);
-    r->set_meta(std::string(static_cast<size_t>(i) * 10, 'm'));
+    *state.add_members() = test::Record(
+        "node-" + std::to_string(i), "10.0.0." + std::to_string(i) + ":7946",
+        static_cast<uint64_t>(i) * 1000, states[i],
+        std::string(static_cast<size_t>(i) * 10, 'm'));
   }
   state.set_user_state(std::string("\0app", 4));
   return state;
@@ -185,4 +133,4 @@ inline wire::PushPull SamplePushPull() {
 
 }  // namespace roster::core
 
-#endif  // ROSTER_TEST_WIRE_SAMPLES_H_
+#endif  // ROSTER_TEST_CORE_WIRE_SAMPLES_H_

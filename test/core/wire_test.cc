@@ -17,12 +17,18 @@
 #include "proto/roster.pb.h"
 #include "roster/config.h"
 #include "roster/counters.h"
-#include "test/wire_samples.h"
+#include "test/common/messages.h"
+#include "test/core/wire_samples.h"
 
 namespace roster::core {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
+using test::MakeAlive;
+using test::MakeDead;
+using test::MakeSuspect;
+using test::Payload;
+using test::Record;
 
 constexpr size_t kBigFrame = 1 << 20;
 
@@ -645,9 +651,7 @@ TEST(DecodePacketTest, SmallLimitsApply) {
   Limits limits;
   limits.max_name_bytes = 4;
   limits.max_addr_bytes = 6;
-  wire::Message alive;
-  alive.mutable_alive()->set_name("abcd");
-  alive.mutable_alive()->set_addr("h:7946");
+  wire::Message alive = MakeAlive("abcd", "h:7946", 0);
   EXPECT_TRUE(DecodePacket(Payload(alive), limits).ok());
   alive.mutable_alive()->set_name("abcde");
   EXPECT_EQ(DecodePacket(Payload(alive), limits).error.reason,
@@ -970,30 +974,14 @@ TEST(GarbageTest, NeverCrashesAndOnlyAcceptsValidInput) {
   EXPECT_GT(push_pulls_rejected, 500);
 }
 
-}  // namespace
-}  // namespace roster::core
-
-namespace roster::core {
-namespace {
-
 // Refutation goes one higher than the news it answers, so an incarnation at
 // the top of uint64 would make a member unable to refute, ever.
 TEST(DecodePacketTest, RejectsIncarnationsPastTheLimit) {
   for (int kind = 0; kind < 3; ++kind) {
-    wire::Message m;
-    if (kind == 0) {
-      m.mutable_alive()->set_name("a");
-      m.mutable_alive()->set_addr("10.0.0.1:1");
-      m.mutable_alive()->set_incarnation(kMaxIncarnation + 2);
-    } else if (kind == 1) {
-      m.mutable_suspect()->set_name("a");
-      m.mutable_suspect()->set_from("b");
-      m.mutable_suspect()->set_incarnation(UINT64_MAX);
-    } else {
-      m.mutable_dead()->set_name("a");
-      m.mutable_dead()->set_from("b");
-      m.mutable_dead()->set_incarnation(kMaxIncarnation + 1);
-    }
+    const wire::Message m =
+        kind == 0   ? MakeAlive("a", "10.0.0.1:1", kMaxIncarnation + 2)
+        : kind == 1 ? MakeSuspect("a", UINT64_MAX, "b")
+                    : MakeDead("a", kMaxIncarnation + 1, "b");
     auto decoded = DecodePacket(EncodeMessageEntry(m), Limits());
     EXPECT_FALSE(decoded.ok()) << kind;
     EXPECT_EQ(decoded.error.reason, DropReason::kMalformed);
@@ -1002,18 +990,13 @@ TEST(DecodePacketTest, RejectsIncarnationsPastTheLimit) {
   wire::PushPull state;
   state.set_source("b");
   wire::MemberRecord* r = state.add_members();
-  r->set_name("a");
-  r->set_addr("10.0.0.1:1");
-  r->set_state(wire::MEMBER_STATE_DEAD);
-  r->set_incarnation(UINT64_MAX);
+  *r = Record("a", "10.0.0.1:1", UINT64_MAX, wire::MEMBER_STATE_DEAD);
   EXPECT_FALSE(DecodePushPull(EncodePushPull(state), Limits()).ok());
   r->set_incarnation(kMaxIncarnation);
   EXPECT_TRUE(DecodePushPull(EncodePushPull(state), Limits()).ok());
   // An alive may be one higher: the refutation of news at the limit.
-  wire::Message refutation;
-  refutation.mutable_alive()->set_name("a");
-  refutation.mutable_alive()->set_addr("10.0.0.1:1");
-  refutation.mutable_alive()->set_incarnation(kMaxIncarnation + 1);
+  const wire::Message refutation =
+      MakeAlive("a", "10.0.0.1:1", kMaxIncarnation + 1);
   EXPECT_TRUE(DecodePacket(EncodeMessageEntry(refutation), Limits()).ok());
 }
 

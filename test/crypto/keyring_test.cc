@@ -14,7 +14,7 @@
 #include "core/networks.h"
 #include "core/wire.h"
 #include "gtest/gtest.h"
-#include "test/test_keys.h"
+#include "test/common/test_keys.h"
 
 namespace roster {
 namespace {

@@ -3,7 +3,8 @@
 // with the same encoders roster sends with. The corpus under
 // test/fuzz/corpus/ is this program's output; the fuzz_corpus_is_current
 // test fails when the two drift apart. (fuzz_scenario's corpus is text,
-// written by hand.)
+// written by hand.) The messages are built with the builders every test
+// uses (test/common/messages.h).
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "net/stream.h"
 #include "proto/roster.pb.h"
 #include "roster/member.h"
+#include "test/common/messages.h"
 #include "test/fuzz/fuzz_keyring.h"
 
 namespace roster::fuzz {
@@ -26,79 +28,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-wire::Message Ping(uint32_t seq, std::string target) {
-  wire::Message m;
-  m.mutable_ping()->set_seq(seq);
-  m.mutable_ping()->set_target(target);
-  m.mutable_ping()->set_source("n1");
-  m.mutable_ping()->set_source_addr("10.0.0.1:7946");
-  return m;
-}
-
-wire::Message IndirectPing() {
-  wire::Message m;
-  wire::IndirectPing& p = *m.mutable_indirect_ping();
-  p.set_seq(7);
-  p.set_target("n3");
-  p.set_target_addr("10.0.0.3:7946");
-  p.set_source("n1");
-  p.set_source_addr("10.0.0.1:7946");
-  p.set_want_nack(true);
-  return m;
-}
-
-wire::Message Ack(uint32_t seq, bool nack = false) {
-  wire::Message m;
-  if (nack) {
-    m.mutable_nack()->set_seq(seq);
-  } else {
-    m.mutable_ack()->set_seq(seq);
-  }
-  return m;
-}
-
-wire::Message Alive(std::string name, std::string addr, uint64_t incarnation,
-                    std::string meta = "") {
-  wire::Message m;
-  m.mutable_alive()->set_name(name);
-  m.mutable_alive()->set_addr(addr);
-  m.mutable_alive()->set_incarnation(incarnation);
-  m.mutable_alive()->set_meta(meta);
-  return m;
-}
-
-wire::Message Suspect(std::string name, uint64_t incarnation) {
-  wire::Message m;
-  m.mutable_suspect()->set_name(name);
-  m.mutable_suspect()->set_incarnation(incarnation);
-  m.mutable_suspect()->set_from("n1");
-  return m;
-}
-
-wire::Message Dead(std::string name, uint64_t incarnation, std::string from) {
-  wire::Message m;
-  m.mutable_dead()->set_name(name);
-  m.mutable_dead()->set_incarnation(incarnation);
-  m.mutable_dead()->set_from(from);
-  return m;
-}
-
-wire::Message User(std::string payload) {
-  wire::Message m;
-  m.mutable_user()->set_payload(payload);
-  m.mutable_user()->set_origin("n2");
-  m.mutable_user()->set_id(42);
-  return m;
-}
-
-// A packet payload: its messages encoded as Swim piggybacks them.
-std::string Packet(const std::vector<wire::Message>& messages) {
-  std::string payload;
-  for (const wire::Message& m : messages) {
-    payload += core::EncodeMessageEntry(m);
-  }
-  return payload;
-}
+using test::MakeAck;
+using test::MakeAlive;
+using test::MakeDead;
+using test::MakeIndirectPing;
+using test::MakeNack;
+using test::MakePing;
+using test::MakeSuspect;
+using test::MakeUser;
+using test::Payload;
+using test::Record;
 
 std::string PushPull() {
   wire::PushPull state;
@@ -108,12 +47,9 @@ std::string PushPull() {
       wire::MEMBER_STATE_ALIVE, wire::MEMBER_STATE_SUSPECT,
       wire::MEMBER_STATE_DEAD, wire::MEMBER_STATE_LEFT};
   for (int i = 0; i < 4; ++i) {
-    wire::MemberRecord& r = *state.add_members();
-    r.set_name(absl::StrCat("n", i + 1));
-    r.set_addr(absl::StrCat("10.0.0.", i + 1, ":7946"));
-    r.set_incarnation(i * 3);
-    r.set_state(states[i]);
-    if (i == 0) r.set_meta("role=cache");
+    *state.add_members() = Record(absl::StrCat("n", i + 1),
+                                  absl::StrCat("10.0.0.", i + 1, ":7946"),
+                                  i * 3, states[i], i == 0 ? "role=cache" : "");
   }
   state.set_user_state("app-state");
   return core::EncodePushPull(state);
@@ -175,40 +111,46 @@ int main(int argc, char** argv) {
 
   std::vector<roster::wire::Message> many;
   for (int i = 0; i < 24; ++i) {
-    many.push_back(Alive(absl::StrCat("member-", i),
-                         absl::StrCat("10.1.0.", i, ":7946"), i));
+    many.push_back(MakeAlive(absl::StrCat("member-", i),
+                             absl::StrCat("10.1.0.", i, ":7946"), i));
   }
-  const std::string ping = Packet({Ping(1, "n2")});
+  const std::string ping = Payload({MakePing(1, "n2", "n1", "10.0.0.1:7946")});
   const std::string gossip =
-      Packet({Ping(2, "n2"), Alive("n4", "10.0.0.4:7946", 3), Suspect("n5", 1),
-              Dead("n6", 2, "n1")});
-  const std::string acks = Packet({Ack(7), Ack(8, /*nack=*/true)});
+      Payload({MakePing(2, "n2", "n1", "10.0.0.1:7946"),
+               MakeAlive("n4", "10.0.0.4:7946", 3), MakeSuspect("n5", 1, "n1"),
+               MakeDead("n6", 2, "n1")});
+  const std::string acks = Payload({MakeAck(7), MakeNack(8)});
   const std::string pp = PushPull();
 
   bool ok = true;
   ok &= Write(packet, "ping", ping);
   ok &= Write(packet, "ping_gossip", gossip);
-  ok &= Write(packet, "indirect_ping", Packet({IndirectPing()}));
+  ok &= Write(packet, "indirect_ping",
+              Payload({MakeIndirectPing(7, "n3", "10.0.0.3:7946", "n1",
+                                        "10.0.0.1:7946", /*want_nack=*/true)}));
   ok &= Write(packet, "ack_nack", acks);
-  ok &= Write(packet, "alive_meta",
-              Packet({Alive("n2", "10.0.0.2:7946", 5, "role=cache;zone=a")}));
-  ok &= Write(packet, "user_broadcast", Packet({User("hello, cluster")}));
-  ok &= Write(packet, "leave", Packet({Dead("n1", 4, "n1")}));
+  ok &= Write(
+      packet, "alive_meta",
+      Payload({MakeAlive("n2", "10.0.0.2:7946", 5, "role=cache;zone=a")}));
+  ok &= Write(packet, "user_broadcast",
+              Payload({MakeUser("hello, cluster", "n2", 42)}));
+  ok &= Write(packet, "leave", Payload({MakeDead("n1", 4, "n1")}));
   ok &= Write(packet, "utf8_v6",
-              Packet({Alive("n\xC3\xB6"
-                            "de-\xE2\x82\xAC",
-                            "[::1]:7946", 1)}));
+              Payload({MakeAlive("n\xC3\xB6"
+                                 "de-\xE2\x82\xAC",
+                                 "[::1]:7946", 1)}));
   ok &= Write(
       packet, "top_incarnation",
-      Packet({Alive("n2", "10.0.0.2:7946", roster::core::kMaxIncarnation + 1),
-              Suspect("n3", roster::core::kMaxIncarnation)}));
-  ok &= Write(packet, "many_alive", Packet(many));
+      Payload(
+          {MakeAlive("n2", "10.0.0.2:7946", roster::core::kMaxIncarnation + 1),
+           MakeSuspect("n3", roster::core::kMaxIncarnation, "n1")}));
+  ok &= Write(packet, "many_alive", Payload(many));
 
   ok &= Write(frame, "labelled_gossip", SealFrame(gossip, "prod"));
   ok &= Write(frame, "unlabelled_ping", SealFrame(ping, ""));
   ok &= Write(frame, "other_label", SealFrame(acks, "staging"));
   ok &= Write(frame, "empty_payload", SealFrame("", "prod"));
-  ok &= Write(frame, "many_alive", SealFrame(Packet(many), ""));
+  ok &= Write(frame, "many_alive", SealFrame(Payload(many), ""));
   {
     // Sealed with the fuzz keyring: its primary key, then its second.
     const roster::Keyring& ring = FuzzKeyring();

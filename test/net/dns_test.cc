@@ -22,7 +22,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "roster/node.h"
-#include "test/wait_until.h"
+#include "test/common/wait_until.h"
 
 namespace roster {
 namespace {

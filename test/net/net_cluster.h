@@ -1,7 +1,7 @@
 // A cluster of roster::Node on loopback for the socket tests: fast timing,
 // a recorder of each member's callbacks, and views of the whole.
-#ifndef ROSTER_TEST_NET_CLUSTER_H_
-#define ROSTER_TEST_NET_CLUSTER_H_
+#ifndef ROSTER_TEST_NET_NET_CLUSTER_H_
+#define ROSTER_TEST_NET_NET_CLUSTER_H_
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -141,4 +141,4 @@ inline void SendDatagram(const std::string& addr, const std::string& bytes) {
 
 }  // namespace roster
 
-#endif  // ROSTER_TEST_NET_CLUSTER_H_
+#endif  // ROSTER_TEST_NET_NET_CLUSTER_H_

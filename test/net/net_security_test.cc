@@ -9,9 +9,10 @@
 #include "gtest/gtest.h"
 #include "roster/keyring.h"
 #include "roster/node.h"
-#include "test/net_cluster.h"
-#include "test/test_keys.h"
-#include "test/wait_until.h"
+#include "test/common/messages.h"
+#include "test/common/test_keys.h"
+#include "test/common/wait_until.h"
+#include "test/net/net_cluster.h"
 
 namespace roster {
 namespace {
@@ -169,10 +170,7 @@ TEST(NetSecurityTest, AGarbageFloodLeavesTheViewIntactAndProbesAnswered) {
   auto right = Ring({Key('A')});
   std::mt19937_64 rng(7);
   auto random = [&] { return rng(); };
-  wire::Message ping;
-  ping.mutable_ping()->set_seq(1);
-  ping.mutable_ping()->set_target("n0");
-  const std::string entry = core::EncodeMessageEntry(ping);
+  const std::string entry = test::Payload(test::MakePing(1, "n0"));
   const absl::Time start = absl::Now();
   constexpr int kFlood = 6000;
   for (int i = 0; i < kFlood; ++i) {

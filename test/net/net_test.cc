@@ -26,8 +26,9 @@
 #include "gtest/gtest.h"
 #include "net/stream.h"
 #include "roster/node.h"
-#include "test/net_cluster.h"
-#include "test/wait_until.h"
+#include "test/common/messages.h"
+#include "test/common/wait_until.h"
+#include "test/net/net_cluster.h"
 
 namespace roster {
 namespace {
@@ -329,10 +330,7 @@ TEST(NetTest, HostileInputIsDroppedAndCountedAndTheMemberKeepsAnswering) {
     for (char& ch : junk) ch = static_cast<char>(rng());
     SendDatagram(addr, junk);
   }
-  wire::Message ping;
-  ping.mutable_ping()->set_seq(1);
-  ping.mutable_ping()->set_target("n0");
-  std::string good = core::SealFrame(core::EncodeMessageEntry(ping), "");
+  const std::string good = test::Datagram({test::MakePing(1, "n0")});
   for (size_t cut = 1; cut < good.size(); ++cut) {
     SendDatagram(addr, good.substr(0, cut));
   }

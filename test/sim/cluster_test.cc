@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sim/simulation.h"
-#include "test/sim_helpers.h"
+#include "test/sim/sim_helpers.h"
 
 namespace roster::sim {
 namespace {

@@ -1,27 +1,20 @@
 // Hostile datagrams injected into a simulated cluster: whatever a peer sends,
 // members keep their view, keep refuting, and keep spreading news.
 #include <string>
+#include <vector>
 
 #include "core/wire.h"
 #include "gtest/gtest.h"
 #include "sim/simulation.h"
+#include "test/common/messages.h"
 
 namespace roster::sim {
 namespace {
 
-std::string Datagram(const std::vector<wire::Message>& messages) {
-  std::string payload;
-  for (const auto& m : messages) payload += core::EncodeMessageEntry(m);
-  return core::SealFrame(payload, "");
-}
-
-wire::Message SuspectOf(const std::string& name, uint64_t incarnation) {
-  wire::Message m;
-  m.mutable_suspect()->set_name(name);
-  m.mutable_suspect()->set_incarnation(incarnation);
-  m.mutable_suspect()->set_from("mallory");
-  return m;
-}
+using test::Datagram;
+using test::MakeIndirectPing;
+using test::MakeSuspect;
+using test::MakeUser;
 
 struct Cluster {
   explicit Cluster(int n, uint64_t seed = 11)
@@ -40,7 +33,8 @@ TEST(HostileTest, TopIncarnationSuspicionIsRejected) {
   Cluster c(8);
   for (int i = 0; i < 8; ++i) {
     if (i == 1) continue;
-    c.sim.Inject(i, "6.6.6.6:1", Datagram({SuspectOf("node-1", UINT64_MAX)}));
+    c.sim.Inject(i, "6.6.6.6:1",
+                 Datagram({MakeSuspect("node-1", UINT64_MAX, "mallory")}));
   }
   c.sim.RunFor(absl::Seconds(60));
   for (int i = 0; i < 8; ++i) {
@@ -55,8 +49,9 @@ TEST(HostileTest, SuspicionAtTheLimitIsStillRefuted) {
   Cluster c(8);
   for (int i = 0; i < 8; ++i) {
     if (i == 1) continue;
-    c.sim.Inject(i, "6.6.6.6:1",
-                 Datagram({SuspectOf("node-1", core::kMaxIncarnation)}));
+    c.sim.Inject(
+        i, "6.6.6.6:1",
+        Datagram({MakeSuspect("node-1", core::kMaxIncarnation, "mallory")}));
   }
   c.sim.RunFor(absl::Seconds(120));
   EXPECT_EQ(c.failed, 0);
@@ -71,11 +66,8 @@ TEST(HostileTest, OversizedBroadcastIsDeliveredButDoesNotBlockNews) {
   Cluster c(6);
   int delivered = 0;
   c.sim.on_broadcast = [&](int, std::string_view) { ++delivered; };
-  wire::Message big;
-  big.mutable_user()->set_payload(std::string(2000, 'x'));
-  big.mutable_user()->set_origin("mallory");
-  big.mutable_user()->set_id(1);
-  c.sim.Inject(0, "6.6.6.6:1", Datagram({big}));
+  c.sim.Inject(0, "6.6.6.6:1",
+               Datagram({MakeUser(std::string(2000, 'x'), "mallory", 1)}));
   c.sim.RunFor(absl::Milliseconds(10));
   EXPECT_EQ(delivered, 1);  // to node 0, which does not pass it on
   EXPECT_EQ(c.sim.swim(0).counters().drops_of(DropReason::kTooLarge), 1u);
@@ -91,14 +83,8 @@ TEST(HostileTest, OneDatagramRelaysAtMostOneIndirectPing) {
   Cluster c(5);
   std::vector<wire::Message> pings;
   for (int i = 0; i < 200; ++i) {
-    wire::Message m;
-    wire::IndirectPing* p = m.mutable_indirect_ping();
-    p->set_seq(i);
-    p->set_target("victim");
-    p->set_target_addr("203.0.113.9:80");
-    p->set_source("mallory");
-    p->set_source_addr("6.6.6.6:1");
-    pings.push_back(m);
+    pings.push_back(MakeIndirectPing(i, "victim", "203.0.113.9:80", "mallory",
+                                     "6.6.6.6:1", /*want_nack=*/false));
   }
   const uint64_t before = c.sim.swim(0).counters().packets_sent;
   c.sim.Inject(0, "6.6.6.6:1", Datagram(pings));

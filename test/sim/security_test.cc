@@ -10,8 +10,8 @@
 #include "gtest/gtest.h"
 #include "roster/keyring.h"
 #include "sim/simulation.h"
-#include "test/sim_helpers.h"
-#include "test/test_keys.h"
+#include "test/common/test_keys.h"
+#include "test/sim/sim_helpers.h"
 
 namespace roster::sim {
 namespace {

@@ -1,6 +1,6 @@
 // Views of a simulated cluster that the simulation tests share.
-#ifndef ROSTER_TEST_SIM_HELPERS_H_
-#define ROSTER_TEST_SIM_HELPERS_H_
+#ifndef ROSTER_TEST_SIM_SIM_HELPERS_H_
+#define ROSTER_TEST_SIM_SIM_HELPERS_H_
 
 #include <algorithm>
 #include <optional>
@@ -52,4 +52,4 @@ inline std::vector<int> Range(int from, int to) {
 
 }  // namespace roster::sim
 
-#endif  // ROSTER_TEST_SIM_HELPERS_H_
+#endif  // ROSTER_TEST_SIM_SIM_HELPERS_H_

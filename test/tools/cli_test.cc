@@ -21,7 +21,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "test/wait_until.h"
+#include "test/common/wait_until.h"
 
 using roster::WaitUntil;
 
