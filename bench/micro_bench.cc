@@ -4,8 +4,9 @@
 
 #include "benchmark/benchmark.h"
 #include "core/broadcast_queue.h"
-#include "core/wire.h"
-#include "core/wire_reader.h"
+#include "core/wire/codec.h"
+#include "core/wire/decode.h"
+#include "core/wire/frame.h"
 #include "sim/simulation.h"
 
 namespace roster {

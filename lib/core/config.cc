@@ -3,8 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/networks.h"
 #include "core/string_view.h"
-#include "core/wire.h"
-#include "core/wire_checks.h"
+#include "core/wire/checks.h"
+#include "core/wire/frame.h"
 
 namespace roster {
 

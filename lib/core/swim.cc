@@ -16,7 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
-#include "core/wire_checks.h"
+#include "core/wire/checks.h"
 
 namespace roster {
 

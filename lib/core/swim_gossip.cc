@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/string_view.h"
 #include "core/swim_impl.h"
-#include "core/wire_entries.h"
+#include "core/wire/encode.h"
 
 namespace roster {
 

@@ -17,12 +17,12 @@
 #include "core/broadcast_queue.h"
 #include "core/member_table.h"
 #include "core/networks.h"
-#include "core/streams.h"
 #include "core/suspicion.h"
 #include "core/timers.h"
-#include "core/wire.h"
-#include "core/wire_reader.h"
-#include "core/wire_view.h"
+#include "core/wire/decode.h"
+#include "core/wire/frame.h"
+#include "core/wire/streams.h"
+#include "core/wire/views.h"
 #include "roster/swim.h"
 
 namespace roster {

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "core/swim_impl.h"
-#include "core/wire_entries.h"
+#include "core/wire/encode.h"
 
 namespace roster {
 

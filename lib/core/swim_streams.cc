@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "core/streams.h"
 #include "core/string_view.h"
 #include "core/swim_impl.h"
+#include "core/wire/streams.h"
 
 namespace roster {
 

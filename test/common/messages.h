@@ -10,8 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/streams.h"
-#include "core/wire.h"
+#include "core/wire/codec.h"
+#include "core/wire/frame.h"
+#include "core/wire/streams.h"
 #include "proto/roster.pb.h"
 
 namespace roster::test {

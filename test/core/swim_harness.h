@@ -27,9 +27,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "core/streams.h"
 #include "core/timers.h"
-#include "core/wire.h"
+#include "core/wire/codec.h"
+#include "core/wire/frame.h"
+#include "core/wire/streams.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
 #include "roster/config.h"

@@ -4,8 +4,8 @@
 #include <set>
 #include <string>
 
-#include "core/streams.h"
 #include "core/timers.h"
+#include "core/wire/streams.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
 #include "roster/swim.h"

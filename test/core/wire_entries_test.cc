@@ -1,11 +1,10 @@
 // Unit tests for lib/core/wire_entries.h: every entry and push-pull body is
 // byte for byte what protobuf writes for the same message.
-#include "core/wire_entries.h"
-
 #include <cstdint>
 #include <string>
 
-#include "core/wire.h"
+#include "core/wire/codec.h"
+#include "core/wire/encode.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
 #include "test/common/messages.h"

@@ -3,17 +3,16 @@
 // bytes (canonical, valid but written otherwise, truncated, garbled), a
 // reader accepts exactly what DecodePacket and DecodePushPull accept, with
 // the same values, and rejects the rest with the same reason and message.
-#include "core/wire_reader.h"
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/canonical_decode.h"
-#include "core/wire.h"
-#include "core/wire_view.h"
+#include "core/wire/canonical_decode.h"
+#include "core/wire/codec.h"
+#include "core/wire/decode.h"
+#include "core/wire/views.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
 #include "test/common/messages.h"

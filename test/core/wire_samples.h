@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/wire.h"
+#include "core/wire/decoded.h"
 #include "google/protobuf/stubs/logging.h"
 #include "proto/roster.pb.h"
 #include "test/common/messages.h"

@@ -1,5 +1,3 @@
-#include "core/wire.h"
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/wire/codec.h"
+#include "core/wire/crc32c.h"
+#include "core/wire/frame.h"
 #include "google/protobuf/stubs/logging.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"

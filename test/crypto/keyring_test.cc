@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/networks.h"
-#include "core/wire.h"
+#include "core/wire/frame.h"
 #include "gtest/gtest.h"
 #include "test/common/test_keys.h"
 

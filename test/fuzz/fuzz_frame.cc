@@ -10,7 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/wire.h"
+#include "core/wire/codec.h"
+#include "core/wire/frame.h"
 #include "roster/config.h"
 #include "test/fuzz/check.h"
 #include "test/fuzz/fuzz_keyring.h"

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/wire.h"
-#include "core/wire_reader.h"
+#include "core/wire/codec.h"
+#include "core/wire/decode.h"
 #include "google/protobuf/arena.h"
 #include "proto/roster.pb.h"
 #include "roster/config.h"

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "core/streams.h"
-#include "core/wire.h"
+#include "core/wire/codec.h"
+#include "core/wire/streams.h"
 #include "net/stream.h"
 #include "roster/config.h"
 #include "roster/member.h"

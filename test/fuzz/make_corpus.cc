@@ -15,8 +15,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "core/streams.h"
-#include "core/wire.h"
+#include "core/wire/codec.h"
+#include "core/wire/frame.h"
+#include "core/wire/streams.h"
 #include "net/stream.h"
 #include "proto/roster.pb.h"
 #include "roster/member.h"

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/wire.h"
+#include "core/wire/codec.h"
 #include "google/protobuf/stubs/common.h"
 #include "test/fuzz/check.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/wire.h"
+#include "core/wire/frame.h"
 #include "gtest/gtest.h"
 #include "roster/keyring.h"
 #include "roster/node.h"

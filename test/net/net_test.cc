@@ -21,8 +21,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/streams.h"
-#include "core/wire.h"
+#include "core/wire/decoded.h"
+#include "core/wire/streams.h"
 #include "gtest/gtest.h"
 #include "net/stream.h"
 #include "roster/node.h"

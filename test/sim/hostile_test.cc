@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "core/wire.h"
+#include "core/wire/decoded.h"
 #include "gtest/gtest.h"
 #include "sim/simulation.h"
 #include "test/common/messages.h"

@@ -8,8 +8,8 @@
 // once per hop.
 //
 // Every decoder takes hostile input and fails with a clear status.
-#ifndef ROSTER_CORE_STREAMS_H_
-#define ROSTER_CORE_STREAMS_H_
+#ifndef ROSTER_CORE_WIRE_STREAMS_H_
+#define ROSTER_CORE_WIRE_STREAMS_H_
 
 #include <string>
 #include <string_view>
@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "core/wire.h"
+#include "core/wire/decoded.h"
 #include "roster/config.h"
 #include "roster/keyring.h"
 #include "roster/member.h"
@@ -61,4 +61,4 @@ absl::StatusOr<std::vector<MemberInfo>> DecodeMemberList(std::string_view body,
 
 }  // namespace roster::core
 
-#endif  // ROSTER_CORE_STREAMS_H_
+#endif  // ROSTER_CORE_WIRE_STREAMS_H_

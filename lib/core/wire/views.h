@@ -6,8 +6,8 @@
 // A view holds up to six fields, indexed by field number; a field is either
 // bytes (a view) or a number. Views are only as long-lived as the bytes
 // they point into.
-#ifndef ROSTER_CORE_WIRE_VIEW_H_
-#define ROSTER_CORE_WIRE_VIEW_H_
+#ifndef ROSTER_CORE_WIRE_VIEWS_H_
+#define ROSTER_CORE_WIRE_VIEWS_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -169,4 +169,4 @@ PushPullView ViewOf(const wire::PushPull& state);
 
 }  // namespace roster::core
 
-#endif  // ROSTER_CORE_WIRE_VIEW_H_
+#endif  // ROSTER_CORE_WIRE_VIEWS_H_

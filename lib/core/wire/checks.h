@@ -8,8 +8,8 @@
 
 #include <vector>
 
-#include "core/wire.h"
-#include "core/wire_view.h"
+#include "core/wire/decoded.h"
+#include "core/wire/views.h"
 #include "roster/config.h"
 
 namespace roster::core {

@@ -1,4 +1,4 @@
-// Encoding and decoding of everything roster puts on the wire.
+// Frames: what every datagram and every TCP stream message is wrapped in.
 //
 // A datagram is a frame around an encoded wire::Packet:
 //   byte 0   format version (kFrameVersion)
@@ -16,55 +16,22 @@
 //
 // Decoders take hostile input: anything malformed or over a limit comes back
 // as an error with the DropReason to count, never as a crash.
-#ifndef ROSTER_CORE_WIRE_H_
-#define ROSTER_CORE_WIRE_H_
+#ifndef ROSTER_CORE_WIRE_FRAME_H_
+#define ROSTER_CORE_WIRE_FRAME_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 
-#include "absl/status/statusor.h"
-#include "core/crc32c.h"
-#include "proto/roster.pb.h"
-#include "roster/config.h"
-#include "roster/counters.h"
+#include "core/wire/decoded.h"
 #include "roster/keyring.h"
-#include "roster/member.h"
 
 namespace roster::core {
 
 inline constexpr uint8_t kFrameVersion = 1;
 inline constexpr size_t kMaxLabelBytes = 255;
-// Suspect and dead news with a higher incarnation is rejected as hostile,
-// and alive news above kMaxIncarnation + 1: a member refutes by going one
-// higher than what it refutes, so it must always have room to, and no honest
-// member gets anywhere near. (Without a keyring a forged alive at the top
-// can still pin a member's view; it can no longer make it unrefutable.)
-inline constexpr uint64_t kMaxIncarnation = uint64_t{1} << 62;
-
-// The public MemberState is the wire's, value for value: tables and
-// answers cast between them.
-static_assert(static_cast<int>(MemberState::kAlive) ==
-              wire::MEMBER_STATE_ALIVE);
-static_assert(static_cast<int>(MemberState::kSuspect) ==
-              wire::MEMBER_STATE_SUSPECT);
-static_assert(static_cast<int>(MemberState::kDead) == wire::MEMBER_STATE_DEAD);
-static_assert(static_cast<int>(MemberState::kLeft) == wire::MEMBER_STATE_LEFT);
-
-// The outcome of a failed decode: what to count and a message for logs.
-struct WireError {
-  DropReason reason;
-  std::string message;
-};
-
-template <typename T>
-struct Decoded {
-  bool ok() const { return error.message.empty(); }
-  T value;
-  WireError error{DropReason::kMalformed, {}};
-};
-
 // Frame. Sealed when `keyring` is set and its plaintext policy says so,
 // with a nonce from the operating system's generator (from `test_nonces`
 // instead, when given: only for reproducible test inputs); otherwise
@@ -89,23 +56,6 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
 // an AEAD pass.
 bool IsSealed(std::string_view frame);
 
-// One message encoded as an entry of Packet.messages (field tag, length,
-// body), so a packet is the concatenation of such entries.
-std::string EncodeMessageEntry(const wire::Message& message);
-
-// Parses a Packet payload and validates every message against `limits`.
-Decoded<wire::Packet> DecodePacket(std::string_view payload,
-                                   const Limits& limits);
-// The same into a caller's message (which may live on an arena, so that a
-// datagram's decode costs no heap allocation); false with `error` set when
-// the payload is rejected.
-bool DecodePacketInto(std::string_view payload, const Limits& limits,
-                      wire::Packet* out, WireError* error);
-
-std::string EncodePushPull(const wire::PushPull& state);
-Decoded<wire::PushPull> DecodePushPull(std::string_view payload,
-                                       const Limits& limits);
-
 }  // namespace roster::core
 
-#endif  // ROSTER_CORE_WIRE_H_
+#endif  // ROSTER_CORE_WIRE_FRAME_H_

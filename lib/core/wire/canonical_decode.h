@@ -9,14 +9,14 @@
 // makes it return false without judging it: the caller then parses with
 // protobuf, which decides. So the fast path never accepts what protobuf
 // rejects, nor rejects what protobuf accepts.
-#ifndef ROSTER_CORE_CANONICAL_DECODE_H_
-#define ROSTER_CORE_CANONICAL_DECODE_H_
+#ifndef ROSTER_CORE_WIRE_CANONICAL_DECODE_H_
+#define ROSTER_CORE_WIRE_CANONICAL_DECODE_H_
 
 #include <cstddef>
 #include <string_view>
 #include <vector>
 
-#include "core/wire_view.h"
+#include "core/wire/views.h"
 
 namespace roster::core {
 
@@ -31,4 +31,4 @@ bool ParseCanonicalPushPull(std::string_view payload, size_t max_members,
 
 }  // namespace roster::core
 
-#endif  // ROSTER_CORE_CANONICAL_DECODE_H_
+#endif  // ROSTER_CORE_WIRE_CANONICAL_DECODE_H_

@@ -1,4 +1,4 @@
-#include "core/canonical_decode.h"
+#include "core/wire/canonical_decode.h"
 
 #include <cstdint>
 

@@ -1,4 +1,4 @@
-#include "core/wire.h"
+#include "core/wire/frame.h"
 
 #include <algorithm>
 #include <array>
@@ -14,8 +14,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "core/wire_checks.h"
-#include "core/wire_view.h"
+#include "core/wire/crc32c.h"
 #include "util/coding.h"
 
 namespace roster::core {
@@ -29,9 +28,6 @@ constexpr uint8_t kKnownFlags = kFlagLabel | kFlagChecksum | kFlagEncrypted;
 constexpr size_t kHeaderBytes = 2;  // version, flags
 constexpr size_t kCrcBytes = 4;
 
-// Tag of Packet.messages: field 1, wire type 2 (length-delimited).
-constexpr char kMessagesTag = 0x0A;
-
 // CRC-32C (Castagnoli), reflected polynomial.
 
 // Debian's abseil is built with its own absl::string_view, distinct from
@@ -42,28 +38,6 @@ absl::string_view Absl(std::string_view view) {
 
 std::string_view ClampLabel(std::string_view label) {
   return label.substr(0, std::min(label.size(), kMaxLabelBytes));
-}
-
-template <typename T>
-Decoded<T> Fail(DropReason reason, std::string message) {
-  Decoded<T> decoded;
-  decoded.error.reason = reason;
-  decoded.error.message = std::move(message);
-  return decoded;
-}
-
-// Protobuf parses at most INT_MAX bytes, so no limit can be above that.
-size_t EffectiveLimit(size_t limit) {
-  return std::min(limit, static_cast<size_t>(INT_MAX));
-}
-
-// Parses `payload` (at most INT_MAX bytes) into `message`; protobuf takes an
-// int size and wants a non-null pointer.
-bool ParseBounded(std::string_view payload,
-                  google::protobuf::MessageLite* message) {
-  static constexpr char kEmpty[1] = {0};
-  const char* data = payload.data() != nullptr ? payload.data() : kEmpty;
-  return message->ParseFromArray(data, static_cast<int>(payload.size()));
 }
 
 // Why a frame's label is not ours, if it is not.
@@ -144,55 +118,55 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
                                     std::string* opened) {
   using Result = std::string_view;
   if (frame.size() > max_frame_bytes) {
-    return Fail<Result>(
+    return Failed<Result>(
         DropReason::kTooLarge,
         absl::StrCat("frame is ", frame.size(), " bytes, over the limit of ",
                      max_frame_bytes));
   }
   if (frame.size() < kHeaderBytes) {
-    return Fail<Result>(DropReason::kMalformed,
-                        absl::StrCat("frame of ", frame.size(),
-                                     " bytes is shorter than its header"));
+    return Failed<Result>(DropReason::kMalformed,
+                          absl::StrCat("frame of ", frame.size(),
+                                       " bytes is shorter than its header"));
   }
   const auto version = static_cast<uint8_t>(frame[0]);
   if (version != kFrameVersion) {
-    return Fail<Result>(
+    return Failed<Result>(
         DropReason::kBadVersion,
         absl::StrCat("frame version ", version,
                      " is not the supported version ", kFrameVersion));
   }
   const auto flags = static_cast<uint8_t>(frame[1]);
   if ((flags & ~kKnownFlags) != 0) {
-    return Fail<Result>(
+    return Failed<Result>(
         DropReason::kMalformed,
         absl::StrCat("frame has unknown flag bits 0x",
                      absl::Hex(flags & ~kKnownFlags, absl::kZeroPad2)));
   }
   const bool encrypted = (flags & kFlagEncrypted) != 0;
   if (encrypted && (flags & kFlagChecksum) != 0) {
-    return Fail<Result>(DropReason::kMalformed,
-                        "encrypted frame also claims a checksum");
+    return Failed<Result>(DropReason::kMalformed,
+                          "encrypted frame also claims a checksum");
   }
   if (!encrypted && (flags & kFlagChecksum) == 0) {
-    return Fail<Result>(DropReason::kMalformed,
-                        "unencrypted frame carries no checksum");
+    return Failed<Result>(DropReason::kMalformed,
+                          "unencrypted frame carries no checksum");
   }
   size_t pos = kHeaderBytes;
   const bool has_label = (flags & kFlagLabel) != 0;
   std::string_view label;
   if (has_label) {
     if (frame.size() - pos < 1) {
-      return Fail<Result>(DropReason::kMalformed,
-                          "frame ends before its label length");
+      return Failed<Result>(DropReason::kMalformed,
+                            "frame ends before its label length");
     }
     const size_t label_size = static_cast<uint8_t>(frame[pos]);
     ++pos;
     if (label_size == 0) {
-      return Fail<Result>(DropReason::kMalformed,
-                          "frame has the label flag but an empty label");
+      return Failed<Result>(DropReason::kMalformed,
+                            "frame has the label flag but an empty label");
     }
     if (frame.size() - pos < label_size) {
-      return Fail<Result>(
+      return Failed<Result>(
           DropReason::kMalformed,
           absl::StrCat("frame ends inside its ", label_size, "-byte label"));
     }
@@ -204,17 +178,18 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
     // another cluster's traffic costs no decryption; a forged one fails
     // to open.
     auto wrong = CheckLabel(has_label, label, expected_label);
-    if (wrong.has_value()) return Fail<Result>(wrong->reason, wrong->message);
+    if (wrong.has_value()) return Failed<Result>(wrong->reason, wrong->message);
     if (keyring == nullptr || opened == nullptr) {
-      return Fail<Result>(DropReason::kUndecryptable,
-                          "encrypted frame, and no keyring to open it");
+      return Failed<Result>(DropReason::kUndecryptable,
+                            "encrypted frame, and no keyring to open it");
     }
     if (frame.size() - pos < Keyring::kOverhead) {
-      return Fail<Result>(DropReason::kMalformed,
-                          "encrypted frame is shorter than its nonce and tag");
+      return Failed<Result>(
+          DropReason::kMalformed,
+          "encrypted frame is shorter than its nonce and tag");
     }
     if (!keyring->Open(frame.substr(pos), frame.substr(0, pos), opened)) {
-      return Fail<Result>(
+      return Failed<Result>(
           DropReason::kUndecryptable,
           "encrypted frame opens with no installed key (another key, or "
           "changed in transit)");
@@ -224,14 +199,14 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
     return decoded;
   }
   if (frame.size() - pos < kCrcBytes) {
-    return Fail<Result>(DropReason::kMalformed,
-                        "frame ends inside its checksum");
+    return Failed<Result>(DropReason::kMalformed,
+                          "frame ends inside its checksum");
   }
   const uint32_t stored = util::DecodeFixed32BigEndian(frame.data() + pos);
   const uint32_t computed =
       Crc32c(frame.substr(pos + kCrcBytes), Crc32c(frame.substr(0, pos)));
   if (stored != computed) {
-    return Fail<Result>(
+    return Failed<Result>(
         DropReason::kBadChecksum,
         absl::StrCat("frame checksum 0x", absl::Hex(stored, absl::kZeroPad8),
                      " does not match computed 0x",
@@ -240,12 +215,12 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
   // The label is compared after the checksum, so a label damaged in transit
   // counts as corruption, not as another cluster's traffic.
   auto wrong = CheckLabel(has_label, label, expected_label);
-  if (wrong.has_value()) return Fail<Result>(wrong->reason, wrong->message);
+  if (wrong.has_value()) return Failed<Result>(wrong->reason, wrong->message);
   if (keyring != nullptr &&
       keyring->plaintext() == Keyring::Plaintext::kRefuse) {
-    return Fail<Result>(DropReason::kPlaintext,
-                        "unencrypted frame, and this member requires "
-                        "encryption");
+    return Failed<Result>(DropReason::kPlaintext,
+                          "unencrypted frame, and this member requires "
+                          "encryption");
   }
   Decoded<Result> decoded;
   decoded.value = frame.substr(pos + kCrcBytes);
@@ -255,75 +230,6 @@ Decoded<std::string_view> OpenFrame(std::string_view frame,
 bool IsSealed(std::string_view frame) {
   return frame.size() >= kHeaderBytes &&
          (static_cast<uint8_t>(frame[1]) & kFlagEncrypted) != 0;
-}
-
-std::string EncodeMessageEntry(const wire::Message& message) {
-  const size_t body_size = message.ByteSizeLong();
-  std::string entry;
-  entry.reserve(1 + 10 + body_size);
-  entry.push_back(kMessagesTag);
-  util::PutVarint64(&entry, body_size);
-  const size_t body_at = entry.size();
-  entry.resize(body_at + body_size);
-  // ByteSizeLong() above cached the sizes this relies on.
-  message.SerializeWithCachedSizesToArray(
-      reinterpret_cast<uint8_t*>(entry.data() + body_at));
-  return entry;
-}
-
-bool DecodePacketInto(std::string_view payload, const Limits& limits,
-                      wire::Packet* out, WireError* error) {
-  const size_t max_bytes = EffectiveLimit(limits.max_packet_bytes);
-  if (payload.size() > max_bytes) {
-    *error = {DropReason::kTooLarge,
-              absl::StrCat("packet is ", payload.size(),
-                           " bytes, over the limit of ", max_bytes)};
-    return false;
-  }
-  if (!ParseBounded(payload, out)) {
-    *error = {DropReason::kMalformed, "packet does not parse"};
-    return false;
-  }
-  std::vector<MessageView> views;
-  views.reserve(static_cast<size_t>(out->messages_size()));
-  AppendViews(*out, &views, /*bodies=*/nullptr);
-  return CheckPacket(views, limits, error);
-}
-
-Decoded<wire::Packet> DecodePacket(std::string_view payload,
-                                   const Limits& limits) {
-  Decoded<wire::Packet> decoded;
-  WireError error;
-  if (!DecodePacketInto(payload, limits, &decoded.value, &error)) {
-    return Fail<wire::Packet>(error.reason, std::move(error.message));
-  }
-  return decoded;
-}
-
-std::string EncodePushPull(const wire::PushPull& state) {
-  std::string out;
-  state.SerializeToString(&out);
-  return out;
-}
-
-Decoded<wire::PushPull> DecodePushPull(std::string_view payload,
-                                       const Limits& limits) {
-  using Result = wire::PushPull;
-  const size_t max_bytes = EffectiveLimit(limits.max_stream_bytes);
-  if (payload.size() > max_bytes) {
-    return Fail<Result>(DropReason::kTooLarge,
-                        absl::StrCat("push-pull is ", payload.size(),
-                                     " bytes, over the limit of ", max_bytes));
-  }
-  Decoded<Result> decoded;
-  if (!ParseBounded(payload, &decoded.value)) {
-    return Fail<Result>(DropReason::kMalformed, "push-pull does not parse");
-  }
-  WireError error;
-  if (!CheckPushPull(ViewOf(decoded.value), limits, &error)) {
-    return Fail<Result>(error.reason, std::move(error.message));
-  }
-  return decoded;
 }
 
 }  // namespace roster::core

@@ -1,10 +1,10 @@
-#include "core/wire_reader.h"
+#include "core/wire/decode.h"
 
 #include <climits>
 #include <utility>
 
-#include "core/canonical_decode.h"
-#include "core/wire_checks.h"
+#include "core/wire/canonical_decode.h"
+#include "core/wire/checks.h"
 
 namespace roster::core {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/crc32c.h"
+#include "core/wire/crc32c.h"
 
 #include <array>
 #include <cstring>

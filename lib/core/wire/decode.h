@@ -3,16 +3,16 @@
 // anything else is parsed by protobuf (wire.h). Either way the result is
 // the same: the same messages, checked by the same rules, rejected with the
 // same DropReason and message as DecodePacket and DecodePushPull.
-#ifndef ROSTER_CORE_WIRE_READER_H_
-#define ROSTER_CORE_WIRE_READER_H_
+#ifndef ROSTER_CORE_WIRE_DECODE_H_
+#define ROSTER_CORE_WIRE_DECODE_H_
 
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/wire.h"
-#include "core/wire_view.h"
+#include "core/wire/codec.h"
+#include "core/wire/views.h"
 #include "roster/config.h"
 
 namespace roster::core {
@@ -45,4 +45,4 @@ class PushPullReader {
 
 }  // namespace roster::core
 
-#endif  // ROSTER_CORE_WIRE_READER_H_
+#endif  // ROSTER_CORE_WIRE_DECODE_H_

@@ -1,10 +1,11 @@
-#include "core/streams.h"
+#include "core/wire/streams.h"
 
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "core/wire_checks.h"
+#include "core/wire/checks.h"
+#include "core/wire/frame.h"
 #include "roster/counters.h"
 
 namespace roster::core {

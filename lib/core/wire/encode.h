@@ -2,8 +2,8 @@
 // from the values they carry. The bytes are exactly what protobuf writes for
 // the same wire::Message or wire::PushPull (fields in number order, zero and
 // empty values left out), without building a protobuf message per send.
-#ifndef ROSTER_CORE_WIRE_ENTRIES_H_
-#define ROSTER_CORE_WIRE_ENTRIES_H_
+#ifndef ROSTER_CORE_WIRE_ENCODE_H_
+#define ROSTER_CORE_WIRE_ENCODE_H_
 
 #include <cstdint>
 #include <string>
@@ -50,4 +50,4 @@ class PushPullWriter {
 
 }  // namespace roster::core
 
-#endif  // ROSTER_CORE_WIRE_ENTRIES_H_
+#endif  // ROSTER_CORE_WIRE_ENCODE_H_

@@ -1,4 +1,4 @@
-#include "core/wire_checks.h"
+#include "core/wire/checks.h"
 
 #include <cstdint>
 #include <cstring>

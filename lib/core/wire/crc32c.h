@@ -1,8 +1,8 @@
 // CRC-32C (Castagnoli), the checksum of unencrypted frames. Uses the
 // SSE4.2 instruction where the CPU has it, a table otherwise; both give the
 // same answer.
-#ifndef ROSTER_CORE_CRC32C_H_
-#define ROSTER_CORE_CRC32C_H_
+#ifndef ROSTER_CORE_WIRE_CRC32C_H_
+#define ROSTER_CORE_WIRE_CRC32C_H_
 
 #include <cstdint>
 #include <string_view>
@@ -16,4 +16,4 @@ uint32_t Crc32cPortable(std::string_view bytes, uint32_t crc = 0);
 
 }  // namespace roster::core
 
-#endif  // ROSTER_CORE_CRC32C_H_
+#endif  // ROSTER_CORE_WIRE_CRC32C_H_

@@ -1,4 +1,4 @@
-#include "core/wire_view.h"
+#include "core/wire/views.h"
 
 namespace roster::core {
 namespace {

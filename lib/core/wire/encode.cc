@@ -1,4 +1,4 @@
-#include "core/wire_entries.h"
+#include "core/wire/encode.h"
 
 #include <cstddef>
 #include <utility>
