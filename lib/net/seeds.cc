@@ -1,3 +1,5 @@
+// Seeds (seeds.h): parsing the forms Join takes, and c-ares driven by the
+// loop's polls and one timer, whose answers are gathered per Resolve call.
 #include "net/seeds.h"
 
 #include <ares.h>
@@ -107,7 +109,8 @@ Resolver::~Resolver() = default;
 
 absl::Status Resolver::EnsureChannel() {
   if (channel_ != nullptr) return absl::OkStatus();
-  if (closing_) return absl::CancelledError("the node is shutting down");
+  if (closer_.closing())
+    return absl::CancelledError("the node is shutting down");
   static std::once_flag once;
   std::call_once(once, [] { ares_library_init(ARES_LIB_INIT_ALL); });
   ares_options options{};
@@ -141,7 +144,7 @@ absl::Status Resolver::EnsureChannel() {
     uv_timer_init(loop_, &timer_);
     timer_.data = this;
     timer_open_ = true;
-    ++open_handles_;
+    closer_.Add();
   }
   return absl::OkStatus();
 }
@@ -237,7 +240,7 @@ void Resolver::LookupSrv(std::shared_ptr<Batch> batch, size_t index,
         if (status != ARES_SUCCESS || srv == nullptr) {
           ++self->counters_->dns_failures;
           r.status = LookupFailed(status, "SRV", l->name, "no SRV records");
-        } else if (!self->closing_) {
+        } else if (!self->closer_.closing()) {
           for (ares_srv_reply* s = srv; s != nullptr; s = s->next) {
             self->LookupAddrs(l->batch, l->index, s->host, s->port);
           }
@@ -250,7 +253,7 @@ void Resolver::LookupSrv(std::shared_ptr<Batch> batch, size_t index,
 }
 
 void Resolver::UpdateTimer() {
-  if (channel_ == nullptr || !timer_open_ || closing_) return;
+  if (channel_ == nullptr || !timer_open_ || closer_.closing()) return;
   timeval tv;
   if (ares_timeout(channel_, nullptr, &tv) == nullptr) {
     uv_timer_stop(&timer_);
@@ -275,13 +278,7 @@ void Resolver::SockState(void* data, int fd, int readable, int writable) {
     if (it == self->polls_.end()) return;
     Poll* p = it->second;
     self->polls_.erase(it);
-    uv_poll_stop(&p->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->poll), [](uv_handle_t* h) {
-      auto* p = static_cast<Poll*>(h->data);
-      Resolver* r = p->resolver;
-      delete p;
-      r->HandleClosed();
-    });
+    ClosePoll(p);
     return;
   }
   Poll* p;
@@ -290,7 +287,7 @@ void Resolver::SockState(void* data, int fd, int readable, int writable) {
     uv_poll_init_socket(self->loop_, &p->poll, fd);
     p->poll.data = p;
     self->polls_[fd] = p;
-    ++self->open_handles_;
+    self->closer_.Add();
   } else {
     p = it->second;
   }
@@ -307,41 +304,32 @@ void Resolver::SockState(void* data, int fd, int readable, int writable) {
   });
 }
 
-void Resolver::Close(std::function<void()> closed) {
-  closing_ = true;
-  closed_ = std::move(closed);
-  ++open_handles_;  // released at the end, so `closed` runs once
-  if (channel_ != nullptr) {
-    ares_channel channel = channel_;
-    ares_destroy(channel);  // fails the lookups in flight
-    channel_ = nullptr;
-  }
-  for (auto& [fd, p] : polls_) {
-    uv_poll_stop(&p->poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->poll), [](uv_handle_t* h) {
-      auto* p = static_cast<Poll*>(h->data);
-      Resolver* r = p->resolver;
-      delete p;
-      r->HandleClosed();
-    });
-  }
-  polls_.clear();
-  if (timer_open_) {
-    timer_open_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), [](uv_handle_t* h) {
-      static_cast<Resolver*>(h->data)->HandleClosed();
-    });
-  }
-  HandleClosed();
+void Resolver::ClosePoll(Poll* poll) {
+  uv_poll_stop(&poll->poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll->poll), [](uv_handle_t* h) {
+    auto* p = static_cast<Poll*>(h->data);
+    Resolver* r = p->resolver;
+    delete p;
+    r->closer_.Done();
+  });
 }
 
-void Resolver::HandleClosed() {
-  if (--open_handles_ > 0 || !closing_) return;
-  if (closed_) {
-    auto closed = std::move(closed_);
-    closed_ = nullptr;
-    closed();
-  }
+void Resolver::Close(std::function<void()> closed) {
+  closer_.Close(
+      [this] {
+        if (channel_ != nullptr) {
+          ares_channel channel = channel_;
+          ares_destroy(channel);  // fails the lookups in flight
+          channel_ = nullptr;
+        }
+        for (auto& [fd, p] : polls_) ClosePoll(p);
+        polls_.clear();
+        if (timer_open_) {
+          timer_open_ = false;
+          CloseHandle<&Resolver::closer_>(&timer_);
+        }
+      },
+      std::move(closed));
 }
 
 }  // namespace roster::net

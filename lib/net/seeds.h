@@ -23,7 +23,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "roster/node.h"
+#include "net/close_group.h"
+#include "roster/counters.h"
 
 struct ares_channeldata;
 
@@ -71,7 +72,7 @@ class Resolver {
                  const std::string& name);
   void UpdateTimer();
   static void SockState(void* data, int fd, int readable, int writable);
-  void HandleClosed();
+  static void ClosePoll(Poll* poll);
 
   uv_loop_t* loop_;
   std::string dns_server_;
@@ -79,10 +80,8 @@ class Resolver {
   ares_channeldata* channel_ = nullptr;
   uv_timer_t timer_;
   bool timer_open_ = false;
-  bool closing_ = false;
-  int open_handles_ = 0;
-  std::function<void()> closed_;
   absl::flat_hash_map<int, Poll*> polls_;
+  CloseGroup closer_;  // the timer and the polls
 };
 
 }  // namespace roster::net

@@ -1,3 +1,6 @@
+// One request and one reply per TCP connection (streams.h): each
+// connection's phases, timeouts and byte limits, and the bookkeeping that
+// lets Streams close them all.
 #include "net/streams.h"
 
 #include <algorithm>
@@ -33,7 +36,7 @@ struct Streams::Conn {
   std::string reply;      // outbound: the reply frame
   uint64_t reserved = 0;  // of Streams::inbound_bytes_
   uint64_t started_ms = 0;
-  int open_handles = 0;
+  CloseGroup closer;  // tcp and timer
   absl::Status result;
   Done done;
 
@@ -43,9 +46,10 @@ struct Streams::Conn {
     uv_timer_init(s->loop_, &timer);
     tcp.data = this;
     timer.data = this;
-    open_handles = 2;
+    closer.Add(2);
     started_ms = uv_now(s->loop_);
     s->conns_.insert(this);
+    s->closer_.Add();  // until Finish()
   }
 
   void Close(absl::Status status) {
@@ -53,12 +57,12 @@ struct Streams::Conn {
     phase = Phase::kClosing;
     result = std::move(status);
     if (!inbound && !result.ok()) ++owner->counters_->streams_failed;
-    auto closed = [](uv_handle_t* h) {
-      auto* c = static_cast<Conn*>(h->data);
-      if (--c->open_handles == 0) c->Finish();
-    };
-    uv_close(reinterpret_cast<uv_handle_t*>(&tcp), closed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer), closed);
+    closer.Close(
+        [this] {
+          CloseHandle<&Conn::closer>(&tcp);
+          CloseHandle<&Conn::closer>(&timer);
+        },
+        [this] { Finish(); });
   }
 
   void Finish() {
@@ -235,6 +239,7 @@ absl::Status Streams::Listen(uv_os_sock_t fd, Handler handler) {
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;
   listener_open_ = true;
+  closer_.Add();
   int r = uv_tcp_open(&listener_, fd);
   if (r == 0) {
     r = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 511,
@@ -247,7 +252,7 @@ absl::Status Streams::Listen(uv_os_sock_t fd, Handler handler) {
 
 void Streams::OnConnection(uv_stream_t* server, int status) {
   auto* s = static_cast<Streams*>(server->data);
-  if (status < 0 || s->closing_) return;
+  if (status < 0 || s->closer_.closing()) return;
   auto* c = new Conn(s, /*inbound=*/true);
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
     c->refused = true;
@@ -286,7 +291,7 @@ void Streams::Exchange(const sockaddr_storage& to, std::string request,
   c->out = std::move(request);
   c->phase = Conn::Phase::kConnecting;
   ++counters_->streams_opened;
-  if (closing_) {
+  if (closer_.closing()) {
     c->Close(absl::CancelledError("the node is shutting down"));
     return;
   }
@@ -304,29 +309,17 @@ void Streams::Exchange(const sockaddr_storage& to, std::string request,
 
 void Streams::Forget(Conn* conn) {
   conns_.erase(conn);
-  MaybeClosed();
-}
-
-void Streams::MaybeClosed() {
-  if (closing_ && !listener_open_ && conns_.empty() && closed_) {
-    auto closed = std::move(closed_);
-    closed_ = nullptr;
-    closed();
-  }
+  closer_.Done();  // may run the close's callback: the last use of `this`
 }
 
 void Streams::CloseAll(std::function<void()> closed) {
-  closing_ = true;
-  closed_ = std::move(closed);
-  if (listener_open_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), [](uv_handle_t* h) {
-      auto* s = static_cast<Streams*>(h->data);
-      s->listener_open_ = false;
-      s->MaybeClosed();
-    });
-  }
-  for (Conn* c : conns_) c->Close(absl::CancelledError("the node shut down"));
-  MaybeClosed();
+  closer_.Close(
+      [this] {
+        if (listener_open_) CloseHandle<&Streams::closer_>(&listener_);
+        for (Conn* c : conns_)
+          c->Close(absl::CancelledError("the node shut down"));
+      },
+      std::move(closed));
 }
 
 }  // namespace roster::net

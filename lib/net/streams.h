@@ -23,7 +23,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "roster/node.h"
+#include "net/close_group.h"
+#include "roster/counters.h"
 
 namespace roster::net {
 
@@ -61,14 +62,11 @@ class Streams {
   // Cancelled); `closed` runs once every handle has closed.
   void CloseAll(std::function<void()> closed);
 
-  size_t open_connections() const { return conns_.size(); }
-
   struct Conn;
 
  private:
   friend struct Conn;
   void Forget(Conn* conn);
-  void MaybeClosed();
   static void OnConnection(uv_stream_t* server, int status);
 
   uv_loop_t* loop_;
@@ -77,11 +75,10 @@ class Streams {
   Handler handler_;
   uv_tcp_t listener_;
   bool listener_open_ = false;
-  bool closing_ = false;
   size_t inbound_ = 0;
   uint64_t inbound_bytes_ = 0;
   absl::flat_hash_set<Conn*> conns_;
-  std::function<void()> closed_;
+  CloseGroup closer_;  // the listener and every connection
 
  public:
   char scratch_[64 * 1024];  // read buffer, used between alloc and read

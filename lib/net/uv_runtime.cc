@@ -1,3 +1,6 @@
+// The runtime over libuv (uv_runtime.h): binding UDP and TCP on one port,
+// the core's timers on one libuv timer, and the order of a close, in
+// which work already deferred still reports its failures.
 #include "net/uv_runtime.h"
 
 #include <fcntl.h>
@@ -101,6 +104,7 @@ UvRuntime::UvRuntime(uv_loop_t* loop, Options options, Host* host,
       counters_(counters),
       streams_(loop, options_.streams, counters),
       resolver_(loop, options_.dns_server, counters) {
+  closer_.Add(2);  // the streams and the resolver, each closing as one
   std::random_device device;
   std::seed_seq seq{device(), device(), device(), device(),
                     device(), device(), device(), device()};
@@ -117,7 +121,7 @@ absl::Status UvRuntime::Start() {
   uv_timer_init(loop_, &timer_);
   uv_timer_init(loop_, &defer_timer_);
   udp_.data = timer_.data = defer_timer_.data = this;
-  open_handles_ = 3;
+  closer_.Add(3);
   started_ = true;
   int r = uv_udp_open(&udp_, pair->udp);
   if (r < 0) {
@@ -161,7 +165,7 @@ const sockaddr_storage* UvRuntime::Resolve(const std::string& addr) {
 }
 
 void UvRuntime::SendPacket(const std::string& to, std::string bytes) {
-  if (closing_ || !started_) return;
+  if (closer_.closing() || !started_) return;
   const sockaddr_storage* dest = Resolve(to);
   if (dest == nullptr) {
     ++counters_->datagram_send_errors;
@@ -205,7 +209,8 @@ void UvRuntime::SendPacket(const std::string& to, std::string bytes) {
 
 void UvRuntime::OnDatagram(ssize_t n, const uv_buf_t* buf, const sockaddr* from,
                            unsigned flags) {
-  if (n <= 0 || from == nullptr || closing_) return;  // nothing, or an error
+  if (n <= 0 || from == nullptr || closer_.closing())
+    return;  // nothing, or an error
   if (flags & UV_UDP_PARTIAL) {
     ++counters_->datagrams_truncated;
     return;
@@ -226,7 +231,7 @@ bool UvRuntime::ResolveSeed(const std::string& seed) {
   // The resolver may answer before Resolve() returns; the core is told
   // later, never from inside this call.
   auto answer = [this, seed](std::vector<Resolver::Result> results) {
-    if (closing_) return;
+    if (closer_.closing()) return;
     Resolver::Result& r = results.front();
     if (!r.status.ok()) {
       host_->OnSeedResolved(seed, r.status);
@@ -254,7 +259,7 @@ void UvRuntime::Exchange(const std::string& to, std::string_view frame,
 }
 
 void UvRuntime::After(absl::Duration delay, Timer timer) {
-  if (closing_ || !started_) return;
+  if (closer_.closing() || !started_) return;
   int64_t ns = absl::ToInt64Nanoseconds(delay);
   uint64_t ms = ns <= 0 ? 0 : static_cast<uint64_t>((ns + 999999) / 1000000);
   // Timer slack: a deadline is rounded up to a multiple of 1/20 of its
@@ -269,7 +274,7 @@ void UvRuntime::After(absl::Duration delay, Timer timer) {
 }
 
 void UvRuntime::ArmTimer() {
-  if (timers_.empty() || closing_) return;
+  if (timers_.empty() || closer_.closing()) return;
   const uint64_t due = timers_.top().due_ms;
   if (due >= armed_due_) return;
   armed_due_ = due;
@@ -283,7 +288,8 @@ void UvRuntime::ArmTimer() {
 void UvRuntime::OnTimerFired() {
   armed_due_ = UINT64_MAX;
   const uint64_t now = uv_now(loop_);
-  while (!closing_ && !timers_.empty() && timers_.top().due_ms <= now) {
+  while (!closer_.closing() && !timers_.empty() &&
+         timers_.top().due_ms <= now) {
     Timer timer = std::move(const_cast<Pending&>(timers_.top()).timer);
     timers_.pop();
     host_->OnTimer(timer);
@@ -292,13 +298,13 @@ void UvRuntime::OnTimerFired() {
 }
 
 void UvRuntime::Defer(std::function<void()> fn) {
-  if (closed_all_) {
+  if (closer_.closed()) {
     fn();  // nothing runs later any more
     return;
   }
   deferred_.push_back(std::move(fn));
-  // Without a running timer, the close runs what waits (HandleClosed).
-  if (deferred_.size() > 1 || !started_ || closing_) return;
+  // Without a running timer, the close runs what waits (see Close).
+  if (deferred_.size() > 1 || !started_ || closer_.closing()) return;
   uv_timer_start(
       &defer_timer_,
       [](uv_timer_t* t) {
@@ -311,35 +317,25 @@ void UvRuntime::Defer(std::function<void()> fn) {
 }
 
 void UvRuntime::Close(std::function<void()> closed) {
-  if (closing_) return;
-  closing_ = true;
-  closed_ = std::move(closed);
-  auto handle_closed = [](uv_handle_t* h) {
-    static_cast<UvRuntime*>(h->data)->HandleClosed();
-  };
-  if (started_) {
-    uv_udp_recv_stop(&udp_);
-    uv_close(reinterpret_cast<uv_handle_t*>(&udp_), handle_closed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), handle_closed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&defer_timer_), handle_closed);
-  }
-  open_handles_ += 2;  // the streams, as one, and the resolver
-  streams_.CloseAll([this] { HandleClosed(); });
-  resolver_.Close([this] { HandleClosed(); });
-}
-
-void UvRuntime::HandleClosed() {
-  if (--open_handles_ > 0) return;
-  closed_all_ = true;
-  // Work deferred before the close still runs (it reports failures).
-  std::vector<std::function<void()>> run;
-  run.swap(deferred_);
-  for (auto& fn : run) fn();
-  if (closed_) {
-    auto closed = std::move(closed_);
-    closed_ = nullptr;
-    closed();
-  }
+  if (closer_.closing()) return;
+  closer_.Close(
+      [this] {
+        if (started_) {
+          uv_udp_recv_stop(&udp_);
+          CloseHandle<&UvRuntime::closer_>(&udp_);
+          CloseHandle<&UvRuntime::closer_>(&timer_);
+          CloseHandle<&UvRuntime::closer_>(&defer_timer_);
+        }
+        streams_.CloseAll([this] { closer_.Done(); });
+        resolver_.Close([this] { closer_.Done(); });
+      },
+      [this, closed = std::move(closed)] {
+        // Work deferred before the close still runs (it reports failures).
+        std::vector<std::function<void()>> run;
+        run.swap(deferred_);
+        for (auto& fn : run) fn();
+        if (closed) closed();  // may destroy this runtime
+      });
 }
 
 }  // namespace roster::net

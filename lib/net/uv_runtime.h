@@ -21,11 +21,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/close_group.h"
 #include "net/seeds.h"
 #include "net/stream.h"
 #include "net/streams.h"
 #include "roster/config.h"
-#include "roster/node.h"
+#include "roster/counters.h"
 #include "roster/runtime.h"
 
 namespace roster::net {
@@ -83,7 +84,6 @@ class UvRuntime final : public Runtime {
 
   // Stops everything; `closed` runs once every handle has closed.
   void Close(std::function<void()> closed);
-  bool closing() const { return closing_; }
 
  private:
   struct Pending {
@@ -100,7 +100,6 @@ class UvRuntime final : public Runtime {
   void OnTimerFired();
   void OnDatagram(ssize_t n, const uv_buf_t* buf, const sockaddr* from,
                   unsigned flags);
-  void HandleClosed();
 
   uv_loop_t* loop_;
   Options options_;
@@ -113,11 +112,9 @@ class UvRuntime final : public Runtime {
   uv_timer_t defer_timer_;
   Streams streams_;
   Resolver resolver_;
-  int open_handles_ = 0;
+  // UDP, the two timers, the streams and the resolver.
+  CloseGroup closer_;
   bool started_ = false;
-  bool closing_ = false;
-  bool closed_all_ = false;
-  std::function<void()> closed_;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>>
       timers_;
   uint64_t next_seq_ = 0;

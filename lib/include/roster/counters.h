@@ -1,5 +1,7 @@
 // Counters a member keeps about its own traffic and protocol activity. The
-// application reads them through Swim::counters() to log or export them.
+// application reads them through Swim::counters() to log or export them; a
+// roster::Node adds what its network layer counts (NetCounters), and
+// Node::counters() returns the two together.
 #ifndef ROSTER_COUNTERS_H_
 #define ROSTER_COUNTERS_H_
 
@@ -64,6 +66,37 @@ struct Counters {
     return drops[static_cast<size_t>(reason)];
   }
   uint64_t total_drops() const;
+};
+
+// What the network layer counts, beside the protocol's roster::Counters.
+struct NetCounters {
+  uint64_t datagrams_truncated = 0;   // larger than the receive buffer
+  uint64_t datagram_send_errors = 0;  // the kernel refused a datagram
+  uint64_t streams_opened = 0;        // outbound TCP exchanges started
+  uint64_t streams_failed = 0;        // ... that failed (refused, timeout)
+  uint64_t streams_accepted = 0;      // inbound TCP connections served
+  uint64_t streams_refused = 0;       // over max_inbound_streams: closed
+  uint64_t streams_timed_out = 0;     // either side, any timeout
+  uint64_t streams_too_large = 0;     // a declared length over the limit
+  uint64_t streams_malformed = 0;     // cut short, or declaring 0 bytes
+  uint64_t streams_not_admitted = 0;  // from outside swim.allowed_networks
+  uint64_t stream_bytes_sent = 0;
+  uint64_t stream_bytes_received = 0;
+  uint64_t messages_sent = 0;      // SendTo calls delivered
+  uint64_t messages_received = 0;  // SendTo messages handed to on_message
+  uint64_t dns_lookups = 0;
+  uint64_t dns_failures = 0;
+
+  uint64_t total_drops() const {
+    return datagrams_truncated + streams_refused + streams_timed_out +
+           streams_too_large + streams_malformed + streams_not_admitted;
+  }
+};
+
+// What Node::counters() returns.
+struct NodeCounters {
+  Counters protocol;  // the Swim's own counters (datagrams, probes, drops)
+  NetCounters net;
 };
 
 }  // namespace roster

@@ -34,7 +34,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,42 +47,13 @@
 #include "roster/counters.h"
 #include "roster/keyring.h"
 #include "roster/member.h"
+#include "roster/tags.h"  // EncodeTags and DecodeTags, for SetMeta
 
 struct uv_loop_s;  // libuv's uv_loop_t; the header does not include uv.h
 
 namespace roster {
 
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarning, kError };
-
-// What the network layer counts, beside the protocol's roster::Counters.
-struct NetCounters {
-  uint64_t datagrams_truncated = 0;   // larger than the receive buffer
-  uint64_t datagram_send_errors = 0;  // the kernel refused a datagram
-  uint64_t streams_opened = 0;        // outbound TCP exchanges started
-  uint64_t streams_failed = 0;        // ... that failed (refused, timeout)
-  uint64_t streams_accepted = 0;      // inbound TCP connections served
-  uint64_t streams_refused = 0;       // over max_inbound_streams: closed
-  uint64_t streams_timed_out = 0;     // either side, any timeout
-  uint64_t streams_too_large = 0;     // a declared length over the limit
-  uint64_t streams_malformed = 0;     // cut short, or declaring 0 bytes
-  uint64_t streams_not_admitted = 0;  // from outside swim.allowed_networks
-  uint64_t stream_bytes_sent = 0;
-  uint64_t stream_bytes_received = 0;
-  uint64_t messages_sent = 0;      // SendTo calls delivered
-  uint64_t messages_received = 0;  // SendTo messages handed to on_message
-  uint64_t dns_lookups = 0;
-  uint64_t dns_failures = 0;
-
-  uint64_t total_drops() const {
-    return datagrams_truncated + streams_refused + streams_timed_out +
-           streams_too_large + streams_malformed + streams_not_admitted;
-  }
-};
-
-struct NodeCounters {
-  Counters protocol;  // the Swim's own counters (datagrams, probes, drops)
-  NetCounters net;
-};
 
 struct NodeConfig {
   // Identity, timing and limits. swim.advertise_addr is where peers reach
@@ -199,9 +169,8 @@ class Node {
   const std::string& name() const;
   const std::string& addr() const;  // the advertised address
 
-  class Impl;
-
  private:
+  class Impl;  // lib/net/node_impl.h
   explicit Node(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
@@ -216,14 +185,6 @@ absl::StatusOr<std::vector<MemberInfo>> QueryMembers(
     const std::string& addr, const std::string& label = "",
     absl::Duration timeout = absl::Seconds(5),
     const Keyring* keyring = nullptr);
-
-// Metadata as tags: "key=value" lines. Keys are non-empty and hold no '='
-// or newline; values hold no newline.
-absl::StatusOr<std::string> EncodeTags(
-    const std::map<std::string, std::string>& tags);
-// nullopt if `meta` is not in that form.
-std::optional<std::map<std::string, std::string>> DecodeTags(
-    std::string_view meta);
 
 }  // namespace roster
 

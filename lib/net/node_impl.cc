@@ -1,0 +1,171 @@
+// Node::Impl (node_impl.h): the assembly of a member, what the runtime
+// hands on to the Swim, and the Join and Leave calls waiting on the Swim's
+// answers.
+#include "net/node_impl.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "net/address.h"
+#include "net/advertise.h"
+#include "net/seeds.h"
+
+namespace roster {
+
+absl::Status Node::Impl::Open() {
+  // The config first, before any socket.
+  if (absl::Status s = net::ValidateBeforeBinding(config_.swim); !s.ok())
+    return s;
+  auto bind = net::ParseIpPort(config_.bind_addr);
+  if (!bind.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("bind address: ", bind.status().message()));
+  if (!config_.dns_server.empty()) {
+    if (absl::Status s = net::ValidateDnsServer(config_.dns_server); !s.ok())
+      return s;
+  }
+  if (absl::Status s = loop_.Open(config_.loop,
+                                  [this](std::function<void()> closed) {
+                                    CloseHandles(std::move(closed));
+                                  });
+      !s.ok())
+    return s;
+
+  net::UvRuntime::Options options;
+  options.bind = *bind;
+  options.streams.connect_timeout = config_.connect_timeout;
+  options.streams.idle_timeout = config_.idle_timeout;
+  options.streams.stream_timeout = config_.stream_timeout;
+  options.streams.max_inbound = config_.max_inbound_streams;
+  // The core's rule (Config::allowed_networks), asked on accept so that
+  // an outsider never takes an inbound slot. swim_ is set below, before
+  // the loop can deliver a connection.
+  options.streams.admit = [this](const std::string& peer) {
+    return swim_ != nullptr && swim_->Admits(peer);
+  };
+  // The largest push-pull frame, or a message with its header.
+  options.streams.max_frame_bytes =
+      std::max(config_.swim.limits.max_stream_bytes,
+               config_.max_message_bytes) +
+      4096;
+  options.streams.max_inbound_bytes = 2 * options.streams.max_frame_bytes;
+  options.dns_server = config_.dns_server;
+  runtime_ = std::make_unique<net::UvRuntime>(loop_.loop(), std::move(options),
+                                              this, &net_counters_);
+  if (absl::Status s = runtime_->Start(); !s.ok()) return s;
+
+  auto advertise =
+      net::AdvertiseAddress(config_.swim.advertise_addr, runtime_->bound());
+  if (!advertise.ok()) return advertise.status();
+  config_.swim.advertise_addr = *std::move(advertise);
+  auto swim = Swim::Create(config_.swim, runtime_.get(), this);
+  if (!swim.ok()) return swim.status();
+  swim_ = std::move(*swim);
+  swim_->Start();
+  return absl::OkStatus();
+}
+
+void Node::Impl::CloseHandles(std::function<void()> closed) {
+  for (auto& w : leave_waiters_) w->Set(absl::CancelledError("shut down"));
+  leave_waiters_.clear();
+  auto joins = std::move(joins_);
+  joins_.clear();
+  for (auto& [token, done] : joins)
+    done(absl::CancelledError("the node shut down"));
+  runtime_->Close(std::move(closed));
+}
+
+// ---------------------------------------------------------------- inputs
+
+void Node::Impl::OnPacket(std::string_view from, std::string_view bytes) {
+  swim_->HandlePacket(from, bytes);
+  AfterInput();
+}
+
+void Node::Impl::OnTimer(const Timer& timer) {
+  swim_->HandleTimer(timer);
+  AfterInput();
+}
+
+void Node::Impl::AfterInput() {
+  if (leave_waiters_.empty() || !swim_->LeaveComplete()) return;
+  for (auto& w : leave_waiters_) w->Set(absl::OkStatus());
+  leave_waiters_.clear();
+}
+
+std::string Node::Impl::OnStream(const std::string& peer,
+                                 std::string_view frame) {
+  // Connections from outside the allowed networks were closed on accept.
+  std::string reply = swim_->HandleStream(peer, frame);
+  AfterInput();
+  return reply;
+}
+
+absl::Status Node::Impl::OnMessage(std::string_view from,
+                                   std::string_view payload) {
+  if (payload.size() > config_.max_message_bytes)
+    return absl::InvalidArgumentError("message too large");
+  if (!config_.on_message)
+    return absl::FailedPreconditionError("this member has no message handler");
+  ++net_counters_.messages_received;
+  config_.on_message(from, payload);
+  return absl::OkStatus();
+}
+
+void Node::Impl::OnSyncDone(const std::string& to,
+                            absl::StatusOr<std::string> response) {
+  if (loop_.closing()) return;  // the Join calls were cancelled
+  if (response.ok()) {
+    swim_->HandleSyncResponse(to, *response);
+  } else {
+    swim_->HandleSyncFailed(to, response.status());
+  }
+  AfterInput();
+}
+
+void Node::Impl::OnSeedResolved(
+    const std::string& seed,
+    const absl::StatusOr<std::vector<std::string>>& addrs) {
+  if (loop_.closing()) return;
+  swim_->HandleSeedResolved(seed, addrs);
+  AfterInput();
+}
+
+// ---------------------------------------------------------------- join
+
+void Node::Impl::JoinAsync(const std::vector<std::string>& seeds,
+                           std::function<void(absl::Status)> done) {
+  const uint64_t token = next_join_token_++;
+  joins_[token] = std::move(done);
+  swim_->Join(seeds, token);
+  AfterInput();
+}
+
+void Node::Impl::OnJoinDone(const JoinResult& result) {
+  auto it = joins_.find(result.token);
+  if (result.status.ok() && !result.failed.empty())
+    Log(LogLevel::kWarning, absl::StrCat("joined, but these seeds failed: ",
+                                         absl::StrJoin(result.failed, "; ")));
+  if (absl::IsAlreadyExists(result.status))
+    Log(LogLevel::kError,
+        absl::StrCat("join refused: ", result.status.message()));
+  if (it == joins_.end()) return;
+  auto done = std::move(it->second);
+  joins_.erase(it);
+  done(result.status);
+}
+
+// ---------------------------------------------------------------- leave
+
+void Node::Impl::StartLeave(std::shared_ptr<net::Waiter> waiter) {
+  swim_->Leave();
+  if (swim_->LeaveComplete()) {
+    waiter->Set(absl::OkStatus());
+    return;
+  }
+  leave_waiters_.push_back(std::move(waiter));
+}
+
+}  // namespace roster
