@@ -137,6 +137,12 @@ void Node::Impl::OnSeedResolved(
 
 void Node::Impl::JoinAsync(const std::vector<std::string>& seeds,
                            std::function<void(absl::Status)> done) {
+  // A task queued behind a Shutdown in the same batch: the joins were
+  // cancelled already, and this one would never be settled.
+  if (loop_.closing()) {
+    done(absl::CancelledError("the node shut down"));
+    return;
+  }
   const uint64_t token = next_join_token_++;
   joins_[token] = std::move(done);
   swim_->Join(seeds, token);
@@ -160,6 +166,10 @@ void Node::Impl::OnJoinDone(const JoinResult& result) {
 // ---------------------------------------------------------------- leave
 
 void Node::Impl::StartLeave(std::shared_ptr<net::Waiter> waiter) {
+  if (loop_.closing()) {
+    waiter->Set(absl::CancelledError("shut down"));
+    return;
+  }
   swim_->Leave();
   if (swim_->LeaveComplete()) {
     waiter->Set(absl::OkStatus());

@@ -10,6 +10,10 @@ namespace roster {
 
 void Node::Impl::SendToAsync(std::string name, std::string payload,
                              std::function<void(absl::Status)> done) {
+  if (loop_.closing()) {
+    done(absl::CancelledError("the node shut down"));
+    return;
+  }
   if (payload.size() > config_.max_message_bytes) {
     done(absl::InvalidArgumentError(absl::StrCat(
         "a message of ", payload.size(), " bytes is over the limit of ",

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -458,6 +459,39 @@ TEST(NetTest, QueryMembersListsTheTable) {
   EXPECT_NE(refused.status().message().find("127.0.0.1:1"),
             absl::string_view::npos);
   EXPECT_FALSE(QueryMembers("nonsense").ok());
+}
+
+// Calls queued behind a Shutdown that a callback makes, in the same batch
+// of loop tasks, are refused rather than left waiting forever.
+TEST(NetTest, CallsQueuedBehindAShutdownAreCancelled) {
+  auto node = Node::Start(TestConfig("solo"));
+  ASSERT_TRUE(node.ok()) << node.status();
+  Node* n = node->get();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  // Holds the loop thread inside a task until both calls below are queued.
+  n->JoinAsync({}, [&](absl::Status) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return release; });
+  });
+  n->JoinAsync({}, [n](absl::Status) { n->Shutdown(); });
+  std::atomic<int> settled{0};
+  n->JoinAsync({n->addr()}, [&](absl::Status s) {
+    EXPECT_TRUE(absl::IsCancelled(s)) << s;
+    ++settled;
+  });
+  n->SendToAsync("solo", "x", [&](absl::Status s) {
+    EXPECT_TRUE(absl::IsCancelled(s)) << s;
+    ++settled;
+  });
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(WaitUntil([&] { return settled == 2; }, absl::Seconds(5)))
+      << "a call queued behind the shutdown was never settled";
 }
 
 TEST(NetTest, MembersShareOneCallersLoop) {
