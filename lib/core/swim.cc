@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/config_check.h"
 #include "core/swim_impl.h"
 #include "core/wire/checks.h"
 
@@ -218,9 +219,10 @@ absl::StatusOr<std::unique_ptr<Swim>> Swim::Create(Config config,
                                                    Runtime* runtime,
                                                    Delegate* delegate) {
   if (runtime == nullptr) return absl::InvalidArgumentError("null runtime");
-  if (absl::Status s = config.Validate(); !s.ok()) return s;
-  return std::unique_ptr<Swim>(
-      new Swim(std::make_unique<Impl>(std::move(config), runtime, delegate)));
+  auto networks = core::CheckConfig(config);
+  if (!networks.ok()) return networks.status();
+  return std::unique_ptr<Swim>(new Swim(std::make_unique<Impl>(
+      std::move(config), *std::move(networks), runtime, delegate)));
 }
 
 Swim::Swim(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

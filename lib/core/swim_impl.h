@@ -32,16 +32,14 @@ using core::Verdict;
 
 class Swim::Impl {
  public:
-  Impl(Config config, Runtime* runtime, Delegate* delegate)
+  // `config` checked, and its allowed networks parsed, by Swim::Create.
+  Impl(Config config, core::NetworkList networks, Runtime* runtime,
+       Delegate* delegate)
       : cfg_(std::move(config)),
         rt_(*runtime),
         app_(delegate != nullptr ? delegate : &no_delegate_),
-        awareness_(cfg_.awareness_max_multiplier) {
-    // Swim::Create has validated the config, networks included.
-    if (auto networks = core::NetworkList::Parse(cfg_.allowed_networks);
-        networks.ok()) {
-      networks_ = *std::move(networks);
-    }
+        awareness_(cfg_.awareness_max_multiplier),
+        networks_(std::move(networks)) {
     MemberInfo info;
     info.name = cfg_.name;
     info.addr = cfg_.advertise_addr;
