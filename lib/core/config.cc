@@ -5,6 +5,7 @@
 #include "core/networks.h"
 #include "core/string_view.h"
 #include "core/wire/checks.h"
+#include "core/wire/encode.h"
 #include "core/wire/frame.h"
 
 namespace roster {
@@ -125,6 +126,14 @@ absl::StatusOr<NetworkList> CheckConfig(const Config& c) {
     return Invalid("dead_reclaim_time", "must not be negative");
   if (c.packet_budget < 512 || c.packet_budget > c.limits.max_packet_bytes)
     return Invalid("packet_budget", "must be in [512, max_packet_bytes]");
+  // This member's news must fit in one datagram, or it spreads only
+  // through push-pull (seconds instead of milliseconds).
+  if (AliveEntry(c.name, c.advertise_addr, kMaxIncarnation + 1, c.meta).size() +
+          FrameOverhead(c.label, c.keyring.get()) >
+      c.packet_budget)
+    return Invalid("meta",
+                   "makes this member's news larger than packet_budget: it "
+                   "could not be gossiped");
   if (c.limits.max_members < 1)
     return Invalid("limits.max_members", "must be > 0");
   if (c.limits.max_meta_bytes > 65535)

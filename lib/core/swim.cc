@@ -18,6 +18,7 @@
 #include "core/config_check.h"
 #include "core/swim_impl.h"
 #include "core/wire/checks.h"
+#include "core/wire/encode.h"
 
 namespace roster {
 
@@ -195,6 +196,18 @@ absl::Status Swim::Impl::SetMeta(std::string meta) {
     return absl::InvalidArgumentError(absl::StrCat(
         "metadata of ", meta.size(), " bytes exceeds the limit of ",
         cfg_.limits.max_meta_bytes));
+  }
+  // News of us that does not fit in a datagram spreads only through
+  // push-pull, seconds instead of milliseconds: refuse it, and say so.
+  const size_t alive =
+      core::AliveEntry(cfg_.name, self_->addr(), self_->incarnation() + 1, meta)
+          .size() +
+      FrameOverhead();
+  if (alive > cfg_.packet_budget) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "metadata of ", meta.size(), " bytes makes this member's news ", alive,
+        " bytes, over the packet budget of ", cfg_.packet_budget,
+        ": it could not be gossiped (raise packet_budget or send less)"));
   }
   cfg_.meta = meta;
   table_.SetMeta(*self_, meta);

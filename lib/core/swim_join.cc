@@ -39,6 +39,17 @@ void Swim::Impl::SetSeedAddrs(Seed& seed,
 }
 
 void Swim::Impl::Join(const std::vector<std::string>& seeds, uint64_t token) {
+  if (leaving_) {
+    // As in Serf: a member that left is gone for good; its name may come
+    // back only as a new member (a new process, a new Node).
+    app_->OnJoinDone(JoinResult{
+        token,
+        absl::FailedPreconditionError(
+            "this member has left the cluster; a new member must join "
+            "instead (start a new Node)"),
+        {}});
+    return;
+  }
   const uint64_t id = next_join_++;
   JoinWait& wait = joins_[id];
   wait.token = token;

@@ -371,6 +371,15 @@ TEST(ValidateTest, PacketBudgetRange) {
   EXPECT_TRUE(c.Validate().ok()) << c.Validate();
 }
 
+TEST(ValidateTest, MetadataMustFitInOneDatagram) {
+  Config c = Valid();
+  c.limits.max_meta_bytes = 4096;
+  c.meta = std::string(c.packet_budget, 'm');
+  ExpectInvalid(c, "meta");
+  c.packet_budget = 4096;
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+}
+
 TEST(ValidateTest, RejectsZeroMaxMembers) {
   Config c = Valid();
   c.limits.max_members = 0;

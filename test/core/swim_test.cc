@@ -132,6 +132,22 @@ TEST_F(SwimTest, SetMetaRaisesIncarnationAndGossipsIt) {
   EXPECT_TRUE(swim_->SetMeta(std::string(c.limits.max_meta_bytes, 'x')).ok());
 }
 
+// Metadata whose news would not fit in one datagram is refused: it could
+// spread only through push-pull, seconds instead of milliseconds.
+TEST_F(SwimTest, MetadataThatCannotBeGossipedIsRefused) {
+  Config c = BaseConfig();
+  c.limits.max_meta_bytes = 4096;
+  CreateAndStart(c);
+  const auto status = swim_->SetMeta(std::string(c.packet_budget, 'm'));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_NE(status.message().find("packet budget"), absl::string_view::npos)
+      << status;
+  EXPECT_EQ(swim_->Self().incarnation, 0u);
+  EXPECT_TRUE(swim_->Self().meta.empty());
+  // What fits goes out.
+  EXPECT_TRUE(swim_->SetMeta(std::string(c.packet_budget / 2, 'm')).ok());
+}
+
 // ---------------------------------------------------------------- leaving
 
 TEST_F(SwimTest, LeaveCompletesAfterTheTransmitLimitAndStopsProbing) {
