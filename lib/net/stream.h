@@ -2,7 +2,7 @@
 //
 // A connection carries one request and one reply. Each is a 4-byte
 // big-endian length, then that many bytes: a stream frame, which the core
-// writes and reads whole (lib/core/streams.h, doc/wire_format.md). Nothing
+// writes and reads whole (lib/core/wire/streams.h, doc/wire_format.md). Nothing
 // here looks inside a frame.
 #ifndef ROSTER_NET_STREAM_H_
 #define ROSTER_NET_STREAM_H_

@@ -12,7 +12,8 @@
 //   nonce    24 random bytes
 //   sealed   XChaCha20-Poly1305 of the payload, its 16-byte tag last, with
 //            the header before the nonce as associated data
-// A push-pull stream body is the same frame around an encoded PushPull.
+// A TCP stream message is the same frame around a stream kind and a body
+// (streams.h).
 //
 // Decoders take hostile input: anything malformed or over a limit comes back
 // as an error with the DropReason to count, never as a crash.

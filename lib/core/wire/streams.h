@@ -1,7 +1,7 @@
 // Stream messages: what travels over roster's TCP connections, in one
 // place for every kind (proto/roster.proto, StreamKind).
 //
-// A request or reply is a frame (core/wire.h: label, then checksum or
+// A request or reply is a frame (core/wire/frame.h: label, then checksum or
 // sealing) around one StreamKind byte and a body. The 4-byte length prefix
 // before it on the connection is the runtime's (net/stream.h); everything
 // inside is written and read here, so a stream is sealed once and opened
