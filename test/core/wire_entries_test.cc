@@ -1,10 +1,15 @@
-// Unit tests for lib/core/wire_entries.h: every entry and push-pull body is
-// byte for byte what protobuf writes for the same message.
+// Unit tests for lib/core/wire/encode.h: every entry and push-pull body is
+// byte for byte what protobuf writes for the same message. And the tables
+// of lib/core/wire/fields.h, which the encoder, the fast decoder, the views
+// and the checks are generated from, against proto/roster.proto.
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "core/wire/codec.h"
 #include "core/wire/encode.h"
+#include "core/wire/fields.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
 #include "test/common/messages.h"
@@ -110,6 +115,102 @@ TEST(PushPullWriterTest, SampleMatchesProtobuf) {
                      static_cast<MemberState>(r.state()), r.meta());
   }
   EXPECT_EQ(writer.Finish(state.user_state()), EncodePushPull(state));
+}
+
+// ------------------------------------------------------------ fields.h
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+// Whether a field of `type` is what the descriptor says.
+void ExpectType(const FieldDescriptor* field, FieldType type) {
+  const bool repeated = type == FieldType::kMemberRecords;
+  EXPECT_EQ(field->is_repeated(), repeated) << field->full_name();
+  switch (type) {
+    case FieldType::kUint32:
+      EXPECT_EQ(field->type(), FieldDescriptor::TYPE_UINT32)
+          << field->full_name();
+      return;
+    case FieldType::kUint64:
+      EXPECT_EQ(field->type(), FieldDescriptor::TYPE_UINT64)
+          << field->full_name();
+      return;
+    case FieldType::kBool:
+      EXPECT_EQ(field->type(), FieldDescriptor::TYPE_BOOL)
+          << field->full_name();
+      return;
+    case FieldType::kMemberState:
+      ASSERT_EQ(field->type(), FieldDescriptor::TYPE_ENUM)
+          << field->full_name();
+      EXPECT_EQ(field->enum_type(), wire::MemberState_descriptor());
+      return;
+    case FieldType::kBytes:
+      EXPECT_EQ(field->type(), FieldDescriptor::TYPE_BYTES)
+          << field->full_name();
+      return;
+    case FieldType::kMemberRecords:
+      ASSERT_EQ(field->type(), FieldDescriptor::TYPE_MESSAGE)
+          << field->full_name();
+      EXPECT_EQ(field->message_type(), wire::MemberRecord::descriptor());
+      return;
+  }
+  ADD_FAILURE() << "unknown type of " << field->full_name();
+}
+
+// Every field of the message is in its table, and every row of the table
+// is a field of the message, by number, name and type.
+template <typename Proto>
+void ExpectTableIsMessage() {
+  const Descriptor* message = Proto::descriptor();
+  SCOPED_TRACE(message->full_name());
+  ASSERT_EQ(FieldTable<Proto>::kSize,
+            static_cast<size_t>(message->field_count()))
+      << "fields.h lists another number of fields than proto/roster.proto";
+  for (const FieldInfo& row : FieldTable<Proto>::kFields) {
+    const FieldDescriptor* field = message->FindFieldByNumber(row.number);
+    ASSERT_NE(field, nullptr) << "no field " << row.number;
+    EXPECT_EQ(field->name(), row.name);
+    EXPECT_EQ(field->containing_oneof(), nullptr) << field->full_name();
+    ExpectType(field, row.type);
+    // Numbers and flags have no rule but "any", and bytes always have one.
+    if (row.type == FieldType::kBytes) {
+      EXPECT_NE(row.rule, FieldRule::kAny) << field->full_name();
+    }
+  }
+}
+
+TEST(FieldTablesTest, EveryTableIsItsMessage) {
+#define ROSTER_TEST_TABLE_(Msg) ExpectTableIsMessage<wire::Msg>();
+#define ROSTER_TEST_KIND_TABLE_(number, field, Field, Msg) \
+  ROSTER_TEST_TABLE_(Msg)
+  ROSTER_WIRE_KINDS(ROSTER_TEST_KIND_TABLE_)
+  ROSTER_WIRE_PUSH_PULL_MESSAGES(ROSTER_TEST_TABLE_)
+#undef ROSTER_TEST_KIND_TABLE_
+#undef ROSTER_TEST_TABLE_
+}
+
+// The kinds are Message's body, all of it.
+TEST(FieldTablesTest, KindsAreTheBody) {
+  const Descriptor* message = wire::Message::descriptor();
+  ASSERT_EQ(message->oneof_decl_count(), 1);
+  const auto* body = message->oneof_decl(0);
+  EXPECT_EQ(body->name(), "body");
+  EXPECT_EQ(body->field_count(), message->field_count());
+  std::set<int> numbers;
+#define ROSTER_TEST_KIND_(number, field, Field, Msg)                 \
+  {                                                                  \
+    const FieldDescriptor* f = message->FindFieldByNumber(number);   \
+    ASSERT_NE(f, nullptr) << #field;                                 \
+    EXPECT_EQ(f->name(), #field);                                    \
+    EXPECT_EQ(f->containing_oneof(), body) << #field;                \
+    EXPECT_EQ(f->message_type(), wire::Msg::descriptor()) << #field; \
+    numbers.insert(number);                                          \
+  }
+  ROSTER_WIRE_KINDS(ROSTER_TEST_KIND_)
+#undef ROSTER_TEST_KIND_
+  EXPECT_EQ(numbers.size(), static_cast<size_t>(message->field_count()));
+  EXPECT_EQ(kMaxMessageKind, message->field_count());
+  EXPECT_EQ(wire::Packet::descriptor()->field_count(), 1);
 }
 
 }  // namespace

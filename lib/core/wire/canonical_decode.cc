@@ -2,42 +2,91 @@
 
 #include <cstdint>
 
+#include "core/wire/fields.h"
 #include "util/coding.h"
 
 namespace roster::core {
 namespace {
 
-// How a field of roster's messages is written (proto/roster.proto).
-enum class Type : uint8_t { kNone, kUint32, kUint64, kBool, kEnum, kBytes };
+// The schemas below, by which the parser knows each message's fields, come
+// from the tables of fields.h.
+
+// How a field is written, by field number; kNone: no such field.
+enum class Type : uint8_t {
+  kNone,
+  kUint32,
+  kUint64,
+  kBool,
+  kEnum,
+  kBytes,
+  kRecords,
+};
+
+constexpr Type TypeOf(FieldType type) {
+  switch (type) {
+    case FieldType::kUint32:
+      return Type::kUint32;
+    case FieldType::kUint64:
+      return Type::kUint64;
+    case FieldType::kBool:
+      return Type::kBool;
+    case FieldType::kMemberState:
+      return Type::kEnum;
+    case FieldType::kBytes:
+      return Type::kBytes;
+    case FieldType::kMemberRecords:
+      return Type::kRecords;
+  }
+  return Type::kNone;
+}
 
 constexpr int kVarint = 0;
 constexpr int kLengthDelimited = 2;
 
-using Schema = Type[kMaxViewFields];
-
-constexpr Type N = Type::kNone;
-constexpr Type U32 = Type::kUint32;
-constexpr Type U64 = Type::kUint64;
-constexpr Type B = Type::kBool;
-constexpr Type E = Type::kEnum;
-constexpr Type S = Type::kBytes;
-
-// By Message.body field number.
-constexpr Schema kMessageSchemas[] = {
-    {N, N, N, N, N, N},    // 0: no such kind
-    {U32, S, S, S, N, N},  // 1: Ping
-    {U32, S, S, S, S, B},  // 2: IndirectPing
-    {U32, N, N, N, N, N},  // 3: Ack
-    {U32, N, N, N, N, N},  // 4: Nack
-    {S, S, U64, S, N, N},  // 5: Alive
-    {S, U64, S, N, N, N},  // 6: Suspect
-    {S, U64, S, N, N, N},  // 7: Dead
-    {S, S, U64, N, N, N},  // 8: UserBroadcast
+struct Schema {
+  Type types[kMaxViewFields] = {};
+  constexpr Type operator[](int index) const { return types[index]; }
 };
-constexpr int kUserKind = 8;
-constexpr Schema kMemberRecordSchema = {S, S, U64, E, S, N};
-constexpr Schema kPushPullSchema = {B, S, N, S, N, N};  // 3: members
-constexpr int kMembersField = 3;
+
+// The schema of a message, from its table.
+template <typename Proto>
+constexpr Schema SchemaOf() {
+  Schema schema;
+  for (const FieldInfo& f : FieldTable<Proto>::kFields)
+    schema.types[f.number - 1] = TypeOf(f.type);
+  return schema;
+}
+
+// By Message.body field number (0: no such kind).
+#define ROSTER_WIRE_KIND_SCHEMA_(number, field, Field, Msg) \
+  SchemaOf<wire::Msg>(),
+constexpr Schema kMessageSchemas[kMaxMessageKind + 1] = {
+    Schema{}, ROSTER_WIRE_KINDS(ROSTER_WIRE_KIND_SCHEMA_)};
+#undef ROSTER_WIRE_KIND_SCHEMA_
+constexpr Schema kMemberRecordSchema = SchemaOf<wire::MemberRecord>();
+constexpr Schema kPushPullSchema = SchemaOf<wire::PushPull>();
+
+// PushPull.members, the one field of records.
+constexpr int kRecordsField = [] {
+  int field = 0;
+  for (int i = 0; i < kMaxViewFields; ++i)
+    if (kPushPullSchema[i] == Type::kRecords) field = field == 0 ? i + 1 : -1;
+  return field;
+}();
+static_assert(kRecordsField > 0, "a PushPull has one field of records");
+
+// Records nest only in a PushPull: ParseFields reads none.
+constexpr bool HasRecords(const Schema& schema) {
+  for (Type type : schema.types)
+    if (type == Type::kRecords) return true;
+  return false;
+}
+static_assert(!HasRecords(kMemberRecordSchema));
+static_assert([] {
+  for (const Schema& schema : kMessageSchemas)
+    if (HasRecords(schema)) return false;
+  return true;
+}());
 
 // Reads bytes [p, end) as a cursor; every read is bounds-checked.
 class Cursor {
@@ -129,21 +178,22 @@ bool ParseCanonicalPacket(std::string_view payload, size_t max_messages,
     // Packet.messages: field 1, one Message each.
     int field, wire_type;
     std::string_view message;
-    if (!in.Tag(&field, &wire_type) || field != 1 ||
+    if (!in.Tag(&field, &wire_type) ||
+        field != wire::Packet::kMessagesFieldNumber ||
         wire_type != kLengthDelimited || !in.Delimited(&message))
       return false;
     // Message: exactly one body field, covering all of it.
     Cursor m(message);
     int kind;
     std::string_view body;
-    if (!m.Tag(&kind, &wire_type) || kind < 1 || kind > kUserKind ||
+    if (!m.Tag(&kind, &wire_type) || kind < 1 || kind > kMaxMessageKind ||
         wire_type != kLengthDelimited || !m.Delimited(&body) || !m.done())
       return false;
     if (out->size() >= max_messages) return false;
     MessageView& view = out->emplace_back();
     view.kind = static_cast<wire::Message::BodyCase>(kind);
     if (!ParseFields(body, kMessageSchemas[kind], &view.values)) return false;
-    if (kind == kUserKind) view.user_body = body;
+    if (kind == wire::Message::kUser) view.user_body = body;
   }
   return true;
 }
@@ -151,30 +201,27 @@ bool ParseCanonicalPacket(std::string_view payload, size_t max_messages,
 bool ParseCanonicalPushPull(std::string_view payload, size_t max_members,
                             PushPullView* out) {
   Cursor in(payload);
-  FieldValues top;
   int last = 0;
   while (!in.done()) {
     int field, wire_type;
     if (!in.Tag(&field, &wire_type)) return false;
-    if (field == kMembersField && last <= kMembersField) {
+    if (field == kRecordsField && last <= kRecordsField) {
+      // PushPull.members: repeated, so the one field that may come again.
       std::string_view record;
       if (wire_type != kLengthDelimited || !in.Delimited(&record) ||
-          out->members_.size() >= max_members)
+          out->records_.size() >= max_members)
         return false;
       if (!ParseFields(record, kMemberRecordSchema,
-                       &out->members_.emplace_back().values))
+                       &out->records_.emplace_back().values))
         return false;
     } else if (field <= last || field > kMaxViewFields ||
                kPushPullSchema[field - 1] == Type::kNone ||
                !ReadValue(kPushPullSchema[field - 1], wire_type, in,
-                          &top.fields[field - 1])) {
+                          &out->values.fields[field - 1])) {
       return false;
     }
     last = field;
   }
-  out->join_ = top.number(1) != 0;
-  out->source_ = top.bytes(2);
-  out->user_state_ = top.bytes(4);
   return true;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -75,22 +76,35 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
+// Where the fields being checked are: in which element of which list, in
+// which body of a Message.
+struct Where {
+  const char* list;  // "messages", "members", or null at the top level
+  size_t index;
+  const char* message;  // the body's name in a Message ("alive"), or null
+};
+constexpr Where kTopLevel{nullptr, 0, nullptr};
+
+// Names the field being checked, as `messages[1].alive.name`,
+// `members[0].addr` or `source`; the text is only built for a rejection,
+// so checking a valid packet allocates nothing.
+struct Field {
+  const Where& where;
+  const char* name;
+  std::string Describe() const {
+    const std::string prefix = where.message == nullptr
+                                   ? std::string()
+                                   : absl::StrCat(where.message, ".");
+    return where.list == nullptr
+               ? absl::StrCat(prefix, name)
+               : absl::StrCat(where.list, "[", where.index, "].", prefix, name);
+  }
+};
+
 // Checks a name or address: present, within `max_bytes`, and free of NUL,
 // control bytes and DEL. On failure fills `error` and returns false.
 // `field` names the field for the log message; the value itself is not
 // echoed because it is hostile input.
-// Names the field being checked; the text is only built for a rejection,
-// so checking a valid packet allocates nothing.
-struct Field {
-  const char* list;  // "messages", "members", or null at the top level
-  size_t index;
-  const char* name;
-  std::string Describe() const {
-    return list == nullptr ? std::string(name)
-                           : absl::StrCat(list, "[", index, "].", name);
-  }
-};
-
 bool CheckText(std::string_view value, const Field& field, size_t max_bytes,
                WireError* error) {
   if (value.empty()) {
@@ -159,77 +173,141 @@ bool CheckBlob(std::string_view value, const Field& field, size_t max_bytes,
   return true;
 }
 
+// The order of the checks within a message (fields.h, FieldRule): every
+// field of one phase, by field number, before any of the next.
+enum Phase : int {
+  kCounts,
+  kIncarnations,
+  kTexts,
+  kRecords,
+  kSizes,
+  kEnums,
+  kPhases,
+};
+
+constexpr bool InPhase(FieldRule rule, int phase) {
+  switch (rule) {
+    case FieldRule::kAny:
+      return false;
+    case FieldRule::kName:
+    case FieldRule::kAddr:
+    case FieldRule::kOptionalAddr:
+      return phase == kTexts;
+    case FieldRule::kIncarnation:
+    case FieldRule::kAliveIncarnation:
+    case FieldRule::kRecordIncarnation:
+      return phase == kIncarnations;
+    case FieldRule::kMeta:
+    case FieldRule::kPayload:
+    case FieldRule::kUserState:
+      return phase == kSizes;
+    case FieldRule::kKnownState:
+      return phase == kEnums;
+    case FieldRule::kMembers:
+      return phase == kCounts || phase == kRecords;
+  }
+  return false;
+}
+
+template <typename View>
+bool CheckFields(const View& view, const Where& where, const Limits& limits,
+                 WireError* error);
+
+// Field `name` of `view`, holding `value`, by `rule` if it is checked in
+// `phase`.
+template <FieldRule rule, int phase, typename View, typename Value>
+bool CheckField(const View& view, const Value& value, const Where& where,
+                const char* name, const Limits& limits, WireError* error) {
+  if constexpr (!InPhase(rule, phase)) {
+    return true;
+  } else if constexpr (rule == FieldRule::kName) {
+    return CheckName(value, Field{where, name}, limits, error);
+  } else if constexpr (rule == FieldRule::kAddr) {
+    return CheckAddr(value, Field{where, name}, limits, error);
+  } else if constexpr (rule == FieldRule::kOptionalAddr) {
+    return value.empty() || CheckAddr(value, Field{where, name}, limits, error);
+  } else if constexpr (rule == FieldRule::kIncarnation) {
+    return CheckIncarnation(value, Field{where, name}, error);
+  } else if constexpr (rule == FieldRule::kAliveIncarnation) {
+    return CheckIncarnation(value, Field{where, name}, error, /*alive=*/true);
+  } else if constexpr (rule == FieldRule::kRecordIncarnation) {
+    return CheckIncarnation(value, Field{where, name}, error,
+                            view.state() == wire::MEMBER_STATE_ALIVE);
+  } else if constexpr (rule == FieldRule::kMeta) {
+    return CheckBlob(value, Field{where, name}, limits.max_meta_bytes, error);
+  } else if constexpr (rule == FieldRule::kPayload) {
+    return CheckBlob(value, Field{where, name}, limits.max_packet_bytes, error);
+  } else if constexpr (rule == FieldRule::kUserState) {
+    return CheckBlob(value, Field{where, name}, limits.max_user_state_bytes,
+                     error);
+  } else if constexpr (rule == FieldRule::kKnownState) {
+    if (wire::MemberState_IsValid(value)) return true;
+    *error = {DropReason::kMalformed,
+              absl::StrCat(Field{where, name}.Describe(), " has unknown value ",
+                           static_cast<int>(value))};
+    return false;
+  } else if constexpr (rule == FieldRule::kMembers && phase == kCounts) {
+    const size_t count = value.size();
+    if (count <= limits.max_members) return true;
+    *error = {DropReason::kTooLarge,
+              absl::StrCat("push-pull has ", count,
+                           " members, over the limit of ", limits.max_members)};
+    return false;
+  } else if constexpr (rule == FieldRule::kMembers) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (!CheckFields(value[i], Where{name, i, nullptr}, limits, error))
+        return false;
+    }
+    return true;
+  } else {
+    static_assert(rule == FieldRule::kAny, "a rule with no check");
+    return true;
+  }
+}
+
+// CheckPhase<phase>(view, ...) for each table: its fields checked in
+// `phase`, by field number.
+#define ROSTER_WIRE_CHECK_FIELD_(number, field, Field, Type, Rule)        \
+  &&CheckField<FieldRule::Rule, phase>(view, view.field(), where, #field, \
+                                       limits, error)
+#define ROSTER_WIRE_DEFINE_CHECK_(View, Msg)                                  \
+  template <int phase>                                                        \
+  bool CheckPhase(const View& view, const Where& where, const Limits& limits, \
+                  WireError* error) {                                         \
+    return true ROSTER_WIRE_FIELDS_##Msg(ROSTER_WIRE_CHECK_FIELD_);           \
+  }
+#define ROSTER_WIRE_DEFINE_KIND_CHECK_(number, field, Field, Msg) \
+  ROSTER_WIRE_DEFINE_CHECK_(Field##View, Msg)
+ROSTER_WIRE_KINDS(ROSTER_WIRE_DEFINE_KIND_CHECK_)
+ROSTER_WIRE_DEFINE_CHECK_(MemberRecordView, MemberRecord)
+ROSTER_WIRE_DEFINE_CHECK_(PushPullView, PushPull)
+#undef ROSTER_WIRE_DEFINE_KIND_CHECK_
+#undef ROSTER_WIRE_DEFINE_CHECK_
+#undef ROSTER_WIRE_CHECK_FIELD_
+
+template <typename View, int... phase>
+bool CheckPhases(const View& view, const Where& where, const Limits& limits,
+                 WireError* error, std::integer_sequence<int, phase...>) {
+  return (CheckPhase<phase>(view, where, limits, error) && ...);
+}
+
+// Every field of `view` by its rule, phase by phase.
+template <typename View>
+bool CheckFields(const View& view, const Where& where, const Limits& limits,
+                 WireError* error) {
+  return CheckPhases(view, where, limits, error,
+                     std::make_integer_sequence<int, kPhases>());
+}
+
 bool CheckMessage(const MessageView& message, size_t index,
                   const Limits& limits, WireError* error) {
   switch (message.body_case()) {
-    case wire::Message::kPing: {
-      const PingView ping = message.ping();
-      return CheckName(ping.target(), Field{"messages", index, "ping.target"},
-                       limits, error) &&
-             CheckName(ping.source(), Field{"messages", index, "ping.source"},
-                       limits, error) &&
-             (ping.source_addr().empty() ||
-              CheckAddr(ping.source_addr(),
-                        Field{"messages", index, "ping.source_addr"}, limits,
-                        error));
-    }
-    case wire::Message::kIndirectPing: {
-      const IndirectPingView ping = message.indirect_ping();
-      return CheckName(ping.target(),
-                       Field{"messages", index, "indirect_ping.target"}, limits,
-                       error) &&
-             CheckAddr(ping.target_addr(),
-                       Field{"messages", index, "indirect_ping.target_addr"},
-                       limits, error) &&
-             CheckName(ping.source(),
-                       Field{"messages", index, "indirect_ping.source"}, limits,
-                       error) &&
-             CheckAddr(ping.source_addr(),
-                       Field{"messages", index, "indirect_ping.source_addr"},
+#define ROSTER_WIRE_CHECK_KIND_(number, field, Field, Msg)                \
+  case wire::Message::k##Field:                                           \
+    return CheckFields(message.field(), Where{"messages", index, #field}, \
                        limits, error);
-    }
-    case wire::Message::kAck:
-    case wire::Message::kNack:
-      return true;
-    case wire::Message::kAlive: {
-      const AliveView alive = message.alive();
-      return CheckIncarnation(alive.incarnation(),
-                              Field{"messages", index, "alive.incarnation"},
-                              error, /*alive=*/true) &&
-             CheckName(alive.name(), Field{"messages", index, "alive.name"},
-                       limits, error) &&
-             CheckAddr(alive.addr(), Field{"messages", index, "alive.addr"},
-                       limits, error) &&
-             CheckBlob(alive.meta(), Field{"messages", index, "alive.meta"},
-                       limits.max_meta_bytes, error);
-    }
-    case wire::Message::kSuspect: {
-      const AccusationView suspect = message.suspect();
-      return CheckIncarnation(suspect.incarnation(),
-                              Field{"messages", index, "suspect.incarnation"},
-                              error) &&
-             CheckName(suspect.name(), Field{"messages", index, "suspect.name"},
-                       limits, error) &&
-             CheckName(suspect.from(), Field{"messages", index, "suspect.from"},
-                       limits, error);
-    }
-    case wire::Message::kDead: {
-      const AccusationView dead = message.dead();
-      return CheckIncarnation(dead.incarnation(),
-                              Field{"messages", index, "dead.incarnation"},
-                              error) &&
-             CheckName(dead.name(), Field{"messages", index, "dead.name"},
-                       limits, error) &&
-             CheckName(dead.from(), Field{"messages", index, "dead.from"},
-                       limits, error);
-    }
-    case wire::Message::kUser:
-      return CheckName(message.user().origin(),
-                       Field{"messages", index, "user.origin"}, limits,
-                       error) &&
-             CheckBlob(message.user().payload(),
-                       Field{"messages", index, "user.payload"},
-                       limits.max_packet_bytes, error);
+    ROSTER_WIRE_KINDS(ROSTER_WIRE_CHECK_KIND_)
+#undef ROSTER_WIRE_CHECK_KIND_
     case wire::Message::BODY_NOT_SET:
       break;
   }
@@ -237,28 +315,6 @@ bool CheckMessage(const MessageView& message, size_t index,
             absl::StrCat("messages[", index,
                          "].body is not set (empty or unknown kind)")};
   return false;
-}
-
-bool CheckMemberRecord(const MemberRecordView& record, size_t index,
-                       const Limits& limits, WireError* error) {
-  if (!CheckIncarnation(record.incarnation(),
-                        Field{"members", index, "incarnation"}, error,
-                        record.state() == wire::MEMBER_STATE_ALIVE) ||
-      !CheckName(record.name(), Field{"members", index, "name"}, limits,
-                 error) ||
-      !CheckAddr(record.addr(), Field{"members", index, "addr"}, limits,
-                 error) ||
-      !CheckBlob(record.meta(), Field{"members", index, "meta"},
-                 limits.max_meta_bytes, error)) {
-    return false;
-  }
-  if (!wire::MemberState_IsValid(record.state())) {
-    *error = {DropReason::kMalformed,
-              absl::StrCat("members[", index, "].state has unknown value ",
-                           static_cast<int>(record.state()))};
-    return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -281,30 +337,17 @@ bool CheckPacket(const std::vector<MessageView>& messages, const Limits& limits,
 
 bool CheckPushPull(const PushPullView& state, const Limits& limits,
                    WireError* error) {
-  const size_t count = state.members().size();
-  if (count > limits.max_members) {
-    *error = {DropReason::kTooLarge,
-              absl::StrCat("push-pull has ", count,
-                           " members, over the limit of ", limits.max_members)};
-    return false;
-  }
-  if (!CheckName(state.source(), Field{nullptr, 0, "source"}, limits, error))
-    return false;
-  for (size_t i = 0; i < count; ++i) {
-    if (!CheckMemberRecord(state.members()[i], i, limits, error)) return false;
-  }
-  return CheckBlob(state.user_state(), Field{nullptr, 0, "user_state"},
-                   limits.max_user_state_bytes, error);
+  return CheckFields(state, kTopLevel, limits, error);
 }
 
 bool CheckMemberName(std::string_view value, const char* what,
                      const Limits& limits, WireError* error) {
-  return CheckName(value, Field{nullptr, 0, what}, limits, error);
+  return CheckName(value, Field{kTopLevel, what}, limits, error);
 }
 
 bool CheckMemberAddr(std::string_view value, const char* what,
                      const Limits& limits, WireError* error) {
-  return CheckAddr(value, Field{nullptr, 0, what}, limits, error);
+  return CheckAddr(value, Field{kTopLevel, what}, limits, error);
 }
 
 }  // namespace roster::core

@@ -3,12 +3,14 @@
 #include <cstddef>
 #include <utility>
 
+#include "core/wire/fields.h"
+#include "proto/roster.pb.h"
 #include "util/coding.h"
 
 namespace roster::core {
 namespace {
 
-// Every field roster defines has a number below 16, so a tag is one byte.
+// Every field number is below 16 (fields.h checks), so a tag is one byte.
 constexpr char Tag(int field, int wire_type) {
   return static_cast<char>((field << 3) | wire_type);
 }
@@ -18,31 +20,157 @@ constexpr int kLengthDelimited = 2;
 using util::PutVarint64;
 using util::VarintLength;
 
-// A field as protobuf writes it in proto3: left out when zero or empty.
-struct Varint {
-  int field;
-  uint64_t value;
-  size_t Size() const { return value == 0 ? 0 : 1 + VarintLength(value); }
-  void Append(std::string* out) const {
+// What the encoder takes for a field of each type.
+template <FieldType>
+struct EncodedValue;
+template <>
+struct EncodedValue<FieldType::kUint32> {
+  using type = uint32_t;
+};
+template <>
+struct EncodedValue<FieldType::kUint64> {
+  using type = uint64_t;
+};
+template <>
+struct EncodedValue<FieldType::kBool> {
+  using type = bool;
+};
+template <>
+struct EncodedValue<FieldType::kMemberState> {
+  using type = MemberState;
+};
+template <>
+struct EncodedValue<FieldType::kBytes> {
+  using type = std::string_view;
+};
+// Records are written one at a time (PushPullWriter::AddMember).
+template <>
+struct EncodedValue<FieldType::kMemberRecords> {
+  struct type {};
+};
+
+// The values of one message, a member per row of its table in fields.h,
+// each zero or empty unless set (and then left out, as protobuf does):
+// PingValues, IndirectPingValues, AckValues, NackValues, AliveValues,
+// SuspectValues, DeadValues and UserValues (by ROSTER_WIRE_KINDS), then
+// MemberRecordValues and PushPullValues. The encoders below fill them
+// with designated initializers, so a field added to a table is left out
+// until they are given it.
+#define ROSTER_WIRE_VALUE_MEMBER_(number, field, Field, Type, Rule) \
+  EncodedValue<FieldType::Type>::type field{};
+#define ROSTER_WIRE_VALUES_(Values, Msg)                \
+  struct Values {                                       \
+    ROSTER_WIRE_FIELDS_##Msg(ROSTER_WIRE_VALUE_MEMBER_) \
+  };
+#define ROSTER_WIRE_KIND_VALUES_(number, field, Field, Msg) \
+  ROSTER_WIRE_VALUES_(Field##Values, Msg)
+ROSTER_WIRE_KINDS(ROSTER_WIRE_KIND_VALUES_)
+ROSTER_WIRE_VALUES_(MemberRecordValues, MemberRecord)
+ROSTER_WIRE_VALUES_(PushPullValues, PushPull)
+#undef ROSTER_WIRE_KIND_VALUES_
+#undef ROSTER_WIRE_VALUES_
+#undef ROSTER_WIRE_VALUE_MEMBER_
+
+// How protobuf writes a field of each type in proto3: left out when zero
+// or empty.
+template <FieldType>
+struct FieldCodec;
+
+struct VarintCodec {
+  static size_t Size(uint64_t value) {
+    return value == 0 ? 0 : 1 + VarintLength(value);
+  }
+  static void Append(int field, uint64_t value, std::string* out) {
     if (value == 0) return;
     out->push_back(Tag(field, kVarint));
     PutVarint64(out, value);
   }
 };
 
-struct Bytes {
-  int field;
-  std::string_view value;
-  size_t Size() const {
-    return value.empty() ? 0 : 1 + VarintLength(value.size()) + value.size();
+template <>
+struct FieldCodec<FieldType::kUint32> {
+  static size_t Size(uint32_t value) { return VarintCodec::Size(value); }
+  static void Append(int field, uint32_t value, std::string* out) {
+    VarintCodec::Append(field, value, out);
   }
-  void Append(std::string* out) const {
-    if (value.empty()) return;
-    out->push_back(Tag(field, kLengthDelimited));
+};
+
+template <>
+struct FieldCodec<FieldType::kUint64> {
+  static size_t Size(uint64_t value) { return VarintCodec::Size(value); }
+  static void Append(int field, uint64_t value, std::string* out) {
+    VarintCodec::Append(field, value, out);
+  }
+};
+
+template <>
+struct FieldCodec<FieldType::kBool> {
+  static size_t Size(bool value) { return VarintCodec::Size(value ? 1 : 0); }
+  static void Append(int field, bool value, std::string* out) {
+    VarintCodec::Append(field, value ? 1 : 0, out);
+  }
+};
+
+template <>
+struct FieldCodec<FieldType::kMemberState> {
+  static size_t Size(MemberState value) {
+    return VarintCodec::Size(static_cast<uint64_t>(value));
+  }
+  static void Append(int field, MemberState value, std::string* out) {
+    VarintCodec::Append(field, static_cast<uint64_t>(value), out);
+  }
+};
+
+template <>
+struct FieldCodec<FieldType::kBytes> {
+  // Out of line, as GCC split the hand-written encoder: inlined at every
+  // field, the appends made entries slower (GCC then calls push_back out
+  // of line instead).
+  [[gnu::noinline]] static void AppendNonEmpty(char tag, std::string_view value,
+                                               std::string* out) {
+    out->push_back(tag);
     PutVarint64(out, value.size());
     out->append(value);
   }
+  static size_t Size(std::string_view value) {
+    return value.empty() ? 0 : 1 + VarintLength(value.size()) + value.size();
+  }
+  static void Append(int field, std::string_view value, std::string* out) {
+    if (!value.empty())
+      AppendNonEmpty(Tag(field, kLengthDelimited), value, out);
+  }
 };
+
+// Written one record at a time by PushPullWriter::AddMember.
+template <>
+struct FieldCodec<FieldType::kMemberRecords> {
+  using Value = EncodedValue<FieldType::kMemberRecords>::type;
+  static size_t Size(Value) { return 0; }
+  static void Append(int, Value, std::string*) {}
+};
+
+// BodySize(values) and AppendBody(values, out) for each table: the
+// message's fields in number order.
+#define ROSTER_WIRE_FIELD_SIZE_(number, field, Field, Type, Rule) \
+  +FieldCodec<FieldType::Type>::Size(values.field)
+#define ROSTER_WIRE_APPEND_FIELD_(number, field, Field, Type, Rule) \
+  FieldCodec<FieldType::Type>::Append(number, values.field, out);
+#define ROSTER_WIRE_DEFINE_BODY_(Values, Msg)                           \
+  [[maybe_unused]] size_t BodySize(const Values& values) {              \
+    return size_t{0} ROSTER_WIRE_FIELDS_##Msg(ROSTER_WIRE_FIELD_SIZE_); \
+  }                                                                     \
+  void AppendBody(const Values& values, std::string* out) {             \
+    ROSTER_WIRE_FIELDS_##Msg(ROSTER_WIRE_APPEND_FIELD_)                 \
+  }
+#define ROSTER_WIRE_DEFINE_KIND_BODY_(number, field, Field, Msg) \
+  ROSTER_WIRE_DEFINE_BODY_(Field##Values, Msg)
+ROSTER_WIRE_KINDS(ROSTER_WIRE_DEFINE_KIND_BODY_)
+ROSTER_WIRE_DEFINE_BODY_(MemberRecordValues, MemberRecord)
+ROSTER_WIRE_DEFINE_BODY_(PushPullValues, PushPull)
+#undef ROSTER_WIRE_DEFINE_KIND_BODY_
+#undef ROSTER_WIRE_DEFINE_BODY_
+#undef ROSTER_WIRE_APPEND_FIELD_
+#undef ROSTER_WIRE_FIELD_SIZE_
 
 // A submessage field with the given body size; written even when empty
 // (a oneof member or a repeated element is present whatever it holds).
@@ -53,107 +181,107 @@ void AppendNestedHeader(int field, size_t body, std::string* out) {
 }
 
 // Packet.messages entry around the Message whose body is field `kind`
-// holding `fields`.
-template <typename... Fields>
-std::string Entry(int kind, const Fields&... fields) {
-  const size_t body = (size_t{0} + ... + fields.Size());
+// holding `values`.
+template <typename Values>
+std::string EntryOf(int kind, const Values& values) {
+  const size_t body = BodySize(values);
   const size_t message = NestedSize(body);
   std::string out;
   out.reserve(NestedSize(message));
-  AppendNestedHeader(1, message, &out);
+  AppendNestedHeader(wire::Packet::kMessagesFieldNumber, message, &out);
   AppendNestedHeader(kind, body, &out);
-  (fields.Append(&out), ...);
+  AppendBody(values, &out);
   return out;
 }
 
-// Message.body field numbers (proto/roster.proto).
-constexpr int kPing = 1;
-constexpr int kIndirectPing = 2;
-constexpr int kAck = 3;
-constexpr int kNack = 4;
-constexpr int kAlive = 5;
-constexpr int kSuspect = 6;
-constexpr int kDead = 7;
-constexpr int kUser = 8;
+// KindEntry(values): the entry of each kind of message.
+#define ROSTER_WIRE_DEFINE_KIND_ENTRY_(number, field, Field, Msg) \
+  std::string KindEntry(const Field##Values& values) {            \
+    return EntryOf(number, values);                               \
+  }
+ROSTER_WIRE_KINDS(ROSTER_WIRE_DEFINE_KIND_ENTRY_)
+#undef ROSTER_WIRE_DEFINE_KIND_ENTRY_
 
 }  // namespace
 
 std::string PingEntry(uint32_t seq, std::string_view target,
                       std::string_view source, std::string_view source_addr) {
-  return Entry(kPing, Varint{1, seq}, Bytes{2, target}, Bytes{3, source},
-               Bytes{4, source_addr});
+  return KindEntry(PingValues{.seq = seq,
+                              .target = target,
+                              .source = source,
+                              .source_addr = source_addr});
 }
 
 std::string IndirectPingEntry(uint32_t seq, std::string_view target,
                               std::string_view target_addr,
                               std::string_view source,
                               std::string_view source_addr, bool want_nack) {
-  return Entry(kIndirectPing, Varint{1, seq}, Bytes{2, target},
-               Bytes{3, target_addr}, Bytes{4, source}, Bytes{5, source_addr},
-               Varint{6, want_nack ? 1u : 0u});
+  return KindEntry(IndirectPingValues{.seq = seq,
+                                      .target = target,
+                                      .target_addr = target_addr,
+                                      .source = source,
+                                      .source_addr = source_addr,
+                                      .want_nack = want_nack});
 }
 
-std::string AckEntry(uint32_t seq) { return Entry(kAck, Varint{1, seq}); }
+std::string AckEntry(uint32_t seq) { return KindEntry(AckValues{.seq = seq}); }
 
-std::string NackEntry(uint32_t seq) { return Entry(kNack, Varint{1, seq}); }
+std::string NackEntry(uint32_t seq) {
+  return KindEntry(NackValues{.seq = seq});
+}
 
 std::string AliveEntry(std::string_view name, std::string_view addr,
                        uint64_t incarnation, std::string_view meta) {
-  return Entry(kAlive, Bytes{1, name}, Bytes{2, addr}, Varint{3, incarnation},
-               Bytes{4, meta});
+  return KindEntry(AliveValues{
+      .name = name, .addr = addr, .incarnation = incarnation, .meta = meta});
 }
 
 std::string SuspectEntry(std::string_view name, uint64_t incarnation,
                          std::string_view from) {
-  return Entry(kSuspect, Bytes{1, name}, Varint{2, incarnation},
-               Bytes{3, from});
+  return KindEntry(
+      SuspectValues{.name = name, .incarnation = incarnation, .from = from});
 }
 
 std::string DeadEntry(std::string_view name, uint64_t incarnation,
                       std::string_view from) {
-  return Entry(kDead, Bytes{1, name}, Varint{2, incarnation}, Bytes{3, from});
+  return KindEntry(
+      DeadValues{.name = name, .incarnation = incarnation, .from = from});
 }
 
 std::string UserEntry(std::string_view payload, std::string_view origin,
                       uint64_t id) {
-  return Entry(kUser, Bytes{1, payload}, Bytes{2, origin}, Varint{3, id});
+  return KindEntry(UserValues{.payload = payload, .origin = origin, .id = id});
 }
 
 std::string UserEntryFromBody(std::string_view body) {
-  struct Raw {
-    std::string_view bytes;
-    size_t Size() const { return bytes.size(); }
-    void Append(std::string* out) const { out->append(bytes); }
-  };
-  return Entry(kUser, Raw{body});
+  const size_t message = NestedSize(body.size());
+  std::string out;
+  out.reserve(NestedSize(message));
+  AppendNestedHeader(wire::Packet::kMessagesFieldNumber, message, &out);
+  AppendNestedHeader(wire::Message::kUserFieldNumber, body.size(), &out);
+  out.append(body);
+  return out;
 }
 
 PushPullWriter::PushPullWriter(bool join, std::string_view source) {
-  Varint{1, join ? 1u : 0u}.Append(&out_);
-  Bytes{2, source}.Append(&out_);
+  AppendBody(PushPullValues{.join = join, .source = source}, &out_);
 }
 
 void PushPullWriter::AddMember(std::string_view name, std::string_view addr,
                                uint64_t incarnation, MemberState state,
                                std::string_view meta) {
-  const Bytes name_field{1, name};
-  const Bytes addr_field{2, addr};
-  const Varint incarnation_field{3, incarnation};
-  const Varint state_field{4, static_cast<uint64_t>(state)};
-  const Bytes meta_field{5, meta};
-  const size_t body = name_field.Size() + addr_field.Size() +
-                      incarnation_field.Size() + state_field.Size() +
-                      meta_field.Size();
-  AppendNestedHeader(3, body, &out_);
-  name_field.Append(&out_);
-  addr_field.Append(&out_);
-  incarnation_field.Append(&out_);
-  state_field.Append(&out_);
-  meta_field.Append(&out_);
+  const MemberRecordValues record{.name = name,
+                                  .addr = addr,
+                                  .incarnation = incarnation,
+                                  .state = state,
+                                  .meta = meta};
+  AppendNestedHeader(wire::PushPull::kMembersFieldNumber, BodySize(record),
+                     &out_);
+  AppendBody(record, &out_);
 }
 
 std::string PushPullWriter::Finish(std::string_view user_state) {
-  Bytes{4, user_state}.Append(&out_);
+  AppendBody(PushPullValues{.user_state = user_state}, &out_);
   return std::move(out_);
 }
 

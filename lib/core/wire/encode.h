@@ -2,6 +2,8 @@
 // from the values they carry. The bytes are exactly what protobuf writes for
 // the same wire::Message or wire::PushPull (fields in number order, zero and
 // empty values left out), without building a protobuf message per send.
+// What each message holds, and so what is written, comes from its table in
+// fields.h (encode.cc).
 #ifndef ROSTER_CORE_WIRE_ENCODE_H_
 #define ROSTER_CORE_WIRE_ENCODE_H_
 
@@ -13,7 +15,7 @@
 
 namespace roster::core {
 
-// One Packet.messages entry each (see EncodeMessageEntry in wire.h).
+// One Packet.messages entry each (see EncodeMessageEntry in codec.h).
 std::string PingEntry(uint32_t seq, std::string_view target,
                       std::string_view source, std::string_view source_addr);
 std::string IndirectPingEntry(uint32_t seq, std::string_view target,

@@ -3,68 +3,96 @@
 namespace roster::core {
 namespace {
 
-// Fills `f` from alternating field numbers and values.
-struct Filler {
-  FieldValues& f;
-  void Bytes(int field, const std::string& value) {
-    f.fields[field - 1].SetBytes(value);
+// Sets field `field` of `view` from protobuf's value of it.
+template <FieldType>
+struct FromProto;
+
+template <>
+struct FromProto<FieldType::kUint32> {
+  template <typename V>
+  static void Fill(uint32_t value, int field, V* view) {
+    view->values.fields[field - 1].value = value;
   }
-  void Number(int field, uint64_t value) { f.fields[field - 1].value = value; }
 };
+
+template <>
+struct FromProto<FieldType::kUint64> {
+  template <typename V>
+  static void Fill(uint64_t value, int field, V* view) {
+    view->values.fields[field - 1].value = value;
+  }
+};
+
+template <>
+struct FromProto<FieldType::kBool> {
+  template <typename V>
+  static void Fill(bool value, int field, V* view) {
+    view->values.fields[field - 1].value = value ? 1 : 0;
+  }
+};
+
+// The int32 as the uint32 it is on the wire (FieldAccess casts it back).
+template <>
+struct FromProto<FieldType::kMemberState> {
+  template <typename V>
+  static void Fill(wire::MemberState value, int field, V* view) {
+    view->values.fields[field - 1].value = static_cast<uint32_t>(value);
+  }
+};
+
+template <>
+struct FromProto<FieldType::kBytes> {
+  template <typename V>
+  static void Fill(const std::string& value, int field, V* view) {
+    view->values.fields[field - 1].SetBytes(value);
+  }
+};
+
+// Fill(proto, view) for each table: every field of the view from the
+// message protobuf parsed.
+#define ROSTER_WIRE_FILL_FIELD_(number, field, Field, Type, Rule) \
+  FromProto<FieldType::Type>::Fill(proto.field(), number, view);
+#define ROSTER_WIRE_DEFINE_FILL_(View, Msg)           \
+  void Fill(const wire::Msg& proto, View* view) {     \
+    ROSTER_WIRE_FIELDS_##Msg(ROSTER_WIRE_FILL_FIELD_) \
+  }
+#define ROSTER_WIRE_DEFINE_KIND_FILL_(number, field, Field, Msg) \
+  ROSTER_WIRE_DEFINE_FILL_(MessageView, Msg)
+ROSTER_WIRE_KINDS(ROSTER_WIRE_DEFINE_KIND_FILL_)
+ROSTER_WIRE_DEFINE_FILL_(MemberRecordView, MemberRecord)
+
+template <>
+struct FromProto<FieldType::kMemberRecords> {
+  static void Fill(
+      const google::protobuf::RepeatedPtrField<wire::MemberRecord>& records,
+      int /*field*/, PushPullView* view) {
+    view->records_.reserve(static_cast<size_t>(records.size()));
+    for (const wire::MemberRecord& r : records)
+      core::Fill(r, &view->records_.emplace_back());
+  }
+};
+
+ROSTER_WIRE_DEFINE_FILL_(PushPullView, PushPull)
+
+#undef ROSTER_WIRE_DEFINE_KIND_FILL_
+#undef ROSTER_WIRE_DEFINE_FILL_
+#undef ROSTER_WIRE_FILL_FIELD_
 
 MessageView ViewOf(const wire::Message& m, std::vector<std::string>* bodies) {
   MessageView view;
   view.kind = m.body_case();
-  Filler fill{view.values};
   switch (m.body_case()) {
-    case wire::Message::kPing:
-      fill.Number(1, m.ping().seq());
-      fill.Bytes(2, m.ping().target());
-      fill.Bytes(3, m.ping().source());
-      fill.Bytes(4, m.ping().source_addr());
-      break;
-    case wire::Message::kIndirectPing: {
-      const wire::IndirectPing& p = m.indirect_ping();
-      fill.Number(1, p.seq());
-      fill.Bytes(2, p.target());
-      fill.Bytes(3, p.target_addr());
-      fill.Bytes(4, p.source());
-      fill.Bytes(5, p.source_addr());
-      fill.Number(6, p.want_nack() ? 1 : 0);
-      break;
-    }
-    case wire::Message::kAck:
-      fill.Number(1, m.ack().seq());
-      break;
-    case wire::Message::kNack:
-      fill.Number(1, m.nack().seq());
-      break;
-    case wire::Message::kAlive:
-      fill.Bytes(1, m.alive().name());
-      fill.Bytes(2, m.alive().addr());
-      fill.Number(3, m.alive().incarnation());
-      fill.Bytes(4, m.alive().meta());
-      break;
-    case wire::Message::kSuspect:
-      fill.Bytes(1, m.suspect().name());
-      fill.Number(2, m.suspect().incarnation());
-      fill.Bytes(3, m.suspect().from());
-      break;
-    case wire::Message::kDead:
-      fill.Bytes(1, m.dead().name());
-      fill.Number(2, m.dead().incarnation());
-      fill.Bytes(3, m.dead().from());
-      break;
-    case wire::Message::kUser:
-      fill.Bytes(1, m.user().payload());
-      fill.Bytes(2, m.user().origin());
-      fill.Number(3, m.user().id());
-      if (bodies != nullptr) {
-        view.user_body = bodies->emplace_back(m.user().SerializeAsString());
-      }
-      break;
+#define ROSTER_WIRE_FILL_KIND_(number, field, Field, Msg) \
+  case wire::Message::k##Field:                           \
+    Fill(m.field(), &view);                               \
+    break;
+    ROSTER_WIRE_KINDS(ROSTER_WIRE_FILL_KIND_)
+#undef ROSTER_WIRE_FILL_KIND_
     case wire::Message::BODY_NOT_SET:
       break;
+  }
+  if (m.body_case() == wire::Message::kUser && bodies != nullptr) {
+    view.user_body = bodies->emplace_back(m.user().SerializeAsString());
   }
   return view;
 }
@@ -87,19 +115,7 @@ void AppendViews(const wire::Packet& packet, std::vector<MessageView>* out,
 
 PushPullView ViewOf(const wire::PushPull& state) {
   PushPullView view;
-  view.join_ = state.join();
-  view.source_ = state.source();
-  view.user_state_ = state.user_state();
-  view.members_.reserve(state.members_size());
-  for (const wire::MemberRecord& r : state.members()) {
-    MemberRecordView& record = view.members_.emplace_back();
-    Filler fill{record.values};
-    fill.Bytes(1, r.name());
-    fill.Bytes(2, r.addr());
-    fill.Number(3, r.incarnation());
-    fill.Number(4, static_cast<uint32_t>(r.state()));
-    fill.Bytes(5, r.meta());
-  }
+  Fill(state, &view);
   return view;
 }
 

@@ -1,11 +1,12 @@
 // Decoded messages as views into the bytes they came in: what Swim reads
 // from a datagram or a push-pull body without building protobuf messages.
 // Each view has the accessors of the protobuf message it stands for, so
-// code reads `msg.alive().name()` from either.
+// code reads `msg.alive().name()` from either. The accessors are generated
+// from the tables of fields.h.
 //
-// A view holds up to six fields, indexed by field number; a field is either
-// bytes (a view) or a number. Views are only as long-lived as the bytes
-// they point into.
+// A view holds up to kMaxViewFields fields, indexed by field number; a
+// field is either bytes (a view) or a number. Views are only as long-lived
+// as the bytes they point into.
 #ifndef ROSTER_CORE_WIRE_VIEWS_H_
 #define ROSTER_CORE_WIRE_VIEWS_H_
 
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/wire/fields.h"
 #include "proto/roster.pb.h"
 
 namespace roster::core {
@@ -32,8 +34,6 @@ struct FieldValue {
   }
 };
 
-inline constexpr int kMaxViewFields = 6;
-
 // The fields of one message, by field number (fields[0] is field 1).
 struct FieldValues {
   FieldValue fields[kMaxViewFields];
@@ -41,124 +41,154 @@ struct FieldValues {
   uint64_t number(int field) const { return fields[field - 1].value; }
 };
 
-class PingView {
- public:
-  explicit PingView(const FieldValues& f) : f_(f) {}
-  uint32_t seq() const { return static_cast<uint32_t>(f_.number(1)); }
-  std::string_view target() const { return f_.bytes(2); }
-  std::string_view source() const { return f_.bytes(3); }
-  std::string_view source_addr() const { return f_.bytes(4); }
+struct MemberRecordView;
 
- private:
-  const FieldValues& f_;
+// What a view's accessor gives for a field of each type; `view` is the
+// view, whose fields() are its FieldValues.
+template <FieldType>
+struct FieldAccess;
+
+template <>
+struct FieldAccess<FieldType::kUint32> {
+  using View = uint32_t;
+  template <typename V>
+  static View Get(const V& view, int field) {
+    return static_cast<uint32_t>(view.fields().number(field));
+  }
 };
 
-class IndirectPingView {
- public:
-  explicit IndirectPingView(const FieldValues& f) : f_(f) {}
-  uint32_t seq() const { return static_cast<uint32_t>(f_.number(1)); }
-  std::string_view target() const { return f_.bytes(2); }
-  std::string_view target_addr() const { return f_.bytes(3); }
-  std::string_view source() const { return f_.bytes(4); }
-  std::string_view source_addr() const { return f_.bytes(5); }
-  bool want_nack() const { return f_.number(6) != 0; }
-
- private:
-  const FieldValues& f_;
+template <>
+struct FieldAccess<FieldType::kUint64> {
+  using View = uint64_t;
+  template <typename V>
+  static View Get(const V& view, int field) {
+    return view.fields().number(field);
+  }
 };
 
-// Ack and Nack.
-class SeqView {
- public:
-  explicit SeqView(const FieldValues& f) : f_(f) {}
-  uint32_t seq() const { return static_cast<uint32_t>(f_.number(1)); }
-
- private:
-  const FieldValues& f_;
+template <>
+struct FieldAccess<FieldType::kBool> {
+  using View = bool;
+  template <typename V>
+  static View Get(const V& view, int field) {
+    return view.fields().number(field) != 0;
+  }
 };
 
-class AliveView {
- public:
-  explicit AliveView(const FieldValues& f) : f_(f) {}
-  std::string_view name() const { return f_.bytes(1); }
-  std::string_view addr() const { return f_.bytes(2); }
-  uint64_t incarnation() const { return f_.number(3); }
-  std::string_view meta() const { return f_.bytes(4); }
-
- private:
-  const FieldValues& f_;
+// As protobuf keeps an open enum: any int32, valid or not.
+template <>
+struct FieldAccess<FieldType::kMemberState> {
+  using View = wire::MemberState;
+  template <typename V>
+  static View Get(const V& view, int field) {
+    return static_cast<wire::MemberState>(static_cast<int32_t>(
+        static_cast<uint32_t>(view.fields().number(field))));
+  }
 };
 
-// Suspect and Dead.
-class AccusationView {
- public:
-  explicit AccusationView(const FieldValues& f) : f_(f) {}
-  std::string_view name() const { return f_.bytes(1); }
-  uint64_t incarnation() const { return f_.number(2); }
-  std::string_view from() const { return f_.bytes(3); }
-
- private:
-  const FieldValues& f_;
+template <>
+struct FieldAccess<FieldType::kBytes> {
+  using View = std::string_view;
+  template <typename V>
+  static View Get(const V& view, int field) {
+    return view.fields().bytes(field);
+  }
 };
 
-class UserView {
- public:
-  UserView(const FieldValues& f, std::string_view body) : f_(f), body_(body) {}
-  std::string_view payload() const { return f_.bytes(1); }
-  std::string_view origin() const { return f_.bytes(2); }
-  uint64_t id() const { return f_.number(3); }
-  // The UserBroadcast as protobuf would encode it (unknown fields kept),
-  // for passing the broadcast on.
-  std::string_view body() const { return body_; }
-
- private:
-  const FieldValues& f_;
-  std::string_view body_;
+// Records are kept beside the fields, in the view's `records_`.
+template <>
+struct FieldAccess<FieldType::kMemberRecords> {
+  using View = const std::vector<MemberRecordView>&;
+  template <typename V>
+  static View Get(const V& view, int /*field*/) {
+    return view.records_;
+  }
 };
 
-// One Packet.messages element.
+// One accessor per row of a table: `std::string_view name() const`.
+#define ROSTER_WIRE_ACCESSOR(number, field, Field, Type, Rule) \
+  FieldAccess<FieldType::Type>::View field() const {           \
+    return FieldAccess<FieldType::Type>::Get(*this, number);   \
+  }
+
+#define ROSTER_WIRE_DECLARE_KIND_VIEW_(number, field, Field, Msg) \
+  class Field##View;
+ROSTER_WIRE_KINDS(ROSTER_WIRE_DECLARE_KIND_VIEW_)
+#undef ROSTER_WIRE_DECLARE_KIND_VIEW_
+
+// One Packet.messages element. Its accessors, one per kind of body
+// (ROSTER_WIRE_KINDS: `AliveView alive() const` and so on), are only
+// meaningful for the kind it holds.
 struct MessageView {
   wire::Message::BodyCase kind = wire::Message::BODY_NOT_SET;
   FieldValues values;
   std::string_view user_body;  // kUser only
 
   wire::Message::BodyCase body_case() const { return kind; }
-  PingView ping() const { return PingView(values); }
-  IndirectPingView indirect_ping() const { return IndirectPingView(values); }
-  SeqView ack() const { return SeqView(values); }
-  SeqView nack() const { return SeqView(values); }
-  AliveView alive() const { return AliveView(values); }
-  AccusationView suspect() const { return AccusationView(values); }
-  AccusationView dead() const { return AccusationView(values); }
-  UserView user() const { return UserView(values, user_body); }
+#define ROSTER_WIRE_KIND_ACCESSOR_(number, field, Field, Msg) \
+  Field##View field() const;
+  ROSTER_WIRE_KINDS(ROSTER_WIRE_KIND_ACCESSOR_)
+#undef ROSTER_WIRE_KIND_ACCESSOR_
 };
+
+// The view of a message body: the accessors of table
+// ROSTER_WIRE_FIELDS_Msg over a MessageView.
+// (The table comes last: clang-format takes what follows it for a
+// continuation.)
+#define ROSTER_WIRE_BODY_VIEW(View, Msg)                    \
+  class View {                                              \
+    const MessageView& m_;                                  \
+                                                            \
+   public:                                                  \
+    explicit View(const MessageView& m) : m_(m) {}          \
+    const FieldValues& fields() const { return m_.values; } \
+    ROSTER_WIRE_FIELDS_##Msg(ROSTER_WIRE_ACCESSOR)          \
+  }
+
+ROSTER_WIRE_BODY_VIEW(PingView, Ping);
+ROSTER_WIRE_BODY_VIEW(IndirectPingView, IndirectPing);
+ROSTER_WIRE_BODY_VIEW(AckView, Ack);
+ROSTER_WIRE_BODY_VIEW(NackView, Nack);
+ROSTER_WIRE_BODY_VIEW(AliveView, Alive);
+ROSTER_WIRE_BODY_VIEW(SuspectView, Suspect);
+ROSTER_WIRE_BODY_VIEW(DeadView, Dead);
+
+class UserView {
+  const MessageView& m_;
+
+ public:
+  explicit UserView(const MessageView& m) : m_(m) {}
+  const FieldValues& fields() const { return m_.values; }
+  // The UserBroadcast as protobuf would encode it (unknown fields kept),
+  // for passing the broadcast on.
+  std::string_view body() const { return m_.user_body; }
+  ROSTER_WIRE_FIELDS_UserBroadcast(ROSTER_WIRE_ACCESSOR)
+};
+
+#undef ROSTER_WIRE_BODY_VIEW
+
+#define ROSTER_WIRE_KIND_ACCESSOR_(number, field, Field, Msg) \
+  inline Field##View MessageView::field() const { return Field##View(*this); }
+ROSTER_WIRE_KINDS(ROSTER_WIRE_KIND_ACCESSOR_)
+#undef ROSTER_WIRE_KIND_ACCESSOR_
 
 // One PushPull.members element.
 struct MemberRecordView {
   FieldValues values;
 
-  std::string_view name() const { return values.bytes(1); }
-  std::string_view addr() const { return values.bytes(2); }
-  uint64_t incarnation() const { return values.number(3); }
-  // As protobuf keeps an open enum: any int32, valid or not.
-  wire::MemberState state() const {
-    return static_cast<wire::MemberState>(
-        static_cast<int32_t>(static_cast<uint32_t>(values.number(4))));
-  }
-  std::string_view meta() const { return values.bytes(5); }
+  const FieldValues& fields() const { return values; }
+  ROSTER_WIRE_FIELDS_MemberRecord(ROSTER_WIRE_ACCESSOR)
 };
 
 struct PushPullView {
-  bool join_ = false;
-  std::string_view source_;
-  std::vector<MemberRecordView> members_;
-  std::string_view user_state_;
+  FieldValues values;                      // every field but the records
+  std::vector<MemberRecordView> records_;  // PushPull.members
 
-  bool join() const { return join_; }
-  std::string_view source() const { return source_; }
-  const std::vector<MemberRecordView>& members() const { return members_; }
-  std::string_view user_state() const { return user_state_; }
+  const FieldValues& fields() const { return values; }
+  ROSTER_WIRE_FIELDS_PushPull(ROSTER_WIRE_ACCESSOR)
 };
+
+#undef ROSTER_WIRE_ACCESSOR
 
 // Views of messages protobuf parsed; they point into `packet`. A user
 // broadcast's body is encoded into `bodies`, which must keep its strings
