@@ -254,6 +254,7 @@ void Simulation::StartSync(int from, const std::string& to,
   p.kind = Kind::kSyncRequest;
   p.node = dest;
   p.bytes = std::move(request);
+  p.to = to;
   Schedule(network_.StreamDelay(), std::move(p));
 }
 
@@ -261,7 +262,9 @@ void Simulation::Dispatch(Pending& p) {
   Node& node = *nodes_[p.node];
   // Work scheduled by or for an earlier life of this process is void.
   if (p.life != 0 && p.life != node.life) return;
-  if (!node.running) {
+  // A request to an address the node no longer holds (it restarted
+  // elsewhere) finds nobody there, as one to a crashed node does.
+  if (!node.running || (p.kind == Kind::kSyncRequest && node.addr != p.to)) {
     if (p.kind == Kind::kSyncRequest) {
       // The requester waits out its timeout, as with a dead TCP peer.
       Pending fail;
@@ -269,7 +272,7 @@ void Simulation::Dispatch(Pending& p) {
       fail.node = p.peer;
       fail.peer = p.node;
       fail.life = p.peer_life;
-      fail.bytes = node.addr;
+      fail.bytes = p.to;
       Schedule(network_.options().sync_timeout, std::move(fail));
     }
     return;
@@ -297,14 +300,14 @@ void Simulation::Dispatch(Pending& p) {
       back.node = p.peer;
       back.peer = p.node;
       back.life = p.peer_life;
-      back.from = node.addr;
+      back.from = p.to;
       if (network_.Reachable(p.node, p.peer)) {
         back.kind = Kind::kSyncResponse;
         back.bytes = std::move(response);
         Schedule(network_.StreamDelay(), std::move(back));
       } else {
         back.kind = Kind::kSyncFailed;
-        back.bytes = node.addr;
+        back.bytes = p.to;
         Schedule(network_.StreamDelay(), std::move(back));
       }
       break;

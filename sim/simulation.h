@@ -129,6 +129,7 @@ class Simulation {
     Timer timer;
     std::string from;
     std::string bytes;
+    std::string to;  // the address a sync request was sent to
   };
   struct Slot {
     int64_t at_ns;

@@ -255,6 +255,8 @@ class Swim::Impl {
   std::vector<Seed> seeds_;
   absl::flat_hash_map<uint64_t, JoinWait> joins_;
   uint64_t next_join_ = 1;
+  // Push-pull exchanges in flight by address (the runtime answers each).
+  absl::flat_hash_map<std::string, int> syncs_in_flight_;
   // Join exchanges in flight by address, resolutions by seed name.
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_syncs_;
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_resolves_;

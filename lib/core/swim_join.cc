@@ -21,7 +21,15 @@ Swim::Impl::Seed* Swim::Impl::RememberSeed(std::string_view name) {
   for (Seed& s : seeds_) {
     if (s.name == name) return &s;
   }
-  if (seeds_.size() >= kMaxSeeds) return nullptr;
+  if (seeds_.size() >= kMaxSeeds) {
+    // Full: forget the oldest seed no Join is waiting to resolve, so that a
+    // long-lived member given new seeds keeps trying them.
+    auto oldest = std::find_if(
+        seeds_.begin(), seeds_.end(),
+        [&](const Seed& s) { return !join_resolves_.contains(s.name); });
+    if (oldest == seeds_.end()) return nullptr;
+    seeds_.erase(oldest);
+  }
   seeds_.push_back(Seed{std::string(name), false, {}});
   return &seeds_.back();
 }
@@ -51,16 +59,19 @@ void Swim::Impl::Join(const std::vector<std::string>& seeds, uint64_t token) {
     return;
   }
   const uint64_t id = next_join_++;
-  JoinWait& wait = joins_[id];
+  // Built here and entered once every exchange has started: starting one
+  // asks the application for its state (Delegate::LocalState), which may
+  // call Join again. Nothing settles before: answers come later.
+  JoinWait wait;
   wait.token = token;
-  // Counted first, so that nothing settles the call while it is set up.
-  wait.pending = 1;
+  wait.pending = 1;  // this call, settled last
+  std::vector<std::string> addrs;
   for (const std::string& name : seeds) {
     if (name == cfg_.advertise_addr) continue;  // this member itself
     Seed* seed = RememberSeed(name);
     if (seed == nullptr) {
-      wait.failed.push_back(
-          absl::StrCat(name, " (over the limit of ", kMaxSeeds, " seeds)"));
+      wait.failed.push_back(absl::StrCat(name, " (", kMaxSeeds,
+                                         " seeds are being resolved already)"));
       continue;
     }
     if (rt_.ResolveSeed(seed->name)) {
@@ -72,9 +83,11 @@ void Swim::Impl::Join(const std::vector<std::string>& seeds, uint64_t token) {
     SetSeedAddrs(*seed, {seed->name});
     for (const std::string& addr : seed->addrs) {
       ++wait.pending;
-      JoinThrough(addr, {JoinUnit{id, seed->name}});
+      addrs.push_back(addr);
     }
   }
+  joins_[id] = std::move(wait);
+  for (const std::string& addr : addrs) JoinThrough(addr, {JoinUnit{id, addr}});
   SettleJoinUnit(JoinUnit{id, {}}, absl::OkStatus());
 }
 
@@ -85,45 +98,58 @@ void Swim::Impl::HandleSeedResolved(
   for (Seed& s : seeds_) {
     if (s.name == name) seed = &s;
   }
-  if (seed == nullptr) return;
   std::vector<JoinUnit> waiting;
   if (auto it = join_resolves_.find(core::ToAbsl(name));
       it != join_resolves_.end()) {
     waiting = std::move(it->second);
     join_resolves_.erase(it);
   }
+  if (seed == nullptr) {  // forgotten meanwhile: nothing to join through
+    for (const JoinUnit& unit : waiting)
+      SettleJoinUnit(unit, absl::UnavailableError("the seed was forgotten"));
+    return;
+  }
   absl::Status failure;
   if (!addrs.ok()) {
     failure = addrs.status();
   } else {
     SetSeedAddrs(*seed, *addrs);
-    if (seed->addrs.empty())
-      failure = absl::UnavailableError(
-          addrs->empty() ? "no addresses" : "only this member's address");
+    if (addrs->empty()) failure = absl::UnavailableError("no addresses");
   }
   if (!failure.ok()) {
     for (const JoinUnit& unit : waiting) SettleJoinUnit(unit, failure);
+    return;
+  }
+  // Copied: starting an exchange may call back into the application, and
+  // through it into Join, which may move the seeds.
+  const std::string seed_name = seed->name;
+  const std::vector<std::string> found = seed->addrs;
+  if (found.empty()) {
+    // Only this member's own address: nothing to join, nothing failed
+    // (the first member of a cluster named by DNS).
+    for (const JoinUnit& unit : waiting)
+      SettleJoinUnit(JoinUnit{unit.join, {}}, absl::OkStatus());
     return;
   }
   if (waiting.empty()) {
     // A retry while alone looked the name up again: knock on one of the
     // doors it found.
     if (table_.NumAlive() <= 1 && !leaving_)
-      StartSync(seed->addrs[core::RandomBelow(random_, seed->addrs.size())],
-                true);
+      StartSync(found[core::RandomBelow(random_, found.size())], true);
     return;
   }
   // Each Join waiting on the name now waits on every address instead.
   for (const JoinUnit& unit : waiting) {
-    joins_[unit.join].pending += seed->addrs.size() - 1;
+    if (auto it = joins_.find(unit.join); it != joins_.end())
+      it->second.pending += found.size() - 1;
   }
-  for (const std::string& addr : seed->addrs) {
+  for (const std::string& addr : found) {
     std::vector<JoinUnit> units;
     for (const JoinUnit& unit : waiting) {
       units.push_back(
-          JoinUnit{unit.join, addr == seed->name
-                                  ? seed->name
-                                  : absl::StrCat(seed->name, " at ", addr)});
+          JoinUnit{unit.join, addr == seed_name
+                                  ? seed_name
+                                  : absl::StrCat(seed_name, " at ", addr)});
     }
     JoinThrough(addr, std::move(units));
   }
@@ -146,6 +172,8 @@ void Swim::Impl::SettleJoinUnit(const JoinUnit& unit,
       ++wait.successes;
     } else if (absl::IsAlreadyExists(outcome)) {
       wait.conflict = std::string(outcome.message());
+      wait.failed.push_back(
+          absl::StrCat(unit.label, " (", outcome.message(), ")"));
     } else {
       wait.failed.push_back(
           absl::StrCat(unit.label, " (", outcome.message(), ")"));
@@ -155,7 +183,7 @@ void Swim::Impl::SettleJoinUnit(const JoinUnit& unit,
   JoinResult result;
   result.token = wait.token;
   result.failed = std::move(wait.failed);
-  if (wait.successes > 0 || (result.failed.empty() && wait.conflict.empty())) {
+  if (wait.successes > 0 || result.failed.empty()) {
     // Joined, or every seed was this member: it starts the cluster.
     result.status = absl::OkStatus();
   } else if (!wait.conflict.empty()) {
@@ -174,6 +202,15 @@ void Swim::Impl::SettleJoinUnit(const JoinUnit& unit,
 
 void Swim::Impl::SettleJoinSync(std::string_view addr,
                                 const absl::Status& outcome) {
+  // Several exchanges with one address may be in flight (a retry, a
+  // periodic push-pull, another Join): a failure settles the Joins waiting
+  // on it only once the last has failed; any success settles them.
+  if (auto n = syncs_in_flight_.find(core::ToAbsl(addr));
+      n != syncs_in_flight_.end() && --n->second == 0) {
+    syncs_in_flight_.erase(n);
+  } else if (!outcome.ok() && n != syncs_in_flight_.end()) {
+    return;
+  }
   auto it = join_syncs_.find(core::ToAbsl(addr));
   if (it == join_syncs_.end()) return;
   std::vector<JoinUnit> units = std::move(it->second);

@@ -46,6 +46,7 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
 
 void Swim::Impl::StartSync(const std::string& to, bool join) {
   ++counters_.syncs_started;
+  ++syncs_in_flight_[to];
   rt_.StartSync(to, SyncBody(join));
 }
 
@@ -103,10 +104,14 @@ std::string Swim::Impl::ServePushPull(std::string_view from,
   if (remote.source() == cfg_.name) {
     // Another live process claims our name. Merging its record would
     // refute it, and each of its retries would bump our incarnation and
-    // gossip the bump to everyone: answer with our view unmerged, which
-    // shows it the name is taken.
+    // gossip the bump to everyone. Unmerged, and before admission (it is
+    // refused either way): our own record alone shows it the name is
+    // taken, and it learns nothing else of the cluster or the application.
     ++counters_.name_conflicts;
-    return SyncBody(remote.join(), &remote);
+    core::PushPullWriter self(remote.join(), cfg_.name);
+    self.AddMember(self_->name(), self_->addr(), self_->incarnation(),
+                   self_->state(), self_->meta());
+    return SealStream(wire::STREAM_KIND_OK, self.Finish({}));
   }
   // A member kept out learns nothing of the cluster from us.
   const core::MemberRecordView* source = nullptr;
@@ -146,7 +151,7 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
     return;
   }
   const core::PushPullView& remote = state.state();
-  if (remote.join()) {
+  if (remote.join() || join_syncs_.contains(core::ToAbsl(from))) {
     // Merging would meet our own name with another member's facts and
     // refute it, and every retry would bump both incarnations: stay out,
     // and say who holds the name.

@@ -150,17 +150,20 @@ void Node::Impl::JoinAsync(const std::vector<std::string>& seeds,
 }
 
 void Node::Impl::OnJoinDone(const JoinResult& result) {
-  auto it = joins_.find(result.token);
+  // Taken out before anything reaches the application: on_log may shut the
+  // node down, which settles (and clears) every waiting Join.
+  std::function<void(absl::Status)> done;
+  if (auto it = joins_.find(result.token); it != joins_.end()) {
+    done = std::move(it->second);
+    joins_.erase(it);
+  }
   if (result.status.ok() && !result.failed.empty())
     Log(LogLevel::kWarning, absl::StrCat("joined, but these seeds failed: ",
                                          absl::StrJoin(result.failed, "; ")));
   if (absl::IsAlreadyExists(result.status))
     Log(LogLevel::kError,
         absl::StrCat("join refused: ", result.status.message()));
-  if (it == joins_.end()) return;
-  auto done = std::move(it->second);
-  joins_.erase(it);
-  done(result.status);
+  if (done) done(result.status);
 }
 
 // ---------------------------------------------------------------- leave

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -106,12 +107,21 @@ class ScriptedRuntime : public Runtime {
   void After(absl::Duration delay, Timer timer) override {
     timers.push_back(Scheduled{now + delay, delay, std::move(timer)});
   }
+  // Seeds in `names` are names to look up; the test answers them with
+  // Swim::HandleSeedResolved.
+  bool ResolveSeed(const std::string& seed) override {
+    if (names.count(seed) == 0) return false;
+    resolving.push_back(seed);
+    return true;
+  }
 
   absl::Time now = absl::FromUnixSeconds(1'700'000'000);
   uint64_t rng = 12345;
   std::vector<Sent> sent;
   std::vector<Sync> syncs;
   std::vector<Scheduled> timers;
+  std::set<std::string> names;
+  std::vector<std::string> resolving;
 };
 
 class RecordingDelegate : public Delegate {
@@ -135,12 +145,16 @@ class RecordingDelegate : public Delegate {
   void MergeRemoteState(std::string_view state, bool join) override {
     merged.emplace_back(std::string(state), join);
   }
+  void OnJoinDone(const JoinResult& result) override {
+    joins.push_back(result);
+  }
 
   std::vector<Seen> events;
   std::vector<std::string> broadcasts;
   std::string local_state = "local-app-state";
   std::vector<bool> local_state_calls;
   std::vector<std::pair<std::string, bool>> merged;
+  std::vector<JoinResult> joins;
 
  private:
   ScriptedRuntime* rt_;

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "core/timers.h"
 #include "core/wire/streams.h"
 #include "gtest/gtest.h"
@@ -99,6 +100,92 @@ TEST_F(SwimTest, MalformedSyncRequestIsRefusedAndCounted) {
   EXPECT_EQ(swim_->counters().syncs_served, 0u);
   EXPECT_FALSE(swim_->Lookup(NameOf(1)).has_value());
   EXPECT_TRUE(app_.merged.empty());
+}
+
+// Seeds are remembered up to 64: given 70, the oldest 6 are forgotten and
+// only the newest 64 are retried while alone.
+// Two exchanges with one seed in flight (two Joins, or a Join beside a
+// retry): the first failing does not fail the Join while the other may
+// still answer.
+TEST_F(SwimTest, AJoinWaitsForTheLastExchangeWithItsSeed) {
+  CreateAndStart();
+  const std::string seed = "10.0.5.5:7946";
+  swim_->Join({seed}, 1);
+  swim_->Join({seed}, 2);
+  ASSERT_EQ(rt_.syncs.size(), 2u);
+  swim_->HandleSyncFailed(seed, absl::UnavailableError("connect timeout"));
+  EXPECT_TRUE(app_.joins.empty()) << "settled while an exchange was in flight";
+  wire::PushPull answer;
+  answer.set_join(true);
+  answer.set_source("seed");
+  *answer.add_members() = Record("seed", seed, 0, wire::MEMBER_STATE_ALIVE);
+  swim_->HandleSyncResponse(seed, PushPullReply(answer));
+  ASSERT_EQ(app_.joins.size(), 2u);
+  for (const JoinResult& r : app_.joins) EXPECT_TRUE(r.status.ok()) << r.status;
+}
+
+// A seed name that resolves only to this member names the first member of
+// a cluster: the Join is Ok, not a failure.
+TEST_F(SwimTest, ASeedNameResolvingOnlyToThisMemberIsOk) {
+  CreateAndStart();
+  rt_.names = {"dns:cache.internal:7946"};
+  swim_->Join({"dns:cache.internal:7946"}, 3);
+  ASSERT_EQ(rt_.resolving.size(), 1u);
+  EXPECT_TRUE(app_.joins.empty());
+  swim_->HandleSeedResolved("dns:cache.internal:7946",
+                            std::vector<std::string>{kSelfAddr});
+  ASSERT_EQ(app_.joins.size(), 1u);
+  EXPECT_EQ(app_.joins[0].token, 3u);
+  EXPECT_TRUE(app_.joins[0].status.ok()) << app_.joins[0].status;
+  EXPECT_TRUE(rt_.syncs.empty());
+}
+
+// A request claiming our own name learns only that the name is held: our
+// record alone, no other member, no application state, nothing merged.
+TEST_F(SwimTest, AClaimOfOurNameIsAnsweredWithOurRecordAlone) {
+  CreateAndStart();
+  AddMembers(1, 3);
+  wire::PushPull claim;
+  claim.set_join(true);
+  claim.set_source(kSelf);
+  claim.set_user_state("theirs");
+  *claim.add_members() =
+      Record(kSelf, "10.0.9.9:7946", 0, wire::MEMBER_STATE_ALIVE);
+  std::string answer =
+      swim_->HandleStream("10.0.9.9:7946", PushPullRequest(claim));
+  std::string opened;
+  auto frame = core::OpenStream(answer, "", 1 << 20, nullptr, &opened);
+  ASSERT_TRUE(frame.ok()) << frame.error.message;
+  ASSERT_EQ(frame.value.kind, wire::STREAM_KIND_OK);
+  wire::PushPull state;
+  ASSERT_TRUE(state.ParseFromArray(frame.value.body.data(),
+                                   static_cast<int>(frame.value.body.size())));
+  ASSERT_EQ(state.members_size(), 1);
+  EXPECT_EQ(state.members(0).name(), kSelf);
+  EXPECT_EQ(state.members(0).addr(), kSelfAddr);
+  EXPECT_TRUE(state.user_state().empty());
+  EXPECT_TRUE(app_.merged.empty());
+  EXPECT_EQ(swim_->counters().name_conflicts, 1u);
+  EXPECT_EQ(swim_->Self().incarnation, 0u);
+}
+
+TEST_F(SwimTest, TheNewest64SeedsAreRetried) {
+  CreateAndStart();
+  std::vector<std::string> seeds;
+  for (int i = 0; i < 70; ++i)
+    seeds.push_back(absl::StrCat("10.9.0.", i, ":1"));
+  swim_->Join(seeds, 1);
+  ASSERT_EQ(rt_.syncs.size(), 70u) << "every seed is tried at once";
+  std::set<std::string> retried;
+  for (int round = 0; round < 500; ++round) {
+    const size_t before = rt_.syncs.size();
+    ASSERT_TRUE(Fire(TimerKind::kReconnect));
+    for (size_t i = before; i < rt_.syncs.size(); ++i)
+      retried.insert(rt_.syncs[i].to);
+  }
+  for (int i = 0; i < 6; ++i) EXPECT_FALSE(retried.contains(seeds[i])) << i;
+  EXPECT_GE(retried.size(), 60u);
+  EXPECT_LE(retried.size(), 64u);
 }
 
 TEST_F(SwimTest, JoinSyncsWithSeedsAndMergesTheAnswer) {
