@@ -73,9 +73,9 @@ class Swim {
   // Application calls.
   // Starts a push-pull exchange with every seed: an address, or a name the
   // runtime resolves (Runtime::ResolveSeed). Seeds that are this member's
-  // own address are skipped. The seeds are remembered (at most 64, each
-  // with at most 64 addresses) and, while this member is alone, retried
-  // every reconnect interval. Delegate::OnJoinDone reports the outcome
+  // own address are skipped. Every seed is tried; the newest 64 (each with
+  // at most 64 addresses) are remembered and, while this member is alone,
+  // retried every reconnect interval. Delegate::OnJoinDone reports the outcome
   // with `token`. A reply that shows a live member holding this member's
   // name at another address is not merged: the outcome is AlreadyExists
   // and Counters::name_conflicts counts it.
