@@ -11,9 +11,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 
 namespace roster {
 namespace {
@@ -60,7 +61,10 @@ const unsigned char* Bytes(std::string_view s) {
 }  // namespace
 
 struct Keyring::State {
-  mutable absl::Mutex mu;
+  // std::mutex rather than absl::Mutex: Debian's libabsl is not built for
+  // ThreadSanitizer, which then sees no synchronization at all and reports
+  // every key change racing every seal and open.
+  mutable std::mutex mu;
   std::vector<Key> keys ABSL_GUARDED_BY(mu);  // primary first
   std::atomic<Plaintext> plaintext{Plaintext::kRefuse};
 
@@ -81,7 +85,7 @@ struct Keyring::State {
 Keyring::Keyring() : state_(std::make_unique<State>()) {
   EnsureSodium();
   // Keys never move to a new buffer, so none is left behind unwiped.
-  absl::MutexLock lock(&state_->mu);
+  std::lock_guard<std::mutex> lock(state_->mu);
   state_->keys.reserve(kMaxKeys);
 }
 Keyring::~Keyring() = default;
@@ -100,7 +104,7 @@ absl::StatusOr<std::shared_ptr<Keyring>> Keyring::Create(
       return absl::InvalidArgumentError(
           absl::StrCat("key ", i + 1, ": ", key.status().message()));
     }
-    absl::MutexLock lock(&ring->state_->mu);
+    std::lock_guard<std::mutex> lock(ring->state_->mu);
     if (ring->state_->IndexOf(*key) >= 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("key ", i + 1, " is a duplicate"));
@@ -222,7 +226,7 @@ absl::StatusOr<std::string> Keyring::DecodeKey(std::string_view text) {
 absl::Status Keyring::Install(std::string_view bytes) {
   auto key = ToKey(bytes);
   if (!key.ok()) return key.status();
-  absl::MutexLock lock(&state_->mu);
+  std::lock_guard<std::mutex> lock(state_->mu);
   if (state_->IndexOf(*key) >= 0) return absl::OkStatus();
   if (state_->keys.size() >= kMaxKeys) {
     return absl::ResourceExhaustedError(
@@ -235,7 +239,7 @@ absl::Status Keyring::Install(std::string_view bytes) {
 absl::Status Keyring::UsePrimary(std::string_view bytes) {
   auto key = ToKey(bytes);
   if (!key.ok()) return key.status();
-  absl::MutexLock lock(&state_->mu);
+  std::lock_guard<std::mutex> lock(state_->mu);
   int index = state_->IndexOf(*key);
   if (index < 0) {
     return absl::NotFoundError("install a key before making it primary");
@@ -248,7 +252,7 @@ absl::Status Keyring::UsePrimary(std::string_view bytes) {
 absl::Status Keyring::Remove(std::string_view bytes) {
   auto key = ToKey(bytes);
   if (!key.ok()) return key.status();
-  absl::MutexLock lock(&state_->mu);
+  std::lock_guard<std::mutex> lock(state_->mu);
   int index = state_->IndexOf(*key);
   if (index < 0) return absl::NotFoundError("no such key in the keyring");
   if (index == 0) {
@@ -266,21 +270,20 @@ absl::Status Keyring::Remove(std::string_view bytes) {
 absl::Status Keyring::Replace(const std::vector<std::string>& keys) {
   auto checked = Create(keys);
   if (!checked.ok()) return checked.status();
-  absl::MutexLock ours(&state_->mu);
-  absl::MutexLock theirs(&(*checked)->state_->mu);
+  std::scoped_lock both(state_->mu, (*checked)->state_->mu);
   std::swap(state_->keys, (*checked)->state_->keys);
   return absl::OkStatus();
 }
 
 std::vector<std::string> Keyring::Keys() const {
-  absl::MutexLock lock(&state_->mu);
+  std::lock_guard<std::mutex> lock(state_->mu);
   std::vector<std::string> keys;
   for (const Key& key : state_->keys) keys.emplace_back(key.begin(), key.end());
   return keys;
 }
 
 size_t Keyring::size() const {
-  absl::MutexLock lock(&state_->mu);
+  std::lock_guard<std::mutex> lock(state_->mu);
   return state_->keys.size();
 }
 
@@ -302,7 +305,7 @@ void Keyring::Seal(std::string_view message, std::string_view associated,
   auto* dest = reinterpret_cast<unsigned char*>(out->data() + at);
   std::copy(nonce, nonce + kNonceBytes, dest);
   unsigned long long sealed_size = 0;
-  absl::MutexLock lock(&state_->mu);
+  std::lock_guard<std::mutex> lock(state_->mu);
   crypto_aead_xchacha20poly1305_ietf_encrypt(
       dest + kNonceBytes, &sealed_size, Bytes(message), message.size(),
       Bytes(associated), associated.size(), nullptr, nonce,
@@ -316,7 +319,7 @@ bool Keyring::Open(std::string_view sealed, std::string_view associated,
   const std::string_view body = sealed.substr(kNonceBytes);
   out->resize(body.size() - kTagBytes);
   auto* dest = reinterpret_cast<unsigned char*>(out->data());
-  absl::MutexLock lock(&state_->mu);
+  std::lock_guard<std::mutex> lock(state_->mu);
   for (const Key& key : state_->keys) {
     unsigned long long opened_size = 0;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(

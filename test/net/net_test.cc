@@ -469,12 +469,20 @@ TEST(NetTest, CallsQueuedBehindAShutdownAreCancelled) {
   Node* n = node->get();
   std::mutex mu;
   std::condition_variable cv;
+  bool entered = false;
   bool release = false;
-  // Holds the loop thread inside a task until both calls below are queued.
+  // Holds the loop thread inside a task, so that the three calls below are
+  // queued together and run as one batch: the Shutdown first.
   n->JoinAsync({}, [&](absl::Status) {
     std::unique_lock<std::mutex> lock(mu);
+    entered = true;
+    cv.notify_all();
     cv.wait(lock, [&] { return release; });
   });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return entered; });
+  }
   n->JoinAsync({}, [n](absl::Status) { n->Shutdown(); });
   std::atomic<int> settled{0};
   n->JoinAsync({n->addr()}, [&](absl::Status s) {
