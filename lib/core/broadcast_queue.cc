@@ -66,7 +66,7 @@ void BroadcastQueue::Free(uint32_t slot) {
 
 void BroadcastQueue::Push(std::string_view key, std::string entry) {
   if (!key.empty()) {
-    auto it = by_key_.find(ToAbsl(key));
+    auto it = by_key_.find(util::ToAbsl(key));
     if (it != by_key_.end()) {
       uint32_t old = it->second;
       RemoveFromLevel(old);

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "core/string_view.h"
+#include "util/string_view.h"
 
 namespace roster::core {
 
@@ -41,7 +41,7 @@ class BroadcastQueue {
   // The size of the entry Fill() would try first; 0 when empty.
   size_t NextSize() const;
   bool Contains(std::string_view key) const {
-    return by_key_.contains(ToAbsl(key));
+    return by_key_.contains(util::ToAbsl(key));
   }
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }

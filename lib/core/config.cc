@@ -3,10 +3,10 @@
 #include "absl/strings/str_cat.h"
 #include "core/config_check.h"
 #include "core/networks.h"
-#include "core/string_view.h"
 #include "core/wire/checks.h"
 #include "core/wire/encode.h"
 #include "core/wire/frame.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -15,7 +15,7 @@ absl::StatusOr<Profile> ParseProfile(std::string_view name) {
   if (name == "wan") return Profile::kWan;
   if (name == "local") return Profile::kLocal;
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown profile '", core::ToAbsl(name),
+      absl::StrCat("unknown profile '", util::ToAbsl(name),
                    "' (expected lan, wan or local)"));
 }
 
@@ -67,7 +67,7 @@ namespace {
 
 absl::Status Invalid(std::string_view field, std::string_view why) {
   return absl::InvalidArgumentError(
-      absl::StrCat("config: ", core::ToAbsl(field), " ", core::ToAbsl(why)));
+      absl::StrCat("config: ", util::ToAbsl(field), " ", util::ToAbsl(why)));
 }
 
 }  // namespace

@@ -22,9 +22,9 @@
 #include "absl/hash/hash.h"
 #include "absl/time/time.h"
 #include "core/chunked_slots.h"
-#include "core/string_view.h"
 #include "core/suspicion.h"
 #include "roster/member.h"
+#include "util/string_view.h"
 
 namespace roster::core {
 
@@ -197,7 +197,7 @@ class MemberTable {
     using is_transparent = void;
     static uint32_t Of(std::string_view name) {
       return static_cast<uint32_t>(
-          absl::Hash<absl::string_view>()(ToAbsl(name)));
+          absl::Hash<absl::string_view>()(util::ToAbsl(name)));
     }
     size_t operator()(const NameRef& r) const { return r.hash; }
     size_t operator()(const NameKey& k) const { return k.hash; }
@@ -225,7 +225,7 @@ class MemberTable {
     using is_transparent = void;
     size_t operator()(const Member* m) const { return (*this)(m->addr()); }
     size_t operator()(std::string_view s) const {
-      return absl::Hash<absl::string_view>()(ToAbsl(s));
+      return absl::Hash<absl::string_view>()(util::ToAbsl(s));
     }
   };
   struct AddrEq {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "core/string_view.h"
+#include "util/string_view.h"
 
 namespace roster::core {
 namespace {
@@ -152,8 +152,8 @@ absl::StatusOr<NetworkList> NetworkList::Parse(
     int width = v4 ? 32 : 128;
     int bits = width;
     if (slash != std::string_view::npos &&
-        (!absl::SimpleAtoi(ToAbsl(text.substr(slash + 1)), &bits) || bits < 0 ||
-         bits > width)) {
+        (!absl::SimpleAtoi(util::ToAbsl(text.substr(slash + 1)), &bits) ||
+         bits < 0 || bits > width)) {
       prefix.reset();
     }
     if (!prefix.has_value()) {

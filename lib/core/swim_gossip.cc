@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "core/string_view.h"
 #include "core/swim_impl.h"
 #include "core/wire/encode.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -124,7 +124,7 @@ absl::Status Swim::Impl::Broadcast(std::string payload) {
 }
 
 void Swim::Impl::OnUser(const core::UserView& user) {
-  if (!MarkSeen(absl::StrCat(core::ToAbsl(user.origin()), "/", user.id())))
+  if (!MarkSeen(absl::StrCat(util::ToAbsl(user.origin()), "/", user.id())))
     return;
   ++counters_.broadcasts_delivered;
   app_->OnBroadcast(user.payload());

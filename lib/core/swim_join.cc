@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/string_view.h"
 #include "core/swim_impl.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -99,7 +99,7 @@ void Swim::Impl::HandleSeedResolved(
     if (s.name == name) seed = &s;
   }
   std::vector<JoinUnit> waiting;
-  if (auto it = join_resolves_.find(core::ToAbsl(name));
+  if (auto it = join_resolves_.find(util::ToAbsl(name));
       it != join_resolves_.end()) {
     waiting = std::move(it->second);
     join_resolves_.erase(it);
@@ -205,13 +205,14 @@ void Swim::Impl::SettleJoinSync(std::string_view addr,
   // Several exchanges with one address may be in flight (a retry, a
   // periodic push-pull, another Join): a failure settles the Joins waiting
   // on it only once the last has failed; any success settles them.
-  if (auto n = syncs_in_flight_.find(core::ToAbsl(addr));
-      n != syncs_in_flight_.end() && --n->second == 0) {
-    syncs_in_flight_.erase(n);
-  } else if (!outcome.ok() && n != syncs_in_flight_.end()) {
-    return;
+  bool others_in_flight = false;
+  if (auto n = syncs_in_flight_.find(util::ToAbsl(addr));
+      n != syncs_in_flight_.end()) {
+    others_in_flight = --n->second > 0;
+    if (!others_in_flight) syncs_in_flight_.erase(n);
   }
-  auto it = join_syncs_.find(core::ToAbsl(addr));
+  if (!outcome.ok() && others_in_flight) return;
+  auto it = join_syncs_.find(util::ToAbsl(addr));
   if (it == join_syncs_.end()) return;
   std::vector<JoinUnit> units = std::move(it->second);
   join_syncs_.erase(it);
@@ -225,7 +226,7 @@ std::string Swim::Impl::NameConflict(const core::PushPullView& remote) const {
          r.state() == wire::MEMBER_STATE_SUSPECT)) {
       return absl::StrCat("the name '", cfg_.name,
                           "' is taken by a live member at ",
-                          core::ToAbsl(r.addr()),
+                          util::ToAbsl(r.addr()),
                           "; choose another name, or wait until that member "
                           "has failed or left");
     }

@@ -6,9 +6,9 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "core/string_view.h"
 #include "core/swim_impl.h"
 #include "core/wire/streams.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -38,7 +38,7 @@ std::string Swim::Impl::HandleStream(std::string_view from,
                                      std::string_view frame) {
   if (!networks_.Admits(from)) {
     counters_.Drop(DropReason::kNotAdmitted);
-    return Refuse(absl::StrCat("not admitted: ", core::ToAbsl(from),
+    return Refuse(absl::StrCat("not admitted: ", util::ToAbsl(from),
                                " is outside the allowed networks"));
   }
   std::string opened;
@@ -59,11 +59,11 @@ std::string Swim::Impl::HandleStream(std::string_view from,
       auto message = core::DecodeAppMessage(body, cfg_.limits);
       if (!message.ok()) {
         counters_.Drop(DropReason::kMalformed);
-        return Refuse(core::ToStd(message.status().message()));
+        return Refuse(util::ToStd(message.status().message()));
       }
       absl::Status handled =
           app_->OnMessage(message->from(), message->payload());
-      if (!handled.ok()) return Refuse(core::ToStd(handled.message()));
+      if (!handled.ok()) return Refuse(util::ToStd(handled.message()));
       return SealStream(wire::STREAM_KIND_OK, {});
     }
     default:

@@ -5,9 +5,9 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "core/string_view.h"
 #include "core/swim_impl.h"
 #include "core/wire/encode.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -19,13 +19,13 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
   if (peer != nullptr) {
     told.reserve(peer->members().size());
     for (const core::MemberRecordView& r : peer->members()) {
-      told.emplace(core::ToAbsl(r.name()), &r);
+      told.emplace(util::ToAbsl(r.name()), &r);
     }
   }
   core::PushPullWriter state(join, cfg_.name);
   for (const Member* m : table_.members()) {
     if (!told.empty()) {
-      auto it = told.find(core::ToAbsl(m->name()));
+      auto it = told.find(util::ToAbsl(m->name()));
       if (it != told.end()) {
         const core::MemberRecordView& r = *it->second;
         if (r.incarnation() == m->incarnation() &&
@@ -90,10 +90,6 @@ void Swim::Impl::OnReconnectTimer() {
 
 std::string Swim::Impl::ServePushPull(std::string_view from,
                                       std::string_view body) {
-  if (body.size() > cfg_.limits.max_stream_bytes) {
-    counters_.Drop(DropReason::kTooLarge);
-    return Refuse("push-pull over the size limit");
-  }
   core::PushPullReader state;
   core::WireError error;
   if (!state.Read(body, cfg_.limits, &error)) {
@@ -121,7 +117,7 @@ std::string Swim::Impl::ServePushPull(std::string_view from,
   if (!Admits(remote.source(), source != nullptr ? source->addr() : from,
               source != nullptr ? source->incarnation() : 0,
               source != nullptr ? source->meta() : "")) {
-    return Refuse(absl::StrCat("member ", core::ToAbsl(remote.source()),
+    return Refuse(absl::StrCat("member ", util::ToAbsl(remote.source()),
                                " is not admitted to this cluster"));
   }
   ++counters_.syncs_served;
@@ -140,10 +136,7 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
   }
   core::PushPullReader state;
   core::WireError error;
-  if (body->size() > cfg_.limits.max_stream_bytes) {
-    error = {DropReason::kTooLarge, "the answer is over the size limit"};
-  }
-  if (!error.message.empty() || !state.Read(*body, cfg_.limits, &error)) {
+  if (!state.Read(*body, cfg_.limits, &error)) {
     counters_.Drop(error.reason);
     ++counters_.syncs_failed;
     SettleJoinSync(from, absl::DataLossError(absl::StrCat(
@@ -151,7 +144,7 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
     return;
   }
   const core::PushPullView& remote = state.state();
-  if (remote.join() || join_syncs_.contains(core::ToAbsl(from))) {
+  if (remote.join() || join_syncs_.contains(util::ToAbsl(from))) {
     // Merging would meet our own name with another member's facts and
     // refute it, and every retry would bump both incarnations: stay out,
     // and say who holds the name.

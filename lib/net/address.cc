@@ -6,7 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "net/strings.h"
+#include "util/string_view.h"
 
 namespace roster::net {
 namespace {
@@ -41,7 +41,7 @@ absl::StatusOr<HostPort> SplitHostPort(std::string_view text) {
   uint32_t value = 0;
   if (port.empty() || port.size() > 5 ||
       port.find_first_not_of("0123456789") != std::string_view::npos ||
-      !absl::SimpleAtoi(Absl(port), &value) || value > 65535)
+      !absl::SimpleAtoi(util::ToAbsl(port), &value) || value > 65535)
     return absl::InvalidArgumentError("has a bad port (0 to 65535)");
   out.port = static_cast<uint16_t>(value);
   return out;
@@ -68,11 +68,11 @@ absl::StatusOr<sockaddr_storage> ParseIpPort(std::string_view text) {
   auto hp = SplitHostPort(text);
   if (!hp.ok())
     return absl::InvalidArgumentError(
-        absl::StrCat("'", Absl(text), "' ", hp.status().message()));
+        absl::StrCat("'", util::ToAbsl(text), "' ", hp.status().message()));
   sockaddr_storage out;
   if (!ParseIp(hp->host, hp->port, &out))
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", Absl(text), "' is not an IP address and port"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", util::ToAbsl(text), "' is not an IP address and port"));
   return out;
 }
 

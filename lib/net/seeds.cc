@@ -14,7 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "net/address.h"
-#include "net/strings.h"
+#include "util/string_view.h"
 
 namespace roster::net {
 namespace {
@@ -38,18 +38,19 @@ absl::StatusOr<SeedSpec> ParseSeed(std::string_view text) {
   SeedSpec spec;
   spec.text = std::string(text);
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("seed '", Absl(text), "' ", Absl(why), " ", kSeedForms));
+    return absl::InvalidArgumentError(absl::StrCat("seed '", util::ToAbsl(text),
+                                                   "' ", util::ToAbsl(why), " ",
+                                                   kSeedForms));
   };
-  if (absl::StartsWith(Absl(text), "srv:")) {
+  if (absl::StartsWith(util::ToAbsl(text), "srv:")) {
     spec.kind = SeedSpec::Kind::kSrv;
     spec.host = std::string(text.substr(4));
     if (!ValidName(spec.host)) return bad("does not name a DNS name");
     return spec;
   }
-  const bool dns = absl::StartsWith(Absl(text), "dns:");
+  const bool dns = absl::StartsWith(util::ToAbsl(text), "dns:");
   auto hp = SplitHostPort(dns ? text.substr(4) : text);
-  if (!hp.ok()) return bad(Std(hp.status().message()));
+  if (!hp.ok()) return bad(util::ToStd(hp.status().message()));
   if (hp->port == 0) return bad("has port 0, where no member listens");
   spec.port = hp->port;
   sockaddr_storage addr;
@@ -69,7 +70,7 @@ absl::Status ValidateDnsServer(std::string_view text) {
   auto addr = ParseIpPort(text);
   if (!addr.ok() || PortOf(*addr) == 0)
     return absl::InvalidArgumentError(
-        absl::StrCat("DNS server '", Absl(text),
+        absl::StrCat("DNS server '", util::ToAbsl(text),
                      "' is not IP:PORT (for example 127.0.0.1:53)"));
   return absl::OkStatus();
 }

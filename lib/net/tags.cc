@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "net/strings.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -29,7 +29,7 @@ std::optional<std::map<std::string, std::string>> DecodeTags(
     std::string_view meta) {
   std::map<std::string, std::string> tags;
   if (meta.empty()) return tags;
-  for (absl::string_view line : absl::StrSplit(net::Absl(meta), '\n')) {
+  for (absl::string_view line : absl::StrSplit(util::ToAbsl(meta), '\n')) {
     size_t eq = line.find('=');
     if (eq == 0 || eq == absl::string_view::npos) return std::nullopt;
     tags[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));

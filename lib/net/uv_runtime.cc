@@ -230,17 +230,15 @@ bool UvRuntime::ResolveSeed(const std::string& seed) {
   if (!spec.ok() || spec->kind == SeedSpec::Kind::kAddress) return false;
   // The resolver may answer before Resolve() returns; the core is told
   // later, never from inside this call.
-  auto answer = [this, seed](std::vector<Resolver::Result> results) {
-    if (closer_.closing()) return;
-    Resolver::Result& r = results.front();
-    if (!r.status.ok()) {
-      host_->OnSeedResolved(seed, r.status);
-    } else {
-      host_->OnSeedResolved(seed, std::move(r.addrs));
-    }
-  };
-  resolver_.Resolve({*spec}, [this, answer](std::vector<Resolver::Result> r) {
-    Defer([answer, r = std::move(r)]() mutable { answer(std::move(r)); });
+  resolver_.Resolve({*spec}, [this, seed](std::vector<Resolver::Result> r) {
+    Defer([this, seed, result = std::move(r.front())] {
+      if (closer_.closing()) return;
+      if (!result.status.ok()) {
+        host_->OnSeedResolved(seed, result.status);
+      } else {
+        host_->OnSeedResolved(seed, result.addrs);
+      }
+    });
   });
   return true;
 }

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/wire/crc32c.h"
 #include "util/coding.h"
+#include "util/string_view.h"
 
 namespace roster::core {
 namespace {
@@ -27,14 +28,6 @@ constexpr uint8_t kKnownFlags = kFlagLabel | kFlagChecksum | kFlagEncrypted;
 
 constexpr size_t kHeaderBytes = 2;  // version, flags
 constexpr size_t kCrcBytes = 4;
-
-// CRC-32C (Castagnoli), reflected polynomial.
-
-// Debian's abseil is built with its own absl::string_view, distinct from
-// std::string_view, so views are converted before they reach absl.
-absl::string_view Absl(std::string_view view) {
-  return absl::string_view(view.data(), view.size());
-}
 
 std::string_view ClampLabel(std::string_view label) {
   return label.substr(0, std::min(label.size(), kMaxLabelBytes));
@@ -49,11 +42,12 @@ std::optional<WireError> CheckLabel(bool has_label, std::string_view label,
     message = "frame carries no label, expected one";
   } else if (expected_label.empty()) {
     message = absl::StrCat("frame carries label \"",
-                           absl::CHexEscape(Absl(label)), "\", expected none");
+                           absl::CHexEscape(util::ToAbsl(label)),
+                           "\", expected none");
   } else {
-    message =
-        absl::StrCat("frame carries label \"", absl::CHexEscape(Absl(label)),
-                     "\", expected another");
+    message = absl::StrCat("frame carries label \"",
+                           absl::CHexEscape(util::ToAbsl(label)),
+                           "\", expected another");
   }
   return WireError{DropReason::kWrongLabel, std::move(message)};
 }

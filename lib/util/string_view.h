@@ -1,14 +1,14 @@
 // Debian's abseil keeps absl::string_view distinct from std::string_view.
-// roster speaks std::string_view; this converts at the edge of abseil's
-// containers.
-#ifndef ROSTER_CORE_STRING_VIEW_H_
-#define ROSTER_CORE_STRING_VIEW_H_
+// roster speaks std::string_view; these convert at the edge of abseil (its
+// containers, StrCat, Status messages), in every layer.
+#ifndef ROSTER_UTIL_STRING_VIEW_H_
+#define ROSTER_UTIL_STRING_VIEW_H_
 
 #include <string_view>
 
 #include "absl/strings/string_view.h"
 
-namespace roster::core {
+namespace roster::util {
 
 inline absl::string_view ToAbsl(std::string_view s) {
   return absl::string_view(s.data(), s.size());
@@ -18,6 +18,6 @@ inline std::string_view ToStd(absl::string_view s) {
   return std::string_view(s.data(), s.size());
 }
 
-}  // namespace roster::core
+}  // namespace roster::util
 
-#endif  // ROSTER_CORE_STRING_VIEW_H_
+#endif  // ROSTER_UTIL_STRING_VIEW_H_
