@@ -1,5 +1,7 @@
 #include "sim/invariants.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
@@ -26,15 +28,27 @@ absl::Status InvariantChecker::Check(Simulation& sim) {
     View& view = views_[o];
     if (view.life != sim.life(o)) {
       view.life = sim.life(o);  // a restarted process starts a new history
-      view.incarnation.clear();
+      view.members.clear();
     }
     for (const MemberInfo& m : swim.Members()) {
-      uint64_t& last = view.incarnation[m.name];
-      if (m.incarnation < last)
-        return absl::InternalError(absl::StrCat(
-            At(sim), sim.name(o), "'s view of ", m.name,
-            " fell from incarnation ", last, " to ", m.incarnation));
-      last = m.incarnation;
+      View::Seen& seen = view.members[m.name];
+      if (m.life != seen.life) {
+        if (std::find(seen.earlier_lives.begin(), seen.earlier_lives.end(),
+                      m.life) != seen.earlier_lives.end())
+          return absl::InternalError(
+              absl::StrCat(At(sim), sim.name(o), "'s view of ", m.name,
+                           " went back to an earlier life, ", m.life));
+        if (seen.life != 0) seen.earlier_lives.push_back(seen.life);
+        seen.life = m.life;
+        seen.incarnation = m.incarnation;
+        continue;
+      }
+      if (m.incarnation < seen.incarnation)
+        return absl::InternalError(
+            absl::StrCat(At(sim), sim.name(o), "'s view of ", m.name,
+                         " fell from incarnation ", seen.incarnation, " to ",
+                         m.incarnation));
+      seen.incarnation = m.incarnation;
     }
   }
   return absl::OkStatus();
@@ -54,6 +68,11 @@ absl::Status InvariantChecker::CheckConverged(Simulation& sim) const {
             At(sim), "after faults stopped, ", sim.name(o), " sees ",
             sim.name(s), " as ",
             v ? std::string(MemberStateName(v->state)) : "unknown"));
+      if (v->life != sim.swim(s).Self().life)
+        return absl::InternalError(
+            absl::StrCat(At(sim), "after faults stopped, ", sim.name(o),
+                         " sees ", sim.name(s), " in life ", v->life,
+                         ", not its current life ", sim.swim(s).Self().life));
     }
   }
   return absl::OkStatus();

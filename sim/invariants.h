@@ -1,8 +1,10 @@
 // Invariants every simulated run must keep, checked in test mode:
-//  - an incarnation never falls, in any member's view of any member;
+//  - within one life of a member, its incarnation never falls, in any
+//    member's view; a new life may start anywhere;
+//  - a view that moved on from a life of a member never goes back to it;
 //  - no running member believes itself dead;
 //  - once faults stop, the running members converge: each sees every other
-//    running member (that has not left) alive.
+//    running member (that has not left) alive, in its current life.
 // Tests run many random seeds through it and print the failing seed.
 #ifndef ROSTER_SIM_INVARIANTS_H_
 #define ROSTER_SIM_INVARIANTS_H_
@@ -28,7 +30,12 @@ class InvariantChecker {
  private:
   struct View {
     uint32_t life = 0;  // the observer's process life this view belongs to
-    absl::flat_hash_map<std::string, uint64_t> incarnation;
+    struct Seen {
+      uint32_t life = 0;
+      uint64_t incarnation = 0;
+      std::vector<uint32_t> earlier_lives;  // the lives it moved on from
+    };
+    absl::flat_hash_map<std::string, Seen> members;
   };
   std::vector<View> views_;
 };

@@ -44,8 +44,8 @@ class Simulation::NodeRuntime : public Runtime, public Delegate {
   void OnEvent(const Event& event) override {
     if (sim_->on_event) sim_->on_event(index_, event);
   }
-  void OnBroadcast(std::string_view payload) override {
-    if (sim_->on_broadcast) sim_->on_broadcast(index_, payload);
+  void OnBroadcast(std::string_view origin, std::string_view payload) override {
+    if (sim_->on_broadcast) sim_->on_broadcast(index_, origin, payload);
   }
   void OnJoinDone(const JoinResult& result) override {
     if (sim_->on_join_done) sim_->on_join_done(index_, result);
@@ -139,6 +139,7 @@ int Simulation::AddConverged(int count) {
     MemberInfo info;
     info.name = node->name;
     info.addr = node->addr;
+    info.life = node->swim->Self().life;
     everyone.push_back(std::move(info));
   }
   for (size_t i = 0; i < nodes_.size(); ++i) {

@@ -98,7 +98,8 @@ class Simulation {
   // Called for every event any running member reports: (observer, event).
   std::function<void(int, const Event&)> on_event;
   // Called for every application broadcast a member delivers.
-  std::function<void(int, std::string_view)> on_broadcast;
+  // (the member that delivered it, the origin's name, the payload)
+  std::function<void(int, std::string_view, std::string_view)> on_broadcast;
   // Called for every datagram a member sends, before the network routes it
   // (from, to; to is -1 for an address nobody holds): for capturing
   // traffic to replay or tamper with.

@@ -45,6 +45,7 @@ MemberInfo Member::Info() const {
   info.meta = std::string(meta());
   info.state = state_;
   info.incarnation = incarnation_;
+  info.life = life_;
   info.state_changed = state_changed();
   return info;
 }
@@ -115,6 +116,7 @@ Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
   m->SetText(info.name, info.addr, info.meta);
   m->state_ = info.state;
   m->incarnation_ = info.incarnation;
+  m->life_ = info.life;
   m->changed_ns_ = absl::ToUnixNanos(info.state_changed);
   ++counts_[static_cast<size_t>(m->state_)];
   by_name_.insert(NameRef{NameHash::Of(m->name()), slot});
@@ -164,6 +166,26 @@ void MemberTable::ClearSuspicion(const Member& member) {
   suspicions_.erase(&member);
 }
 
+bool MemberTable::EndLife(const Member& member, uint32_t life) {
+  if (life == 0 || Ended(member, life)) return false;
+  auto& ended = ended_lives_[&member];
+  std::copy_backward(ended.begin(), ended.end() - 1, ended.end());
+  ended[0] = life;
+  return true;
+}
+
+bool MemberTable::Ended(const Member& member, uint32_t life) const {
+  auto it = ended_lives_.find(&member);
+  return life != 0 && it != ended_lives_.end() &&
+         std::find(it->second.begin(), it->second.end(), life) !=
+             it->second.end();
+}
+
+uint32_t MemberTable::PreviousLife(const Member& member) const {
+  auto it = ended_lives_.find(&member);
+  return it == ended_lives_.end() ? 0 : it->second[0];
+}
+
 void MemberTable::Forget(Member* m) {
   --counts_[static_cast<size_t>(m->state_)];
   auto named = FindName(m->name());
@@ -172,6 +194,7 @@ void MemberTable::Forget(Member* m) {
   auto at = by_addr_.find(m->addr());
   if (at != by_addr_.end() && *at == m) by_addr_.erase(at);
   suspicions_.erase(m);
+  ended_lives_.erase(m);
   m->FreeText();
   free_.push_back(slot);
 }

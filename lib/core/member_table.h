@@ -54,14 +54,16 @@ class alignas(64) Member {
   }
   MemberState state() const { return state_; }
   uint64_t incarnation() const { return incarnation_; }
+  uint32_t life() const { return life_; }
   absl::Time state_changed() const { return absl::FromUnixNanos(changed_ns_); }
   MemberInfo Info() const;
 
   void set_incarnation(uint64_t incarnation) { incarnation_ = incarnation; }
+  void set_life(uint32_t life) { life_ = life; }
 
  private:
   friend class MemberTable;
-  static constexpr size_t kInlineText = 40;
+  static constexpr size_t kInlineText = 32;
 
   const char* text() const { return on_heap_ ? heap_text_ : inline_text_; }
   // The views may point into this member's own text.
@@ -72,6 +74,7 @@ class alignas(64) Member {
   uint64_t incarnation_ = 0;
   int64_t changed_ns_ = 0;
   uint32_t meta_len_ = 0;
+  uint32_t life_ = 0;
   uint8_t name_len_ = 0;
   uint8_t addr_len_ = 0;
   MemberState state_ = MemberState::kAlive;
@@ -153,6 +156,15 @@ class MemberTable {
   SuspicionState& Suspicion(const Member& member);
   SuspicionState* FindSuspicion(const Member& member);
   void ClearSuspicion(const Member& member);
+  // The lives of `member` that ended (replaced by a later one), newest
+  // first, at most kEndedLives: news naming one of them is stale.
+  static constexpr size_t kEndedLives = 4;
+  // True if `life` was not known to have ended.
+  bool EndLife(const Member& member, uint32_t life);
+  bool Ended(const Member& member, uint32_t life) const;
+  // The life `member`'s current one replaced, or 0 if none is known.
+  uint32_t PreviousLife(const Member& member) const;
+
   // A number never handed out before, for tagging timers.
   uint64_t NextGeneration() { return ++generation_; }
 
@@ -252,6 +264,9 @@ class MemberTable {
   NameIndex by_name_{0, NameHash(), NameEq{this}};
   AddrIndex by_addr_;
   absl::flat_hash_map<const Member*, SuspicionState> suspicions_;
+  // Kept beside the table too: few members have restarted.
+  absl::flat_hash_map<const Member*, std::array<uint32_t, kEndedLives>>
+      ended_lives_;
   std::vector<Member*> order_;
   size_t next_ = 0;
   uint64_t generation_ = 0;

@@ -32,6 +32,8 @@ std::string_view EventTypeName(EventType type) {
       return "failed";
     case EventType::kLeft:
       return "left";
+    case EventType::kRestarted:
+      return "restarted";
   }
   return "unknown";
 }

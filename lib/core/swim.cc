@@ -26,24 +26,29 @@ void Swim::Impl::Start() {
   if (started_) return;
   started_ = true;
   QueueAlive(*self_);
-  // Random phases, so members started together do not act in lockstep.
-  auto phase = [&](absl::Duration interval) {
-    int64_t ns = absl::ToInt64Nanoseconds(interval);
-    return absl::Nanoseconds(
-        ns > 0 ? core::RandomBelow(random_, static_cast<size_t>(ns)) : 0);
-  };
-  rt_.After(phase(cfg_.probe_interval),
-            core::MakeTimer(core::TimerKind::kProbe));
-  rt_.After(phase(cfg_.gossip_interval),
+  StartPeriodicTimers();
+  rt_.After(Phase(cfg_.gossip_interval),
             core::MakeTimer(core::TimerKind::kGossip));
+}
+
+// Random phases, so members started together do not act in lockstep.
+absl::Duration Swim::Impl::Phase(absl::Duration interval) {
+  int64_t ns = absl::ToInt64Nanoseconds(interval);
+  return absl::Nanoseconds(
+      ns > 0 ? core::RandomBelow(random_, static_cast<size_t>(ns)) : 0);
+}
+
+void Swim::Impl::StartPeriodicTimers() {
+  rt_.After(Phase(cfg_.probe_interval),
+            core::MakeTimer(core::TimerKind::kProbe, epoch_));
   if (cfg_.push_pull_interval > absl::ZeroDuration()) {
     const absl::Duration interval = PushPullInterval();
-    rt_.After(interval + phase(interval),
-              core::MakeTimer(core::TimerKind::kPushPull));
+    rt_.After(interval + Phase(interval),
+              core::MakeTimer(core::TimerKind::kPushPull, epoch_));
   }
   if (cfg_.reconnect_interval > absl::ZeroDuration()) {
-    rt_.After(cfg_.reconnect_interval + phase(cfg_.reconnect_interval),
-              core::MakeTimer(core::TimerKind::kReconnect));
+    rt_.After(cfg_.reconnect_interval + Phase(cfg_.reconnect_interval),
+              core::MakeTimer(core::TimerKind::kReconnect, epoch_));
   }
 }
 
@@ -104,15 +109,16 @@ void Swim::Impl::HandleMessages(
         break;
       case wire::Message::kAlive:
         OnAlive(msg.alive().name(), msg.alive().addr(),
-                msg.alive().incarnation(), msg.alive().meta());
+                msg.alive().incarnation(), msg.alive().meta(),
+                msg.alive().life(), msg.alive().previous_life());
         break;
       case wire::Message::kSuspect:
-        OnSuspect(msg.suspect().name(), msg.suspect().incarnation(),
-                  msg.suspect().from(), &in);
+        OnSuspect(msg.suspect().name(), msg.suspect().life(),
+                  msg.suspect().incarnation(), msg.suspect().from(), &in);
         break;
       case wire::Message::kDead:
-        OnDead(msg.dead().name(), msg.dead().incarnation(), msg.dead().from(),
-               &in);
+        OnDead(msg.dead().name(), msg.dead().life(), msg.dead().incarnation(),
+               msg.dead().from(), &in);
         break;
       case wire::Message::kUser:
         OnUser(msg.user());
@@ -128,7 +134,7 @@ void Swim::Impl::HandleTimer(const Timer& timer) {
   if (!started_) return;
   switch (core::KindOf(timer)) {
     case core::TimerKind::kProbe:
-      OnProbeTimer();
+      if (timer.token == epoch_) OnProbeTimer();
       break;
     case core::TimerKind::kProbeTimeout:
       OnProbeTimeout(static_cast<uint32_t>(timer.token));
@@ -146,16 +152,19 @@ void Swim::Impl::HandleTimer(const Timer& timer) {
       OnGossipTimer();
       break;
     case core::TimerKind::kPushPull:
-      OnPushPullTimer();
+      if (timer.token == epoch_) OnPushPullTimer();
       break;
     case core::TimerKind::kReconnect:
-      OnReconnectTimer();
+      if (timer.token == epoch_) OnReconnectTimer();
       break;
     case core::TimerKind::kRelayNack:
       OnRelayNack(static_cast<uint32_t>(timer.token));
       break;
     case core::TimerKind::kRelayExpire:
       relays_.erase(static_cast<uint32_t>(timer.token));
+      break;
+    case core::TimerKind::kTakeover:
+      OnTakeoverTimer(static_cast<uint32_t>(timer.token));
       break;
   }
 }
@@ -185,6 +194,21 @@ void Swim::Impl::Leave() {
   probe_.active = false;
   table_.SetState(*self_, MemberState::kLeft, rt_.Now());
   QueueDead(*self_, cfg_.name);
+}
+
+void Swim::Impl::Rebirth() {
+  // Peers hold the old life as left and ignore its news from now on; the
+  // new one names it, and its alive replaces the queued leave.
+  const uint32_t previous = self_->life();
+  self_->set_life(NewLife(previous));
+  table_.EndLife(*self_, previous);
+  leaving_ = false;
+  joined_ = false;
+  ++epoch_;  // the old life's periodic timers stop
+  next_broadcast_id_ = 1;
+  table_.SetState(*self_, MemberState::kAlive, rt_.Now());
+  QueueAlive(*self_);
+  StartPeriodicTimers();
 }
 
 bool Swim::Impl::LeaveComplete() const {

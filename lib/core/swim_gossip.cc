@@ -53,11 +53,12 @@ void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
 }
 
 std::string Swim::Impl::AliveEntry(const Member& m) {
-  return core::AliveEntry(m.name(), m.addr(), m.incarnation(), m.meta());
+  return core::AliveEntry(m.name(), m.addr(), m.incarnation(), m.meta(),
+                          m.life(), table_.PreviousLife(m));
 }
 
 std::string Swim::Impl::SuspectEntry(const Member& m, std::string_view from) {
-  return core::SuspectEntry(m.name(), m.incarnation(), from);
+  return core::SuspectEntry(m.name(), m.incarnation(), from, m.life());
 }
 
 void Swim::Impl::QueueAlive(const Member& m) {
@@ -69,7 +70,8 @@ void Swim::Impl::QueueSuspect(const Member& m, std::string_view from) {
 }
 
 void Swim::Impl::QueueDead(const Member& m, std::string_view from) {
-  news_.Push(m.name(), core::DeadEntry(m.name(), m.incarnation(), from));
+  news_.Push(m.name(),
+             core::DeadEntry(m.name(), m.incarnation(), from, m.life()));
 }
 
 void Swim::Impl::OnGossipTimer() {
@@ -97,6 +99,13 @@ void Swim::Impl::OnGossipTimer() {
   }
 }
 
+// Each life numbers its broadcasts from 1, so the origin's life is part
+// of what tells two broadcasts apart.
+std::string Swim::Impl::BroadcastKey(std::string_view origin, uint32_t life,
+                                     uint64_t id) {
+  return absl::StrCat(util::ToAbsl(origin), "/", life, "/", id);
+}
+
 bool Swim::Impl::MarkSeen(std::string key) {
   if (!seen_.insert(key).second) return false;
   seen_order_.push_back(std::move(key));
@@ -109,14 +118,13 @@ bool Swim::Impl::MarkSeen(std::string key) {
 
 absl::Status Swim::Impl::Broadcast(std::string payload) {
   const uint64_t id = next_broadcast_id_++;
-  std::string entry = core::UserEntry(payload, cfg_.name, id);
+  std::string entry = core::UserEntry(payload, cfg_.name, id, self_->life());
   if (entry.size() + FrameOverhead() > cfg_.packet_budget) {
     return absl::InvalidArgumentError(absl::StrCat(
         "broadcast of ", payload.size(),
         " bytes does not fit in the packet budget of ", cfg_.packet_budget));
   }
-  std::string key = absl::StrCat(cfg_.name, "/", id);
-  MarkSeen(std::move(key));
+  MarkSeen(BroadcastKey(cfg_.name, self_->life(), id));
   user_.Push({}, std::move(entry));
   size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);
   for (size_t i = 0; i < dropped; ++i) counters_.Drop(DropReason::kQueueFull);
@@ -124,10 +132,9 @@ absl::Status Swim::Impl::Broadcast(std::string payload) {
 }
 
 void Swim::Impl::OnUser(const core::UserView& user) {
-  if (!MarkSeen(absl::StrCat(util::ToAbsl(user.origin()), "/", user.id())))
-    return;
+  if (!MarkSeen(BroadcastKey(user.origin(), user.life(), user.id()))) return;
   ++counters_.broadcasts_delivered;
-  app_->OnBroadcast(user.payload());
+  app_->OnBroadcast(user.origin(), user.payload());
   std::string entry = core::UserEntryFromBody(user.body());
   // Passed on only if it fits our own datagrams (a peer with a larger
   // budget, or a hostile one, may send bigger).

@@ -45,6 +45,7 @@ class Swim::Impl {
     info.addr = cfg_.advertise_addr;
     info.meta = cfg_.meta;
     info.incarnation = cfg_.initial_incarnation;
+    info.life = NewLife(0);
     info.state = MemberState::kAlive;
     info.state_changed = rt_.Now();
     self_ = table_.Add(info, random_);
@@ -118,6 +119,17 @@ class Swim::Impl {
     uint64_t join = 0;  // key of joins_
     std::string label;  // the seed, and its address if it was resolved
   };
+  // A check, before taking over our name from the live member that holds
+  // it at another address, that the holder is really gone: a ping, then
+  // indirect pings through members the seed named.
+  struct Takeover {
+    std::string seed_addr;  // whose answer showed the holder
+    std::string holder_addr;
+    uint32_t holder_life = 0;
+    std::vector<std::string> relays;
+    bool indirect = false;        // the indirect pings went out
+    std::vector<JoinUnit> units;  // the Joins it holds
+  };
   static constexpr size_t kMaxSeeds = 64;
   static constexpr size_t kMaxSeedAddrs = 64;
   static constexpr size_t kMaxRelays = 4096;
@@ -136,6 +148,18 @@ class Swim::Impl {
   absl::Duration Scaled(absl::Duration d) const {
     return cfg_.lifeguard ? awareness_.Scale(d) : d;
   }
+  // A life id for a new start of this member: random, nonzero, and not
+  // `current`.
+  uint32_t NewLife(uint32_t current) {
+    uint32_t life = 0;
+    while (life == 0 || life == current)
+      life = static_cast<uint32_t>(rt_.Random());
+    return life;
+  }
+  // The protocol's periodic timers (probe, push-pull, reconnect) for this
+  // life of the member; a Join after a Leave starts them again.
+  void StartPeriodicTimers();
+  absl::Duration Phase(absl::Duration interval);
   void Emit(EventType type, const Member& m) {
     app_->OnEvent(Event{type, m.Info()});
   }
@@ -176,6 +200,8 @@ class Swim::Impl {
   void QueueSuspect(const Member& m, std::string_view from);
   void QueueDead(const Member& m, std::string_view from);
   void OnGossipTimer();
+  static std::string BroadcastKey(std::string_view origin, uint32_t life,
+                                  uint64_t id);
   // Records a user broadcast as seen; false if it already was.
   bool MarkSeen(std::string key);
   void OnUser(const core::UserView& user);
@@ -185,13 +211,31 @@ class Swim::Impl {
   // Admission (Config::allowed_networks, Delegate::AllowMember).
   bool Admits(std::string_view name, std::string_view addr,
               uint64_t incarnation, std::string_view meta);
+  // News names the life it is about (0: a sender that did not say).
   void OnAlive(std::string_view name, std::string_view addr,
-               uint64_t incarnation, std::string_view meta);
-  void OnSuspect(std::string_view name, uint64_t incarnation,
+               uint64_t incarnation, std::string_view meta, uint32_t life,
+               uint32_t previous_life);
+  // An alive of a life other than the one we hold of `m`.
+  void OnNewLife(Member& m, std::string_view addr, uint64_t incarnation,
+                 std::string_view meta, uint32_t life, uint32_t previous_life);
+  // An alive of our own name.
+  void OnAliveOfSelf(std::string_view addr, uint64_t incarnation,
+                     std::string_view meta, uint32_t life,
+                     uint32_t previous_life);
+  // News of another life under our name that shows it ended or was ours
+  // (the process before this one): remembered, and told on with our alive
+  // so that members still holding it take this life over.
+  void NotePredecessor(uint32_t life);
+  void OnSuspect(std::string_view name, uint32_t life, uint64_t incarnation,
                  std::string_view from, Inbound* in,
                  bool from_peer_table = false);
-  void OnDead(std::string_view name, uint64_t incarnation,
+  void OnDead(std::string_view name, uint32_t life, uint64_t incarnation,
               std::string_view from, Inbound* in);
+  // Whether news of `life` is about the life we hold of `m` (either side
+  // not saying counts as yes).
+  static bool SameLife(const Member& m, uint32_t life) {
+    return life == 0 || m.life() == 0 || life == m.life();
+  }
   void ScheduleSuspicion(Member& m);
   void OnSuspicionTimer(const Timer& timer);
   void OnSuspicionNotice(const Timer& timer);
@@ -220,7 +264,28 @@ class Swim::Impl {
   // Why a push-pull answer to a join shows our name held by another live
   // member; empty if it does not.
   std::string NameConflict(const core::PushPullView& remote) const;
+  // The record of an answer that shows another life holding our name live
+  // at another address; null if none.
+  const core::MemberRecordView* HolderOfOurName(
+      const core::PushPullView& remote) const;
+  // An exchange with `addr` ended; true if others with it are in flight.
+  bool SyncEnded(std::string_view addr);
+  // Takes the Joins waiting on exchanges with `addr`.
+  std::vector<JoinUnit> TakeJoinUnits(std::string_view addr);
+  void StartTakeover(std::string_view seed_addr,
+                     const core::MemberRecordView& holder,
+                     const core::PushPullView& remote);
+  void OnTakeoverTimer(uint32_t seq);
+  // An ack for a takeover check: the holder lives, the name is taken.
+  bool OnTakeoverAck(uint32_t seq);
+  // Join after Leave: a new life under the same name.
+  void Rebirth();
+  // Retries the seeds: looks every name up again and knocks on one
+  // address (PickSeedAddr).
   void RetrySeeds();
+  // The address to knock on: while alone any; otherwise one not known as
+  // a live member, or null if none.
+  const std::string* PickSeedAddr(const std::vector<const std::string*>& addrs);
 
   // Stream frames (swim_streams.cc), counting each AEAD pass.
   std::string SealStream(wire::StreamKind kind, std::string_view body);
@@ -260,6 +325,10 @@ class Swim::Impl {
   // Join exchanges in flight by address, resolutions by seed name.
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_syncs_;
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_resolves_;
+  // Takeover checks by the seq of their pings.
+  absl::flat_hash_map<uint32_t, Takeover> takeovers_;
+  // Tags the periodic timers of this life (Rebirth starts new ones).
+  uint64_t epoch_ = 1;
   bool started_ = false;
   bool leaving_ = false;
   bool joined_ = false;

@@ -47,17 +47,9 @@ void Swim::Impl::SetSeedAddrs(Seed& seed,
 }
 
 void Swim::Impl::Join(const std::vector<std::string>& seeds, uint64_t token) {
-  if (leaving_) {
-    // As in Serf: a member that left is gone for good; its name may come
-    // back only as a new member (a new process, a new Node).
-    app_->OnJoinDone(JoinResult{
-        token,
-        absl::FailedPreconditionError(
-            "this member has left the cluster; a new member must join "
-            "instead (start a new Node)"),
-        {}});
-    return;
-  }
+  // A member that left comes back as a new life: peers hold the old one
+  // as left for good.
+  if (leaving_) Rebirth();
   const uint64_t id = next_join_++;
   // Built here and entered once every exchange has started: starting one
   // asks the application for its state (Delegate::LocalState), which may
@@ -132,10 +124,12 @@ void Swim::Impl::HandleSeedResolved(
     return;
   }
   if (waiting.empty()) {
-    // A retry while alone looked the name up again: knock on one of the
-    // doors it found.
-    if (table_.NumAlive() <= 1 && !leaving_)
-      StartSync(found[core::RandomBelow(random_, found.size())], true);
+    // A retry looked the name up again: knock on one of the doors it found.
+    if (leaving_) return;
+    std::vector<const std::string*> addrs;
+    for (const std::string& a : found) addrs.push_back(&a);
+    if (const std::string* addr = PickSeedAddr(addrs); addr != nullptr)
+      StartSync(*addr, table_.NumAlive() <= 1);
     return;
   }
   // Each Join waiting on the name now waits on every address instead.
@@ -200,28 +194,40 @@ void Swim::Impl::SettleJoinUnit(const JoinUnit& unit,
   app_->OnJoinDone(result);
 }
 
+bool Swim::Impl::SyncEnded(std::string_view addr) {
+  auto n = syncs_in_flight_.find(util::ToAbsl(addr));
+  if (n == syncs_in_flight_.end()) return false;
+  if (--n->second > 0) return true;
+  syncs_in_flight_.erase(n);
+  return false;
+}
+
+std::vector<Swim::Impl::JoinUnit> Swim::Impl::TakeJoinUnits(
+    std::string_view addr) {
+  auto it = join_syncs_.find(util::ToAbsl(addr));
+  if (it == join_syncs_.end()) return {};
+  std::vector<JoinUnit> units = std::move(it->second);
+  join_syncs_.erase(it);
+  return units;
+}
+
 void Swim::Impl::SettleJoinSync(std::string_view addr,
                                 const absl::Status& outcome) {
   // Several exchanges with one address may be in flight (a retry, a
   // periodic push-pull, another Join): a failure settles the Joins waiting
   // on it only once the last has failed; any success settles them.
-  bool others_in_flight = false;
-  if (auto n = syncs_in_flight_.find(util::ToAbsl(addr));
-      n != syncs_in_flight_.end()) {
-    others_in_flight = --n->second > 0;
-    if (!others_in_flight) syncs_in_flight_.erase(n);
-  }
+  const bool others_in_flight = SyncEnded(addr);
   if (!outcome.ok() && others_in_flight) return;
-  auto it = join_syncs_.find(util::ToAbsl(addr));
-  if (it == join_syncs_.end()) return;
-  std::vector<JoinUnit> units = std::move(it->second);
-  join_syncs_.erase(it);
-  for (const JoinUnit& unit : units) SettleJoinUnit(unit, outcome);
+  for (const JoinUnit& unit : TakeJoinUnits(addr))
+    SettleJoinUnit(unit, outcome);
 }
 
 std::string Swim::Impl::NameConflict(const core::PushPullView& remote) const {
+  // A holder that says its life is checked first (HolderOfOurName); one
+  // that does not cannot be told from a conflict.
   for (const core::MemberRecordView& r : remote.members()) {
     if (r.name() == cfg_.name && r.addr() != self_->addr() &&
+        (r.life() == 0 || r.life() == self_->life()) &&
         (r.state() == wire::MEMBER_STATE_ALIVE ||
          r.state() == wire::MEMBER_STATE_SUSPECT)) {
       return absl::StrCat("the name '", cfg_.name,
@@ -234,6 +240,22 @@ std::string Swim::Impl::NameConflict(const core::PushPullView& remote) const {
   return {};
 }
 
+const std::string* Swim::Impl::PickSeedAddr(
+    const std::vector<const std::string*>& addrs) {
+  // Alone, any seed will do. Otherwise a seed we know as a live member
+  // already shares our view: only the others can lead to another group.
+  const bool alone = table_.NumAlive() <= 1;
+  std::vector<const std::string*> unknown;
+  for (const std::string* a : addrs) {
+    const Member* m = table_.FindByAddr(*a);
+    if (alone || m == nullptr || m->state() == MemberState::kDead ||
+        m->state() == MemberState::kLeft)
+      unknown.push_back(a);
+  }
+  if (unknown.empty()) return nullptr;
+  return unknown[core::RandomBelow(random_, unknown.size())];
+}
+
 void Swim::Impl::RetrySeeds() {
   // Names may point elsewhere by now (a headless service, an autoscaling
   // group): look them up again; HandleSeedResolved knocks on what it finds.
@@ -242,8 +264,8 @@ void Swim::Impl::RetrySeeds() {
     if (seed.resolved) rt_.ResolveSeed(seed.name);
     for (const std::string& a : seed.addrs) addrs.push_back(&a);
   }
-  if (addrs.empty()) return;
-  StartSync(*addrs[core::RandomBelow(random_, addrs.size())], true);
+  if (const std::string* addr = PickSeedAddr(addrs); addr != nullptr)
+    StartSync(*addr, table_.NumAlive() <= 1);
 }
 
 }  // namespace roster

@@ -27,15 +27,11 @@ bool Swim::Impl::Admits(std::string_view name, std::string_view addr,
 }
 
 void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
-                         uint64_t incarnation, std::string_view meta) {
+                         uint64_t incarnation, std::string_view meta,
+                         uint32_t life, uint32_t previous_life) {
   const absl::Time now = rt_.Now();
   if (name == cfg_.name) {
-    if (leaving_ || incarnation < self_->incarnation()) return;
-    if (incarnation == self_->incarnation() && addr == self_->addr() &&
-        meta == self_->meta())
-      return;  // our own news coming back
-    // Someone speaks for us with other facts: overrule it.
-    Refute(incarnation);
+    OnAliveOfSelf(addr, incarnation, meta, life, previous_life);
     return;
   }
   Member* m = table_.Find(name);
@@ -49,18 +45,26 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
     info.name = std::string(name);
     info.addr = std::string(addr);
     info.incarnation = incarnation;
+    info.life = life;
     info.meta = std::string(meta);
     info.state = MemberState::kAlive;
     info.state_changed = now;
     m = table_.Add(info, random_);
+    if (previous_life != life) table_.EndLife(*m, previous_life);
     QueueAlive(*m);
     Emit(EventType::kJoined, *m);
     return;
   }
+  if (!SameLife(*m, life)) {
+    OnNewLife(*m, addr, incarnation, meta, life, previous_life);
+    return;
+  }
   bool moved = addr != m->addr();
   if (moved) {
-    // A name moves to a new address only once its old holder is gone;
-    // otherwise two live processes would fight over one name.
+    // A life never moves (one process, one socket), so a new address under
+    // a life we hold is a sender that did not say its life. It moves the
+    // name only once the old holder is gone; otherwise two live processes
+    // would fight over one name.
     bool gone = m->state() == MemberState::kLeft ||
                 (m->state() == MemberState::kDead &&
                  now - m->state_changed() >= cfg_.dead_reclaim_time);
@@ -71,12 +75,20 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
     if (!Admits(name, addr, incarnation, meta)) return;
   } else if (core::AliveVerdict(m->state(), m->incarnation(), incarnation) !=
              Verdict::kApply) {
+    // The same facts may still teach us its life (preloaded, or told by a
+    // member that did not say), and the life this one replaced.
+    if (m->life() == 0 && life != 0) m->set_life(life);
+    if (previous_life != 0 && previous_life != m->life() &&
+        table_.EndLife(*m, previous_life))
+      QueueAlive(*m);
     return;
   }
   if (incarnation < m->incarnation()) return;
   const MemberState before = m->state();
   const bool meta_changed = meta != m->meta();
   m->set_incarnation(incarnation);
+  if (life != 0) m->set_life(life);
+  if (previous_life != m->life()) table_.EndLife(*m, previous_life);
   table_.SetAddr(*m, std::string(addr));
   table_.SetMeta(*m, meta);
   table_.ClearSuspicion(*m);
@@ -92,11 +104,78 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
   }
 }
 
-void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
-                           std::string_view from, Inbound* in,
-                           bool from_peer_table) {
+// A new start of a known member is taken at once, whatever its address and
+// incarnation, if it cannot be two live processes: the life we hold ended
+// (dead or left), or the new one has its socket, or the new one names it
+// as the life it replaced (it checked the holder was gone: StartTakeover).
+void Swim::Impl::OnNewLife(Member& m, std::string_view addr,
+                           uint64_t incarnation, std::string_view meta,
+                           uint32_t life, uint32_t previous_life) {
+  if (table_.Ended(m, life)) return;  // stale news of an earlier life
+  const MemberState before = m.state();
+  const bool ended =
+      before == MemberState::kDead || before == MemberState::kLeft;
+  if (!ended && addr != m.addr() && previous_life != m.life()) {
+    // Another process claims the name of a live member elsewhere and has
+    // not shown that the holder is gone.
+    ++counters_.name_conflicts;
+    counters_.Drop(DropReason::kAddressConflict);
+    return;
+  }
+  if (!Admits(m.name(), addr, incarnation, meta)) return;
+  if (previous_life != m.life()) table_.EndLife(m, previous_life);
+  table_.EndLife(m, m.life());
+  m.set_life(life);
+  m.set_incarnation(incarnation);
+  table_.SetAddr(m, std::string(addr));
+  table_.SetMeta(m, meta);
+  table_.ClearSuspicion(m);
+  table_.SetState(m, MemberState::kAlive, rt_.Now());
+  ++counters_.restarts_seen;
+  QueueAlive(m);
+  Emit(ended ? EventType::kJoined : EventType::kRestarted, m);
+}
+
+void Swim::Impl::OnAliveOfSelf(std::string_view addr, uint64_t incarnation,
+                               std::string_view meta, uint32_t life,
+                               uint32_t previous_life) {
+  if (leaving_) return;
+  if (life != 0 && life != self_->life()) {
+    if (table_.Ended(*self_, life)) return;  // our predecessor's news
+    if (addr == self_->addr()) {
+      // It had our socket, so it is gone: it was the process before us.
+      NotePredecessor(life);
+      return;
+    }
+    // Another process at another address claims our name. Refuting would
+    // not help: members take a new life over only on proof that the old
+    // one is gone, and a refutation of ours they would ignore the same way.
+    ++counters_.name_conflicts;
+    return;
+  }
+  if (previous_life != 0 && previous_life != self_->life())
+    NotePredecessor(previous_life);
+  if (incarnation < self_->incarnation()) return;
+  if (incarnation == self_->incarnation() && addr == self_->addr() &&
+      meta == self_->meta())
+    return;  // our own news coming back
+  // Someone speaks for us with other facts: overrule it.
+  Refute(incarnation);
+}
+
+void Swim::Impl::NotePredecessor(uint32_t life) {
+  if (life == 0 || life == self_->life()) return;
+  if (table_.EndLife(*self_, life)) QueueAlive(*self_);
+}
+
+void Swim::Impl::OnSuspect(std::string_view name, uint32_t life,
+                           uint64_t incarnation, std::string_view from,
+                           Inbound* in, bool from_peer_table) {
   Member* m = name == cfg_.name ? self_ : table_.Find(name);
   if (m == nullptr) return;
+  // A suspicion of another life is not about the one we hold: the process
+  // it suspected is gone, or has not reached us yet.
+  if (!SameLife(*m, life)) return;
   Verdict verdict =
       core::SuspectVerdict(m->state(), m->incarnation(), incarnation);
   if (m == self_ && incarnation < self_->incarnation()) {
@@ -162,10 +241,17 @@ void Swim::Impl::OnSuspect(std::string_view name, uint64_t incarnation,
   if (!was_suspect) Emit(EventType::kSuspected, *m);
 }
 
-void Swim::Impl::OnDead(std::string_view name, uint64_t incarnation,
-                        std::string_view from, Inbound* in) {
+void Swim::Impl::OnDead(std::string_view name, uint32_t life,
+                        uint64_t incarnation, std::string_view from,
+                        Inbound* in) {
   Member* m = name == cfg_.name ? self_ : table_.Find(name);
   if (m == nullptr) return;
+  if (!SameLife(*m, life)) {
+    // The end of another life never ends this one. Of our own name, it
+    // was the process before us.
+    if (m == self_) NotePredecessor(life);
+    return;
+  }
   if (m == self_) {
     if (leaving_) return;  // our own leave echoing back
     if (incarnation < self_->incarnation()) {
@@ -203,7 +289,7 @@ void Swim::Impl::OnSuspicionTimer(const Timer& timer) {
       table_.Suspicion(*m).generation != timer.token)
     return;
   ++counters_.deaths;
-  OnDead(m->name(), m->incarnation(), cfg_.name, nullptr);
+  OnDead(m->name(), m->life(), m->incarnation(), cfg_.name, nullptr);
 }
 
 void Swim::Impl::OnSuspicionNotice(const Timer& timer) {
@@ -251,15 +337,25 @@ void Swim::Impl::Merge(const core::PushPullView& remote) {
   for (const core::MemberRecordView& r : remote.members()) {
     switch (r.state()) {
       case wire::MEMBER_STATE_ALIVE:
-        OnAlive(r.name(), r.addr(), r.incarnation(), r.meta());
+        OnAlive(r.name(), r.addr(), r.incarnation(), r.meta(), r.life(),
+                r.previous_life());
         break;
       case wire::MEMBER_STATE_SUSPECT:
       case wire::MEMBER_STATE_DEAD:
-        OnSuspect(r.name(), r.incarnation(), cfg_.name, nullptr,
+        if (r.name() == cfg_.name && r.life() != 0 &&
+            r.life() != self_->life()) {
+          // Another life under our name: the process before us if it
+          // failed, or had our address; a suspect elsewhere may be a live
+          // holder (a join checks it: StartTakeover).
+          if (r.addr() == self_->addr() || r.state() == wire::MEMBER_STATE_DEAD)
+            NotePredecessor(r.life());
+          break;
+        }
+        OnSuspect(r.name(), r.life(), r.incarnation(), cfg_.name, nullptr,
                   /*from_peer_table=*/true);
         break;
       case wire::MEMBER_STATE_LEFT:
-        OnDead(r.name(), r.incarnation(), r.name(), nullptr);
+        OnDead(r.name(), r.life(), r.incarnation(), r.name(), nullptr);
         break;
       default:
         break;  // rejected by the decoder

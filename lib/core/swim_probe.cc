@@ -16,7 +16,7 @@ void Swim::Impl::OnProbeTimer() {
   // first so probes never overlap.
   if (probe_.active) ConcludeProbe();
   const absl::Duration period = Scaled(cfg_.probe_interval);
-  rt_.After(period, core::MakeTimer(core::TimerKind::kProbe));
+  rt_.After(period, core::MakeTimer(core::TimerKind::kProbe, epoch_));
   Member* target = table_.NextProbeTarget(cfg_.name, random_, rt_.Now(),
                                           cfg_.dead_retention);
   if (target == nullptr) return;
@@ -69,7 +69,8 @@ void Swim::Impl::ConcludeProbe() {
   Member* target = table_.Find(probe_.target);
   if (target == nullptr) return;
   if (target->state() == MemberState::kAlive) ++counters_.suspicions;
-  OnSuspect(target->name(), target->incarnation(), cfg_.name, nullptr);
+  OnSuspect(target->name(), target->life(), target->incarnation(), cfg_.name,
+            nullptr);
 }
 
 void Swim::Impl::OnPing(Inbound& in, const core::PingView& ping) {
@@ -139,6 +140,7 @@ void Swim::Impl::OnAck(uint32_t seq) {
     }
     return;
   }
+  if (OnTakeoverAck(seq)) return;
   auto it = relays_.find(seq);
   if (it == relays_.end()) {
     counters_.Drop(DropReason::kUnknownAck);

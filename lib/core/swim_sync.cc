@@ -30,12 +30,14 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
         const core::MemberRecordView& r = *it->second;
         if (r.incarnation() == m->incarnation() &&
             r.state() == static_cast<wire::MemberState>(m->state()) &&
-            r.addr() == m->addr() && r.meta() == m->meta())
+            r.addr() == m->addr() && r.meta() == m->meta() &&
+            r.life() == m->life() &&
+            r.previous_life() == table_.PreviousLife(*m))
           continue;
       }
     }
     state.AddMember(m->name(), m->addr(), m->incarnation(), m->state(),
-                    m->meta());
+                    m->meta(), m->life(), table_.PreviousLife(*m));
   }
   std::string user = app_->LocalState(join);
   if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
@@ -60,7 +62,8 @@ absl::Duration Swim::Impl::PushPullInterval() const {
 
 void Swim::Impl::OnPushPullTimer() {
   if (leaving_) return;
-  rt_.After(PushPullInterval(), core::MakeTimer(core::TimerKind::kPushPull));
+  rt_.After(PushPullInterval(),
+            core::MakeTimer(core::TimerKind::kPushPull, epoch_));
   auto peer = table_.Sample(1, random_, [&](const Member& m) {
     return &m != self_ && m.state() == MemberState::kAlive;
   });
@@ -70,13 +73,17 @@ void Swim::Impl::OnPushPullTimer() {
 void Swim::Impl::OnReconnectTimer() {
   if (leaving_) return;
   rt_.After(cfg_.reconnect_interval,
-            core::MakeTimer(core::TimerKind::kReconnect));
+            core::MakeTimer(core::TimerKind::kReconnect, epoch_));
   const size_t alive = table_.NumAlive();
   if (alive <= 1 && !seeds_.empty()) {
     // Alone: knock on a seed's door again.
     RetrySeeds();
     return;
   }
+  // Not alone, about once an interval across the cluster: groups that
+  // formed through different seeds, or lost each other for longer than
+  // dead_retention, find each other through the seeds they share.
+  if (!seeds_.empty() && core::RandomBelow(random_, alive) == 0) RetrySeeds();
   // Retry one failed member, with probability failed/alive so that the
   // whole cluster makes about one attempt per failed member per interval.
   const size_t dead = table_.count(MemberState::kDead);
@@ -106,7 +113,8 @@ std::string Swim::Impl::ServePushPull(std::string_view from,
     ++counters_.name_conflicts;
     core::PushPullWriter self(remote.join(), cfg_.name);
     self.AddMember(self_->name(), self_->addr(), self_->incarnation(),
-                   self_->state(), self_->meta());
+                   self_->state(), self_->meta(), self_->life(),
+                   table_.PreviousLife(*self_));
     return SealStream(wire::STREAM_KIND_OK, self.Finish({}));
   }
   // A member kept out learns nothing of the cluster from us.
@@ -145,6 +153,14 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
   }
   const core::PushPullView& remote = state.state();
   if (remote.join() || join_syncs_.contains(util::ToAbsl(from))) {
+    // Our name held by a live process of another life elsewhere: it may
+    // be the one we replace (a crash, then a move), or a conflict. Ask it.
+    if (const core::MemberRecordView* holder = HolderOfOurName(remote);
+        holder != nullptr) {
+      SyncEnded(from);
+      StartTakeover(from, *holder, remote);
+      return;
+    }
     // Merging would meet our own name with another member's facts and
     // refute it, and every retry would bump both incarnations: stay out,
     // and say who holds the name.

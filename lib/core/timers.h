@@ -11,6 +11,8 @@
 
 namespace roster::core {
 
+// The periodic kinds (kProbe, kPushPull, kReconnect) carry the epoch of
+// the life that started them as their token.
 enum class TimerKind : uint8_t {
   kProbe,            // start the next protocol period
   kProbeTimeout,     // direct ping unanswered: go indirect (token = seq)
@@ -22,6 +24,7 @@ enum class TimerKind : uint8_t {
   kReconnect,    // alone: retry the seeds; else maybe a failed member
   kRelayNack,    // a relayed ping is late: tell the requester (nack)
   kRelayExpire,  // stop waiting for a relayed ping
+  kTakeover,     // a takeover check's ping is unanswered (token = seq)
 };
 
 inline Timer MakeTimer(TimerKind kind, uint64_t token = 0,

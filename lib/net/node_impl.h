@@ -68,8 +68,8 @@ class Node::Impl : public net::UvRuntime::Host,
   void OnEvent(const Event& event) override {
     if (config_.on_event) config_.on_event(event);
   }
-  void OnBroadcast(std::string_view payload) override {
-    if (config_.on_broadcast) config_.on_broadcast(payload);
+  void OnBroadcast(std::string_view origin, std::string_view payload) override {
+    if (config_.on_broadcast) config_.on_broadcast(origin, payload);
   }
   std::string LocalState(bool join) override {
     return config_.local_state ? config_.local_state(join) : std::string();

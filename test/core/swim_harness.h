@@ -135,8 +135,9 @@ class RecordingDelegate : public Delegate {
   void OnEvent(const Event& event) override {
     events.push_back(Seen{rt_->now, event});
   }
-  void OnBroadcast(std::string_view payload) override {
+  void OnBroadcast(std::string_view origin, std::string_view payload) override {
     broadcasts.emplace_back(payload);
+    origins.emplace_back(origin);
   }
   std::string LocalState(bool join) override {
     local_state_calls.push_back(join);
@@ -151,6 +152,7 @@ class RecordingDelegate : public Delegate {
 
   std::vector<Seen> events;
   std::vector<std::string> broadcasts;
+  std::vector<std::string> origins;  // of each broadcast
   std::string local_state = "local-app-state";
   std::vector<bool> local_state_calls;
   std::vector<std::pair<std::string, bool>> merged;

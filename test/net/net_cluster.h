@@ -49,7 +49,7 @@ struct Recorder {
       std::lock_guard<std::mutex> lock(mu);
       events.push_back(e);
     };
-    c.on_broadcast = [this](std::string_view p) {
+    c.on_broadcast = [this](std::string_view, std::string_view p) {
       std::lock_guard<std::mutex> lock(mu);
       broadcasts.emplace_back(p);
     };

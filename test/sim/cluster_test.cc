@@ -213,7 +213,9 @@ TEST(ClusterTest, SmallLocalClusterSpreadsEveryNewsToEveryone) {
                              absl::Seconds(60)))
         << "seed " << seed;
     std::set<int> heard;
-    sim.on_broadcast = [&](int node, std::string_view) { heard.insert(node); };
+    sim.on_broadcast = [&](int node, std::string_view, std::string_view) {
+      heard.insert(node);
+    };
     ASSERT_TRUE(sim.swim(2).Broadcast("hello").ok());
     sim.RunFor(absl::Seconds(3));
     sim.Leave(4);

@@ -65,7 +65,9 @@ TEST(HostileTest, SuspicionAtTheLimitIsStillRefuted) {
 TEST(HostileTest, OversizedBroadcastIsDeliveredButDoesNotBlockNews) {
   Cluster c(6);
   int delivered = 0;
-  c.sim.on_broadcast = [&](int, std::string_view) { ++delivered; };
+  c.sim.on_broadcast = [&](int, std::string_view, std::string_view) {
+    ++delivered;
+  };
   c.sim.Inject(0, "6.6.6.6:1",
                Datagram({MakeUser(std::string(2000, 'x'), "mallory", 1)}));
   c.sim.RunFor(absl::Milliseconds(10));

@@ -157,30 +157,6 @@ TEST(JoinTest, OutcomesNameEachFailedSeed) {
   EXPECT_TRUE(results[0].status.ok()) << results[0].status;
 }
 
-// As in Serf, a member that left does not join again: the call says so
-// at once, and the cluster keeps seeing it as left.
-TEST(JoinTest, JoinAfterLeaveIsRefused) {
-  SimOptions o;
-  o.seed = 9;
-  Simulation sim(o);
-  sim.AddCluster(3, 0);
-  sim.RunFor(absl::Seconds(10));
-  sim.Leave(2);
-  sim.RunFor(absl::Seconds(10));
-  std::vector<JoinResult> results;
-  sim.on_join_done = [&](int node, const JoinResult& r) {
-    if (node == 2) results.push_back(r);
-  };
-  sim.Join(2, {0}, 7);
-  ASSERT_EQ(results.size(), 1u);
-  EXPECT_EQ(results[0].token, 7u);
-  EXPECT_TRUE(absl::IsFailedPrecondition(results[0].status))
-      << results[0].status;
-  sim.RunFor(absl::Seconds(30));
-  EXPECT_EQ(sim.swim(0).Lookup(sim.name(2))->state, MemberState::kLeft);
-  EXPECT_EQ(sim.swim(1).Lookup(sim.name(2))->state, MemberState::kLeft);
-}
-
 // Every seed given is tried, however many; past 64 the oldest are
 // forgotten (test/core/swim_sync_test.cc shows which are retried).
 TEST(JoinTest, EverySeedGivenIsTried) {

@@ -231,26 +231,32 @@ std::string NackEntry(uint32_t seq) {
 }
 
 std::string AliveEntry(std::string_view name, std::string_view addr,
-                       uint64_t incarnation, std::string_view meta) {
-  return KindEntry(AliveValues{
-      .name = name, .addr = addr, .incarnation = incarnation, .meta = meta});
+                       uint64_t incarnation, std::string_view meta,
+                       uint32_t life, uint32_t previous_life) {
+  return KindEntry(AliveValues{.name = name,
+                               .addr = addr,
+                               .incarnation = incarnation,
+                               .meta = meta,
+                               .life = life,
+                               .previous_life = previous_life});
 }
 
 std::string SuspectEntry(std::string_view name, uint64_t incarnation,
-                         std::string_view from) {
-  return KindEntry(
-      SuspectValues{.name = name, .incarnation = incarnation, .from = from});
+                         std::string_view from, uint32_t life) {
+  return KindEntry(SuspectValues{
+      .name = name, .incarnation = incarnation, .from = from, .life = life});
 }
 
 std::string DeadEntry(std::string_view name, uint64_t incarnation,
-                      std::string_view from) {
-  return KindEntry(
-      DeadValues{.name = name, .incarnation = incarnation, .from = from});
+                      std::string_view from, uint32_t life) {
+  return KindEntry(DeadValues{
+      .name = name, .incarnation = incarnation, .from = from, .life = life});
 }
 
 std::string UserEntry(std::string_view payload, std::string_view origin,
-                      uint64_t id) {
-  return KindEntry(UserValues{.payload = payload, .origin = origin, .id = id});
+                      uint64_t id, uint32_t life) {
+  return KindEntry(
+      UserValues{.payload = payload, .origin = origin, .id = id, .life = life});
 }
 
 std::string UserEntryFromBody(std::string_view body) {
@@ -269,12 +275,15 @@ PushPullWriter::PushPullWriter(bool join, std::string_view source) {
 
 void PushPullWriter::AddMember(std::string_view name, std::string_view addr,
                                uint64_t incarnation, MemberState state,
-                               std::string_view meta) {
+                               std::string_view meta, uint32_t life,
+                               uint32_t previous_life) {
   const MemberRecordValues record{.name = name,
                                   .addr = addr,
                                   .incarnation = incarnation,
                                   .state = state,
-                                  .meta = meta};
+                                  .meta = meta,
+                                  .life = life,
+                                  .previous_life = previous_life};
   AppendNestedHeader(wire::PushPull::kMembersFieldNumber, BodySize(record),
                      &out_);
   AppendBody(record, &out_);

@@ -24,14 +24,17 @@ std::string IndirectPingEntry(uint32_t seq, std::string_view target,
                               std::string_view source_addr, bool want_nack);
 std::string AckEntry(uint32_t seq);
 std::string NackEntry(uint32_t seq);
+// `life` and `previous_life` are left out when 0 (a sender that does not
+// say, as builds before lives).
 std::string AliveEntry(std::string_view name, std::string_view addr,
-                       uint64_t incarnation, std::string_view meta);
+                       uint64_t incarnation, std::string_view meta,
+                       uint32_t life = 0, uint32_t previous_life = 0);
 std::string SuspectEntry(std::string_view name, uint64_t incarnation,
-                         std::string_view from);
+                         std::string_view from, uint32_t life = 0);
 std::string DeadEntry(std::string_view name, uint64_t incarnation,
-                      std::string_view from);
+                      std::string_view from, uint32_t life = 0);
 std::string UserEntry(std::string_view payload, std::string_view origin,
-                      uint64_t id);
+                      uint64_t id, uint32_t life = 0);
 // The entry of a user broadcast whose UserBroadcast body is already
 // encoded (a broadcast passed on as it came).
 std::string UserEntryFromBody(std::string_view body);
@@ -41,8 +44,8 @@ class PushPullWriter {
  public:
   PushPullWriter(bool join, std::string_view source);
   void AddMember(std::string_view name, std::string_view addr,
-                 uint64_t incarnation, MemberState state,
-                 std::string_view meta);
+                 uint64_t incarnation, MemberState state, std::string_view meta,
+                 uint32_t life = 0, uint32_t previous_life = 0);
   // The encoded PushPull; the writer is spent.
   std::string Finish(std::string_view user_state);
 

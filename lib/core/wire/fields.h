@@ -99,29 +99,36 @@ enum class FieldRule : uint8_t {
   X(1, name,        Name,       kBytes,  kName)                    \
   X(2, addr,        Addr,       kBytes,  kAddr)                    \
   X(3, incarnation, Incarnation, kUint64, kAliveIncarnation)       \
-  X(4, meta,        Meta,       kBytes,  kMeta)
+  X(4, meta,        Meta,       kBytes,  kMeta)                    \
+  X(5, life,        Life,       kUint32, kAny)                     \
+  X(6, previous_life, PreviousLife, kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_Suspect(X)                              \
   X(1, name,        Name,       kBytes,  kName)                    \
   X(2, incarnation, Incarnation, kUint64, kIncarnation)            \
-  X(3, from,        From,       kBytes,  kName)
+  X(3, from,        From,       kBytes,  kName)                    \
+  X(4, life,        Life,       kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_Dead(X)                                 \
   X(1, name,        Name,       kBytes,  kName)                    \
   X(2, incarnation, Incarnation, kUint64, kIncarnation)            \
-  X(3, from,        From,       kBytes,  kName)
+  X(3, from,        From,       kBytes,  kName)                    \
+  X(4, life,        Life,       kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_UserBroadcast(X)                        \
   X(1, payload,     Payload,    kBytes,  kPayload)                 \
   X(2, origin,      Origin,     kBytes,  kName)                    \
-  X(3, id,          Id,         kUint64, kAny)
+  X(3, id,          Id,         kUint64, kAny)                     \
+  X(4, life,        Life,       kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_MemberRecord(X)                         \
   X(1, name,        Name,       kBytes,  kName)                    \
   X(2, addr,        Addr,       kBytes,  kAddr)                    \
   X(3, incarnation, Incarnation, kUint64, kRecordIncarnation)      \
   X(4, state,       State,      kMemberState, kKnownState)         \
-  X(5, meta,        Meta,       kBytes,  kMeta)
+  X(5, meta,        Meta,       kBytes,  kMeta)                    \
+  X(6, life,        Life,       kUint32, kAny)                     \
+  X(7, previous_life, PreviousLife, kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_PushPull(X)                             \
   X(1, join,        Join,       kBool,   kAny)                     \

@@ -47,9 +47,15 @@ struct Counters {
   uint64_t syncs_started = 0;
   uint64_t syncs_failed = 0;
   uint64_t syncs_served = 0;
-  // Push-pull exchanges in which another live process claimed this
-  // member's name: as the joiner refused, or as the holder asked.
+  // Times another live process claimed a name held by a live member: as
+  // the joiner refused, as the holder asked, or as a member that heard
+  // both.
   uint64_t name_conflicts = 0;
+  // New lives of known members taken over (a restart or a move seen).
+  uint64_t restarts_seen = 0;
+  // Joins that found this member's name held by a live member elsewhere,
+  // checked that it no longer answered, and took the name over.
+  uint64_t takeovers = 0;
   // TCP requests answered with a refusal (unreadable, malformed, outside
   // the allowed networks, not admitted, refused by the application).
   uint64_t streams_refused = 0;

@@ -20,6 +20,9 @@ struct MemberInfo {
   uint64_t incarnation = 0;
   std::string meta;
   absl::Time state_changed;  // when this member last changed state
+  // This start of the member's process: a random nonzero id drawn at each
+  // start (0: not known, as from builds before lives).
+  uint32_t life = 0;
 };
 
 enum class EventType : uint8_t {
@@ -29,6 +32,9 @@ enum class EventType : uint8_t {
   kRecovered,  // a suspected member refuted the suspicion
   kFailed,     // a member was declared dead
   kLeft,       // a member left gracefully
+  kRestarted,  // a member known alive came back as a new process (a new
+               // life), at the same address or a new one: whatever it held
+               // in memory is gone
 };
 std::string_view EventTypeName(EventType type);
 

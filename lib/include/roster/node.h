@@ -83,7 +83,8 @@ struct NodeConfig {
 
   // Callbacks, all on the loop thread.
   std::function<void(const Event&)> on_event;
-  std::function<void(std::string_view payload)> on_broadcast;
+  std::function<void(std::string_view origin, std::string_view payload)>
+      on_broadcast;
   std::function<void(std::string_view from, std::string_view payload)>
       on_message;  // SendTo from member `from`
   // Application state exchanged in push-pull (on join and periodically).

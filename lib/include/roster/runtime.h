@@ -74,7 +74,12 @@ class Delegate {
  public:
   virtual ~Delegate() = default;
   virtual void OnEvent(const Event& event) { (void)event; }
-  virtual void OnBroadcast(std::string_view payload) { (void)payload; }
+  // An application broadcast, once per (origin, origin's life, id);
+  // `origin` is the name of the member that broadcast it.
+  virtual void OnBroadcast(std::string_view origin, std::string_view payload) {
+    (void)origin;
+    (void)payload;
+  }
   // State exchanged in push-pull, on join and periodically.
   virtual std::string LocalState(bool join) {
     (void)join;
