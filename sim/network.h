@@ -35,7 +35,9 @@ class Network {
   bool partitioned() const { return !side_.empty(); }
   bool Reachable(int from, int to) const;
 
-  // Extra loss on everything `node` receives (asymmetric, one-way loss).
+  // Extra loss on the datagrams `node` receives (asymmetric, one-way loss);
+  // its streams still arrive. At 1, a member whose inbound UDP is blocked
+  // while TCP works (a common firewall mistake).
   void SetInboundLoss(int node, double fraction);
   void SetLoss(double fraction) { options_.loss = fraction; }
 

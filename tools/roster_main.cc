@@ -121,13 +121,16 @@ std::string Ago(absl::Duration d) {
 }
 
 std::string Table(const std::vector<MemberInfo>& members) {
-  std::vector<std::vector<std::string>> rows = {
-      {"NAME", "ADDRESS", "STATE", "INCARNATION", "META", "CHANGED"}};
+  std::vector<std::vector<std::string>> rows = {{"NAME", "ADDRESS", "STATE",
+                                                 "INCARNATION", "REACHABLE",
+                                                 "META", "CHANGED"}};
   const absl::Time now = absl::Now();
   for (const MemberInfo& m : members) {
     rows.push_back({m.name, m.addr, Str(MemberStateName(m.state)),
-                    absl::StrCat(m.incarnation), MetaText(m.meta),
-                    Ago(now - m.state_changed)});
+                    absl::StrCat(m.incarnation),
+                    Str(ReachabilityName(m.reachability)), MetaText(m.meta),
+                    absl::StrCat(Str(EventTypeName(m.last_change)), " ",
+                                 Ago(now - m.state_changed))});
   }
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& row : rows)
@@ -147,13 +150,15 @@ std::string Table(const std::vector<MemberInfo>& members) {
 }
 
 std::string EventLine(const Event& e) {
-  return absl::StrCat("{\"event\":", Json(EventTypeName(e.type)),
-                      ",\"member\":", Json(e.member.name),
-                      ",\"addr\":", Json(e.member.addr),
-                      ",\"incarnation\":", e.member.incarnation, ",\"at\":",
-                      Json(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                                            absl::UTCTimeZone())),
-                      "}\n");
+  return absl::StrCat(
+      "{\"event\":", Json(EventTypeName(e.type)),
+      ",\"member\":", Json(e.member.name), ",\"addr\":", Json(e.member.addr),
+      ",\"incarnation\":", e.member.incarnation, ",\"life\":", e.member.life,
+      ",\"reachability\":", Json(ReachabilityName(e.member.reachability)),
+      ",\"at\":",
+      Json(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                            absl::UTCTimeZone())),
+      "}\n");
 }
 
 // ---------------------------------------------------------------- agent
@@ -301,9 +306,11 @@ int Members(int argc, char** argv) {
   for (const MemberInfo& m : *members) {
     items.push_back(absl::StrFormat(
         "{\"name\": %s, \"addr\": %s, \"state\": %s, \"incarnation\": %d, "
-        "\"meta\": %s, \"changed_s_ago\": %.1f}",
+        "\"life\": %d, \"reachability\": %s, \"meta\": %s, "
+        "\"last_change\": %s, \"changed_s_ago\": %.1f}",
         Json(m.name), Json(m.addr), Json(MemberStateName(m.state)),
-        m.incarnation, MetaJson(m.meta),
+        m.incarnation, m.life, Json(ReachabilityName(m.reachability)),
+        MetaJson(m.meta), Json(EventTypeName(m.last_change)),
         absl::ToDoubleSeconds(now - m.state_changed)));
   }
   std::printf("{\"members\": [%s]}\n", absl::StrJoin(items, ", ").c_str());

@@ -46,6 +46,8 @@ MemberInfo Member::Info() const {
   info.state = state_;
   info.incarnation = incarnation_;
   info.life = life_;
+  info.reachability = reachability();
+  info.last_change = last_change();
   info.state_changed = state_changed();
   return info;
 }
@@ -117,6 +119,8 @@ Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
   m->state_ = info.state;
   m->incarnation_ = info.incarnation;
   m->life_ = info.life;
+  m->reachability_ = 0;
+  m->last_change_ = static_cast<uint8_t>(EventType::kJoined);
   m->changed_ns_ = absl::ToUnixNanos(info.state_changed);
   ++counts_[static_cast<size_t>(m->state_)];
   by_name_.insert(NameRef{NameHash::Of(m->name()), slot});

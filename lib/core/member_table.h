@@ -55,11 +55,21 @@ class alignas(64) Member {
   MemberState state() const { return state_; }
   uint64_t incarnation() const { return incarnation_; }
   uint32_t life() const { return life_; }
+  Reachability reachability() const {
+    return static_cast<Reachability>(reachability_);
+  }
+  EventType last_change() const { return static_cast<EventType>(last_change_); }
   absl::Time state_changed() const { return absl::FromUnixNanos(changed_ns_); }
   MemberInfo Info() const;
 
   void set_incarnation(uint64_t incarnation) { incarnation_ = incarnation; }
   void set_life(uint32_t life) { life_ = life; }
+  void set_reachability(Reachability r) {
+    reachability_ = static_cast<uint8_t>(r);
+  }
+  void set_last_change(EventType type) {
+    last_change_ = static_cast<uint8_t>(type);
+  }
 
  private:
   friend class MemberTable;
@@ -78,7 +88,10 @@ class alignas(64) Member {
   uint8_t name_len_ = 0;
   uint8_t addr_len_ = 0;
   MemberState state_ = MemberState::kAlive;
-  bool on_heap_ = false;
+  // Bits, so that a member stays one cache line.
+  uint8_t on_heap_ : 1 = 0;
+  uint8_t reachability_ : 1 = 0;  // a Reachability
+  uint8_t last_change_ : 4 = 0;   // an EventType: what happened last
   union {
     char* heap_text_;
     char inline_text_[kInlineText];

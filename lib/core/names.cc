@@ -18,6 +18,16 @@ std::string_view MemberStateName(MemberState state) {
   return "unknown";
 }
 
+std::string_view ReachabilityName(Reachability reachability) {
+  switch (reachability) {
+    case Reachability::kUdp:
+      return "udp";
+    case Reachability::kTcpOnly:
+      return "tcp-only";
+  }
+  return "unknown";
+}
+
 std::string_view EventTypeName(EventType type) {
   switch (type) {
     case EventType::kJoined:

@@ -93,6 +93,7 @@ class Swim::Impl {
     bool acked = false;
     int nacks = 0;
     int expected_nacks = 0;
+    bool over_tcp = false;  // a TCP probe went out
   };
   // An indirect ping we relay for another member.
   struct Relay {
@@ -160,7 +161,8 @@ class Swim::Impl {
   // life of the member; a Join after a Leave starts them again.
   void StartPeriodicTimers();
   absl::Duration Phase(absl::Duration interval);
-  void Emit(EventType type, const Member& m) {
+  void Emit(EventType type, Member& m) {
+    m.set_last_change(type);
     app_->OnEvent(Event{type, m.Info()});
   }
   // Framing with our label and keyring.
@@ -188,6 +190,18 @@ class Swim::Impl {
   void OnAck(uint32_t seq);
   void OnNack(uint32_t seq);
   void OnRelayNack(uint32_t seq);
+  // TCP probes: the fallback when UDP probes failed, served and answered.
+  void StartTcpProbe(const Member& target);
+  std::string ServeTcpProbe(std::string_view body);
+  void OnTcpProbeAck(std::string_view body);
+  // A TCP probe to `addr` ended; false if none was in flight.
+  bool EndTcpProbe(std::string_view addr);
+  // Whether a failed exchange with `addr` was a TCP probe's (see
+  // tcp_probes_in_flight_), which it then ends.
+  bool IsTcpProbeFailure(std::string_view addr);
+  // Records how `m` answered its last probe, telling the application of a
+  // change.
+  void SetReachability(Member& m, Reachability reachability);
 
   // Gossip (swim_gossip.cc).
   // Sends `entries`, filled up with queued news unless `piggyback` is off
@@ -293,8 +307,10 @@ class Swim::Impl {
                                              std::string* opened);
   // The body of an OK reply; the error says what the peer refused or why
   // the reply could not be read.
+  // `kind`, when given, may also be STREAM_KIND_ACK and says which.
   absl::StatusOr<std::string_view> OpenReply(std::string_view frame,
-                                             std::string* opened);
+                                             std::string* opened,
+                                             wire::StreamKind* kind = nullptr);
   // An error reply, counted.
   std::string Refuse(std::string_view why);
 
@@ -322,6 +338,11 @@ class Swim::Impl {
   uint64_t next_join_ = 1;
   // Push-pull exchanges in flight by address (the runtime answers each).
   absl::flat_hash_map<std::string, int> syncs_in_flight_;
+  // TCP probes in flight by address. The runtime reports a failed exchange
+  // by address alone: one is taken as a push-pull's while any is in
+  // flight to that address, else as a probe's (a failed probe needs no
+  // handling; its period's deadline concludes it).
+  absl::flat_hash_map<std::string, int> tcp_probes_in_flight_;
   // Join exchanges in flight by address, resolutions by seed name.
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_syncs_;
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_resolves_;

@@ -5,8 +5,10 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
 #include "core/wire/encode.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -55,6 +57,71 @@ void Swim::Impl::OnProbeTimeout(uint32_t seq) {
     ++counters_.indirect_probes;
   }
   if (cfg_.lifeguard) probe_.expected_nacks = static_cast<int>(relays.size());
+  // As memberlist does: a member whose inbound UDP is blocked still
+  // answers over TCP, and must not be declared dead for a firewall rule.
+  if (cfg_.tcp_probes) StartTcpProbe(*target);
+}
+
+void Swim::Impl::StartTcpProbe(const Member& target) {
+  probe_.over_tcp = true;
+  ++counters_.tcp_probes;
+  ++tcp_probes_in_flight_[std::string(target.addr())];
+  rt_.StartSync(
+      std::string(target.addr()),
+      SealStream(wire::STREAM_KIND_PING,
+                 core::PingEntry(probe_.seq, target.name(), cfg_.name, {})));
+}
+
+std::string Swim::Impl::ServeTcpProbe(std::string_view body) {
+  core::PacketReader reader;
+  core::WireError error;
+  if (!reader.Read(body, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    return Refuse(error.message);
+  }
+  if (reader.messages().size() != 1 ||
+      reader.messages()[0].body_case() != wire::Message::kPing) {
+    counters_.Drop(DropReason::kMalformed);
+    return Refuse("a TCP probe holds one ping");
+  }
+  const core::PingView& ping = reader.messages()[0].ping();
+  if (ping.target() != cfg_.name) {
+    counters_.Drop(DropReason::kWrongTarget);
+    return Refuse(absl::StrCat("this is not ", util::ToAbsl(ping.target())));
+  }
+  return SealStream(wire::STREAM_KIND_ACK, core::AckEntry(ping.seq()));
+}
+
+void Swim::Impl::OnTcpProbeAck(std::string_view body) {
+  core::PacketReader reader;
+  core::WireError error;
+  if (!reader.Read(body, cfg_.limits, &error)) {
+    counters_.Drop(error.reason);
+    return;
+  }
+  if (reader.messages().size() != 1 ||
+      reader.messages()[0].body_case() != wire::Message::kAck) {
+    counters_.Drop(DropReason::kMalformed);
+    return;
+  }
+  const uint32_t seq = reader.messages()[0].ack().seq();
+  if (!probe_.active || seq != probe_.seq || probe_.acked) {
+    counters_.Drop(DropReason::kUnknownAck);
+    return;
+  }
+  // Answered, though not over UDP: no suspicion, and no credit to our
+  // health either (the failure may be ours).
+  probe_.acked = true;
+  probe_.active = false;
+  ++counters_.tcp_probe_acks;
+  if (Member* target = table_.Find(probe_.target); target != nullptr)
+    SetReachability(*target, Reachability::kTcpOnly);
+}
+
+void Swim::Impl::SetReachability(Member& m, Reachability reachability) {
+  if (m.reachability() == reachability) return;
+  m.set_reachability(reachability);
+  Emit(EventType::kUpdated, m);
 }
 
 void Swim::Impl::ConcludeProbe() {
@@ -137,6 +204,8 @@ void Swim::Impl::OnAck(uint32_t seq) {
       probe_.acked = true;
       probe_.active = false;
       awareness_.ApplyDelta(-1);
+      if (Member* target = table_.Find(probe_.target); target != nullptr)
+        SetReachability(*target, Reachability::kUdp);
     }
     return;
   }

@@ -51,6 +51,8 @@ std::string Swim::Impl::HandleStream(std::string_view from,
   switch (stream.value.kind) {
     case wire::STREAM_KIND_PUSH_PULL:
       return ServePushPull(from, body);
+    case wire::STREAM_KIND_PING:
+      return ServeTcpProbe(body);
     case wire::STREAM_KIND_MEMBERS:
       ++counters_.member_queries;
       return SealStream(wire::STREAM_KIND_OK,
@@ -78,22 +80,28 @@ std::string Swim::Impl::MessageRequest(std::string_view payload) {
 }
 
 absl::StatusOr<std::string_view> Swim::Impl::OpenReply(std::string_view frame,
-                                                       std::string* opened) {
+                                                       std::string* opened,
+                                                       wire::StreamKind* kind) {
   auto reply = OpenStream(frame, opened);
   if (!reply.ok())
     return absl::DataLossError(
         absl::StrCat("its reply could not be read (", reply.error.message,
                      "; are the cluster label and keyring the same?)"));
+  if (kind != nullptr) *kind = reply.value.kind;
   switch (reply.value.kind) {
     case wire::STREAM_KIND_OK:
+      return reply.value.body;
+    case wire::STREAM_KIND_ACK:
+      if (kind == nullptr) break;
       return reply.value.body;
     case wire::STREAM_KIND_ERROR:
       return absl::FailedPreconditionError(absl::StrCat(
           "it refused: ", core::PrintableRefusal(reply.value.body)));
     default:
-      counters_.Drop(DropReason::kMalformed);
-      return absl::DataLossError("it sent an unknown kind of reply");
+      break;
   }
+  counters_.Drop(DropReason::kMalformed);
+  return absl::DataLossError("it sent an unknown kind of reply");
 }
 
 absl::Status Swim::Impl::ReadReply(std::string_view frame) {

@@ -136,7 +136,14 @@ std::string Swim::Impl::ServePushPull(std::string_view from,
 void Swim::Impl::HandleSyncResponse(std::string_view from,
                                     std::string_view response) {
   std::string opened;
-  auto body = OpenReply(response, &opened);
+  wire::StreamKind kind = wire::STREAM_KIND_UNSET;
+  auto body = OpenReply(response, &opened, &kind);
+  if (kind == wire::STREAM_KIND_ACK) {
+    EndTcpProbe(from);
+    if (body.ok()) OnTcpProbeAck(*body);
+    return;
+  }
+  if (!body.ok() && IsTcpProbeFailure(from)) return;
   if (!body.ok()) {
     ++counters_.syncs_failed;
     SettleJoinSync(from, body.status());
@@ -175,8 +182,20 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
   SettleJoinSync(from, absl::OkStatus());
 }
 
+bool Swim::Impl::EndTcpProbe(std::string_view addr) {
+  auto n = tcp_probes_in_flight_.find(util::ToAbsl(addr));
+  if (n == tcp_probes_in_flight_.end()) return false;
+  if (--n->second == 0) tcp_probes_in_flight_.erase(n);
+  return true;
+}
+
+bool Swim::Impl::IsTcpProbeFailure(std::string_view addr) {
+  return !syncs_in_flight_.contains(util::ToAbsl(addr)) && EndTcpProbe(addr);
+}
+
 void Swim::Impl::HandleSyncFailed(std::string_view to,
                                   const absl::Status& why) {
+  if (IsTcpProbeFailure(to)) return;
   ++counters_.syncs_failed;
   SettleJoinSync(to,
                  why.ok() ? absl::UnavailableError("push-pull failed") : why);

@@ -79,6 +79,18 @@ void Node::Impl::CloseHandles(std::function<void()> closed) {
 
 // ---------------------------------------------------------------- inputs
 
+void Node::Impl::OnEvent(const Event& event) {
+  if (event.type == EventType::kUpdated &&
+      event.member.reachability == Reachability::kTcpOnly) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("member ", event.member.name, " at ", event.member.addr,
+                     " answers probes only over TCP: its inbound UDP is "
+                     "likely blocked (a firewall rule?); it stays alive, "
+                     "but news reaches it only through push-pull"));
+  }
+  if (config_.on_event) config_.on_event(event);
+}
+
 void Node::Impl::OnPacket(std::string_view from, std::string_view bytes) {
   swim_->HandlePacket(from, bytes);
   AfterInput();

@@ -65,9 +65,7 @@ class Node::Impl : public net::UvRuntime::Host,
       const absl::StatusOr<std::vector<std::string>>& addrs) override;
 
   // Delegate
-  void OnEvent(const Event& event) override {
-    if (config_.on_event) config_.on_event(event);
-  }
+  void OnEvent(const Event& event) override;
   void OnBroadcast(std::string_view origin, std::string_view payload) override {
     if (config_.on_broadcast) config_.on_broadcast(origin, payload);
   }

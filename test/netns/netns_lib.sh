@@ -247,13 +247,22 @@ check_agents_running() {
 
 # ------------------------------------------------------------ views
 
-# view VIEWER: "NAME STATE INCARNATION SECONDS" per member, as VIEWER
-# reports it over TCP (`roster members --json`, run in VIEWER's
-# namespace); SECONDS since the member's state last changed.
+# view VIEWER: "NAME STATE INCARNATION SECONDS ADDR LIFE REACHABILITY
+# LAST_CHANGE" per member, as VIEWER reports it over TCP (`roster members
+# --json`, run in VIEWER's namespace); SECONDS since the member's state
+# last changed.
 view() {
   ip netns exec "${AGENT_NS[$1]}" "$ROSTER" members "$(addr "$1")" --json --timeout 2 2>/dev/null |
-    grep -o '"name": "[^"]*", "addr": "[^"]*", "state": "[^"]*", "incarnation": [0-9]*, "meta": {[^}]*}, "changed_s_ago": [0-9.]*' |
-    sed 's/"name": "\([^"]*\)", "addr": "[^"]*", "state": "\([^"]*\)", "incarnation": \([0-9]*\), "meta": {[^}]*}, "changed_s_ago": \([0-9.]*\)/\1 \2 \3 \4/'
+    python3 -c '
+import json, sys
+try:
+    members = json.load(sys.stdin)["members"]
+except ValueError:
+    sys.exit(0)
+for m in members:
+    print(m["name"], m["state"], m["incarnation"], m["changed_s_ago"],
+          m["addr"], m["life"], m["reachability"], m["last_change"])
+'
 }
 
 # sees VIEWER STATE TARGET...: VIEWER reports every TARGET in STATE.

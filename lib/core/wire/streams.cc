@@ -74,6 +74,9 @@ std::string EncodeMemberList(const std::vector<MemberInfo>& members,
     e->set_state(static_cast<wire::MemberState>(m.state));
     e->set_incarnation(m.incarnation);
     e->set_meta(m.meta);
+    e->set_life(m.life);
+    e->set_reachability(static_cast<uint32_t>(m.reachability));
+    e->set_last_change(static_cast<uint32_t>(m.last_change));
     absl::Duration age = std::max(now - m.state_changed, absl::ZeroDuration());
     e->set_age_ms(static_cast<uint64_t>(absl::ToInt64Milliseconds(age)));
   }
@@ -107,6 +110,13 @@ absl::StatusOr<std::vector<MemberInfo>> DecodeMemberList(std::string_view body,
     m.state = static_cast<MemberState>(e.state());
     m.incarnation = e.incarnation();
     m.meta = e.meta();
+    m.life = e.life();
+    if (e.reachability() > static_cast<uint32_t>(Reachability::kTcpOnly) ||
+        e.last_change() > static_cast<uint32_t>(EventType::kRestarted))
+      return absl::InvalidArgumentError(
+          "a member's reachability or last change is unknown");
+    m.reachability = static_cast<Reachability>(e.reachability());
+    m.last_change = static_cast<EventType>(e.last_change());
     m.state_changed =
         now - absl::Milliseconds(static_cast<int64_t>(
                   std::min<uint64_t>(e.age_ms(), uint64_t{1} << 50)));

@@ -68,6 +68,10 @@ struct Config {
   absl::Duration probe_interval = absl::Seconds(1);
   absl::Duration probe_timeout = absl::Milliseconds(500);
   int indirect_checks = 3;
+  // When the direct and indirect UDP probes of a member go unanswered, also
+  // probe it over TCP (as memberlist does): a member whose inbound UDP is
+  // blocked then stays alive, shown as Reachability::kTcpOnly.
+  bool tcp_probes = true;
   int suspicion_mult = 4;
   int suspicion_max_timeout_mult = 6;
   int awareness_max_multiplier = 8;

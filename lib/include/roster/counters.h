@@ -51,6 +51,10 @@ struct Counters {
   // the joiner refused, as the holder asked, or as a member that heard
   // both.
   uint64_t name_conflicts = 0;
+  // Probes over TCP after UDP probes failed, and those answered: a member
+  // answering only these is reachable only over TCP.
+  uint64_t tcp_probes = 0;
+  uint64_t tcp_probe_acks = 0;
   // New lives of known members taken over (a restart or a move seen).
   uint64_t restarts_seen = 0;
   // Joins that found this member's name held by a live member elsewhere,

@@ -13,17 +13,11 @@ namespace roster {
 enum class MemberState : uint8_t { kAlive, kSuspect, kDead, kLeft };
 std::string_view MemberStateName(MemberState state);
 
-struct MemberInfo {
-  std::string name;
-  std::string addr;
-  MemberState state = MemberState::kAlive;
-  uint64_t incarnation = 0;
-  std::string meta;
-  absl::Time state_changed;  // when this member last changed state
-  // This start of the member's process: a random nonzero id drawn at each
-  // start (0: not known, as from builds before lives).
-  uint32_t life = 0;
-};
+// How this member last reached another: over UDP, or only over TCP (its
+// UDP probes failed and a TCP probe was answered: the member's inbound UDP
+// is likely blocked).
+enum class Reachability : uint8_t { kUdp, kTcpOnly };
+std::string_view ReachabilityName(Reachability reachability);
 
 enum class EventType : uint8_t {
   kJoined,     // a member is alive for the first time, or again after death
@@ -37,6 +31,20 @@ enum class EventType : uint8_t {
                // in memory is gone
 };
 std::string_view EventTypeName(EventType type);
+
+struct MemberInfo {
+  std::string name;
+  std::string addr;
+  MemberState state = MemberState::kAlive;
+  uint64_t incarnation = 0;
+  std::string meta;
+  absl::Time state_changed;  // when this member last changed state
+  // This start of the member's process: a random nonzero id drawn at each
+  // start (0: not known, as from builds before lives).
+  uint32_t life = 0;
+  Reachability reachability = Reachability::kUdp;
+  EventType last_change = EventType::kJoined;  // the last event about it
+};
 
 struct Event {
   EventType type;
