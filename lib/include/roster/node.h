@@ -123,7 +123,8 @@ class Node {
   // keeps running and, while it is alone, retries the seeds every
   // reconnect interval, resolving names again each time. Returns once every
   // resolved seed has answered or failed (bounded by the DNS and stream
-  // timeouts).
+  // timeouts, and a takeover check's probe times). After Leave, rejoins as
+  // a new life of this member (Swim::Join).
   absl::Status Join(const std::vector<std::string>& seeds);
   // The same without blocking: `done` runs on the loop thread (at once on
   // the calling thread for a seed that does not parse, or after Shutdown).

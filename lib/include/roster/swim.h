@@ -75,10 +75,22 @@ class Swim {
   // runtime resolves (Runtime::ResolveSeed). Seeds that are this member's
   // own address are skipped. Every seed is tried; the newest 64 (each with
   // at most 64 addresses) are remembered and, while this member is alone,
-  // retried every reconnect interval. Delegate::OnJoinDone reports the outcome
-  // with `token`. A reply that shows a live member holding this member's
-  // name at another address is not merged: the outcome is AlreadyExists
-  // and Counters::name_conflicts counts it.
+  // retried every reconnect interval (and, when it is not, about once an
+  // interval across the cluster, the seeds not known as live members, so
+  // that separate groups merge). Delegate::OnJoinDone reports the outcome
+  // with `token`.
+  //
+  // A reply that shows another life holding this member's name live at
+  // another address starts a takeover check: the holder is pinged, then
+  // pinged through up to Config::indirect_checks members of the reply. If
+  // it answers, the name is taken: the outcome is AlreadyExists and
+  // Counters::name_conflicts counts it; if not, this life replaces it
+  // (Counters::takeovers) and the seed is asked again. A reply from a
+  // holder that does not say its life is not merged, with AlreadyExists.
+  //
+  // After Leave, Join starts a new life of this member (a new life id,
+  // broadcasts numbered from 1 again): peers see it as a member that
+  // joined.
   void Join(const std::vector<std::string>& seeds, uint64_t token = 0);
   // Announces a graceful leave; LeaveComplete() turns true once the news
   // has been sent its full retransmit count (or nobody is left to tell).
