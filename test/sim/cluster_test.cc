@@ -1,5 +1,6 @@
 // Deterministic cluster scenarios of the protocol core, in the simulator,
 // each from a fixed seed so any failure replays exactly.
+#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
@@ -237,6 +238,36 @@ TEST(ClusterTest, SmallLocalClusterSpreadsEveryNewsToEveryone) {
     EXPECT_EQ(heard, (std::set<int>{0, 1, 3, 4, 5})) << "seed " << seed;
     EXPECT_TRUE(AllSee(sim, 4, MemberState::kLeft)) << "seed " << seed;
   }
+}
+
+// Metadata whose alive would not fit in one datagram could spread only
+// through push-pull, seconds instead of milliseconds: SetMeta refuses it,
+// naming the limit. Metadata that fits reaches everyone at gossip speed.
+TEST(ClusterTest, MetadataSpreadsAtGossipSpeedOrIsRefused) {
+  SimOptions o = SimOptions::WithSeed(505);
+  o.tune = [](int, Config& c) { c.packet_budget = 512; };
+  Simulation sim(o);
+  sim.AddCluster(10, 0);
+  ASSERT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, 10)); },
+                           absl::Seconds(60)));
+  const absl::Status refused = sim.swim(3).SetMeta(std::string(500, 'm'));
+  EXPECT_TRUE(absl::IsInvalidArgument(refused)) << refused;
+  EXPECT_NE(refused.message().find("packet budget of 512"),
+            absl::string_view::npos)
+      << refused.message();
+  EXPECT_EQ(sim.swim(3).Self().meta, "");
+  const std::string meta(300, 'k');
+  ASSERT_TRUE(sim.swim(3).SetMeta(meta).ok());
+  const absl::Time start = sim.now();
+  ASSERT_TRUE(sim.RunUntil(
+      [&] {
+        for (int i = 0; i < 10; ++i)
+          if (sim.swim(i).Lookup(sim.name(3))->meta != meta) return false;
+        return true;
+      },
+      absl::Seconds(1), absl::Milliseconds(10)));
+  std::printf("300 bytes of metadata reached 10 members in %s\n",
+              absl::FormatDuration(sim.now() - start).c_str());
 }
 
 }  // namespace
