@@ -117,6 +117,7 @@ size_t Observer::RunningCount() const {
 
 void Observer::OnEvent(int observer, const Event& event) {
   ++events_;
+  if (event.type == EventType::kRestarted) ++restarted_events_;
   const bool suspect = event.type == EventType::kSuspected;
   const bool dead = event.type == EventType::kFailed;
   if (!suspect && !dead) return;

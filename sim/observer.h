@@ -61,6 +61,8 @@ class Observer {
   std::vector<double> crash_times() const;
   std::vector<double> detection_times() const;
   uint64_t events() const { return events_; }
+  // `restarted` events: a member seeing a new life of another.
+  uint64_t restarted_events() const { return restarted_events_; }
 
  private:
   struct Crashed {
@@ -88,6 +90,7 @@ class Observer {
   uint64_t false_deaths_ = 0;
   uint64_t false_deaths_of_impaired_ = 0;
   uint64_t events_ = 0;
+  uint64_t restarted_events_ = 0;
 };
 
 }  // namespace roster::sim

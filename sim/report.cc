@@ -52,6 +52,7 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       "  \"packets_per_node_s\": %.3f,\n"
       "  \"bytes_per_node_s\": %.1f,\n"
       "  \"events\": %u,\n"
+      "  \"restarted_events\": %u,\n"
       "  \"host\": {\"wall_s\": %.3f, \"peak_rss_mb\": %.1f}\n"
       "}\n",
       s.nodes(), s.seed(), s.profile(), s.no_lifeguard() ? "false" : "true",
@@ -60,8 +61,8 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       Json(r.suspect_first_s), Json(r.detect_first_s), Json(r.detect_all_s),
       Json(r.suspect_to_dead_s), r.detected_by_all, r.false_suspicions,
       r.false_deaths, r.false_deaths_of_slow, Json(r.healed_s),
-      r.packets_per_node_s, r.bytes_per_node_s, r.events, host.wall_s,
-      host.peak_rss_mb);
+      r.packets_per_node_s, r.bytes_per_node_s, r.events, r.restarted_events,
+      host.wall_s, host.peak_rss_mb);
 }
 
 std::string ToCsv(const RunResult& r) {

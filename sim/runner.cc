@@ -457,6 +457,7 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
   result.packets_per_node_s = packets / member_seconds;
   result.bytes_per_node_s = bytes / member_seconds;
   result.events = observer.events();
+  result.restarted_events = observer.restarted_events();
   result.crash_times = observer.crash_times();
   result.detection_times = observer.detection_times();
   return result;

@@ -37,6 +37,7 @@ struct RunResult {
   std::optional<double> healed_s;
   double packets_per_node_s = 0, bytes_per_node_s = 0;
   uint64_t events = 0;
+  uint64_t restarted_events = 0;
   std::vector<SeriesPoint> series;
   std::vector<double> crash_times, detection_times;
 };
