@@ -8,8 +8,9 @@
 # so parallel runs never share one, and everything is removed on exit.
 #
 # Addresses: 198.18.0.1..N/24 (RFC 2544's benchmarking range), one per
-# agent, no default route anywhere and IPv6 off, so nothing can leave the
-# bridge.
+# host (a namespace), no default route anywhere and IPv6 off, so nothing
+# can leave the bridge. An agent runs on a host: at first the host of its
+# own name, and a case may start it again on another one (a move).
 
 NETNS_PREFIX="rn$$"
 NETNS_BRIDGE_NS="$NETNS_PREFIX-br"
@@ -20,9 +21,11 @@ NETNS_POLL_S=0.2
 
 declare -a NETNS_CREATED=()  # namespaces this run made, in order
 declare -a AGENTS=()         # agent names, in order of their addresses
-declare -A AGENT_NS=() AGENT_IP=()
-declare -A AGENT_PID=()      # the roster process
-declare -A AGENT_JOB=()      # the subshell that waits for it
+declare -A HOST_NS=() HOST_IP=()    # per host: its namespace and address
+declare -A AGENT_NS=() AGENT_IP=()  # per agent: those of the host it is on
+declare -A AGENT_PID=()      # its current process
+declare -A AGENT_GEN=()      # how many times it was started (its run files)
+declare -a AGENT_JOBS=()     # the subshells that wait for the processes
 declare -A NETNS_DOWN=()     # agents a case stopped on purpose
 NETNS_SEED=""
 NETNS_LOGBASE=""  # removed on exit
@@ -78,18 +81,21 @@ cluster_down() {
       kill -KILL "$pid" 2>/dev/null
     done
   done
-  for name in "${!AGENT_JOB[@]}"; do
-    wait "${AGENT_JOB[$name]}" 2>/dev/null
+  for pid in "${AGENT_JOBS[@]}"; do
+    wait "$pid" 2>/dev/null
   done
   for ((i = ${#NETNS_CREATED[@]} - 1; i >= 0; i--)); do
     ip netns del "${NETNS_CREATED[i]}" 2>/dev/null
   done
   NETNS_CREATED=()
   AGENTS=()
+  HOST_NS=()
+  HOST_IP=()
   AGENT_NS=()
   AGENT_IP=()
   AGENT_PID=()
-  AGENT_JOB=()
+  AGENT_GEN=()
+  AGENT_JOBS=()
   NETNS_DOWN=()
   NETNS_MARK=()
 }
@@ -108,7 +114,7 @@ netns_cleanup() {
 reap_stale() {
   local ns pid owner dir
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-    [[ $ns =~ ^rn([0-9]+)-(br|[a-z]+)$ ]] || continue
+    [[ $ns =~ ^rn([0-9]+)-(br|[a-z0-9]+)$ ]] || continue
     owner=${BASH_REMATCH[1]}
     [ "$owner" = "$$" ] && continue
     kill -0 "$owner" 2>/dev/null && continue
@@ -158,25 +164,41 @@ netns_new() {
   must ip -n "$ns" link set lo up
 }
 
-# topology_up NAME...: a bridge namespace, and one namespace per agent
-# NAME with address 198.18.0.<i>/24 on eth0, its veth peer a port of the
-# bridge. The first NAME is the seed the others join through.
+# host_add HOST N: a namespace for HOST with address 198.18.0.N/24 on
+# eth0, its veth peer a port of the bridge.
+host_add() {
+  local host=$1 ns="$NETNS_PREFIX-$1"
+  [ -z "${HOST_NS[$host]:-}" ] || fail "host $host exists already"
+  netns_new "$ns"
+  must ip -n "$NETNS_BRIDGE_NS" link add "port-$host" type veth peer name eth0 netns "$ns"
+  must ip -n "$NETNS_BRIDGE_NS" link set "port-$host" master br0 up
+  must ip -n "$ns" addr add "$NETNS_SUBNET.$2/24" dev eth0
+  must ip -n "$ns" link set eth0 up
+  HOST_NS[$host]=$ns
+  HOST_IP[$host]="$NETNS_SUBNET.$2"
+}
+
+# place_agent NAME HOST: NAME's next start is on HOST (its namespace and
+# address); `view NAME` asks it there.
+place_agent() {
+  [ -n "${HOST_NS[$2]:-}" ] || fail "no host $2"
+  AGENT_NS[$1]=${HOST_NS[$2]}
+  AGENT_IP[$1]=${HOST_IP[$2]}
+}
+
+# topology_up NAME...: a bridge namespace, and one host per agent NAME (of
+# the same name) at 198.18.0.<i>, in order. The first NAME is the seed the
+# others join through.
 topology_up() {
-  local name ns i=0
+  local name i=0
   netns_new "$NETNS_BRIDGE_NS"
   must ip -n "$NETNS_BRIDGE_NS" link add br0 type bridge forward_delay 0 stp_state 0
   must ip -n "$NETNS_BRIDGE_NS" link set br0 up
   for name in "$@"; do
     i=$((i + 1))
-    ns="$NETNS_PREFIX-$name"
-    netns_new "$ns"
-    must ip -n "$NETNS_BRIDGE_NS" link add "port-$name" type veth peer name eth0 netns "$ns"
-    must ip -n "$NETNS_BRIDGE_NS" link set "port-$name" master br0 up
-    must ip -n "$ns" addr add "$NETNS_SUBNET.$i/24" dev eth0
-    must ip -n "$ns" link set eth0 up
+    host_add "$name" "$i"
+    place_agent "$name" "$name"
     AGENTS+=("$name")
-    AGENT_NS[$name]=$ns
-    AGENT_IP[$name]="$NETNS_SUBNET.$i"
   done
   NETNS_SEED=$1
   if ip -n "$NETNS_BRIDGE_NS" route show default | grep -q . ||
@@ -189,36 +211,45 @@ topology_up() {
 
 addr() { echo "${AGENT_IP[$1]}:$NETNS_PORT"; }
 
-# agent_running NAME: its process has not exited (the subshell around it
-# writes NAME.status when it does).
-agent_running() { [ ! -e "$NETNS_LOGDIR/$1.status" ]; }
+# agent_running NAME [GEN]: its process (of start GEN; by default the
+# latest) has not exited (the subshell around it writes NAME.GEN.status
+# when it does).
+agent_running() { [ ! -e "$NETNS_LOGDIR/$1.${2:-${AGENT_GEN[$1]:-0}}.status" ]; }
 
-# agent_status NAME: its exit status, once it has exited.
-agent_status() { cat "$NETNS_LOGDIR/$1.status"; }
+# agent_status NAME [GEN]: its exit status, once it has exited.
+agent_status() { cat "$NETNS_LOGDIR/$1.${2:-${AGENT_GEN[$1]:-0}}.status"; }
 
-# start_agent NAME: `roster agent` in NAME's namespace, joining through the
+# start_agent NAME: `roster agent` on NAME's host, joining through the
 # seed (unless it is the seed); stdout (the JSON events) to NAME.out,
-# stderr to NAME.err, both appended to across restarts. Waits until it
-# listens. A subshell starts it and records its exit status, so that bash
-# has no killed job of its own to report on stderr.
+# stderr to NAME.err, both appended to across restarts (a line on stderr
+# says where each start begins). Waits until it listens. A subshell starts
+# it and records its exit status, so that bash has no killed job of its
+# own to report on stderr. Each start has its own pid and status files
+# (NAME.GEN.*), so a start never mistakes the exit of the one before it
+# (a leave still in progress, a SIGKILL not yet reaped) for its own.
 start_agent() {
-  local name=$1 before
+  local name=$1 before gen
   local args=(agent --name "$name" --bind "$(addr "$name")" --profile "$NETNS_PROFILE")
   local log="$NETNS_LOGDIR/$name"
   [ "$name" != "$NETNS_SEED" ] && args+=(--join "$(addr "$NETNS_SEED")")
+  gen=$((${AGENT_GEN[$name]:-0} + 1))
+  AGENT_GEN[$name]=$gen
+  unset 'NETNS_DOWN[$name]'
+  local run="$log.$gen"
   : >>"$log.err"
-  rm -f "$log.pid" "$log.status"
+  : >>"$log.out"
+  echo "netns: start $gen of $name at $(addr "$name") (${AGENT_NS[$name]})" >>"$log.err"
   before=$(grep -c "listening on" "$log.err")
   (
     ip netns exec "${AGENT_NS[$name]}" "$ROSTER" "${args[@]}" >>"$log.out" 2>>"$log.err" &
-    echo $! >"$log.pid.new"
-    mv "$log.pid.new" "$log.pid"
+    echo $! >"$run.pid.new"
+    mv "$run.pid.new" "$run.pid"
     wait $!
-    echo $? >"$log.status"
+    echo $? >"$run.status"
   ) 2>/dev/null &
-  AGENT_JOB[$name]=$!
-  wait_for 5 "$name's process to start" test -s "$log.pid"
-  AGENT_PID[$name]=$(cat "$log.pid")
+  AGENT_JOBS+=($!)
+  wait_for 5 "$name's process to start" test -s "$run.pid"
+  AGENT_PID[$name]=$(cat "$run.pid")
   wait_for 10 "$name to listen on $(addr "$name")" \
     listening "$name" "$before"
 }
@@ -251,18 +282,49 @@ check_agents_running() {
 # LAST_CHANGE" per member, as VIEWER reports it over TCP (`roster members
 # --json`, run in VIEWER's namespace); SECONDS since the member's state
 # last changed.
-view() {
-  ip netns exec "${AGENT_NS[$1]}" "$ROSTER" members "$(addr "$1")" --json --timeout 2 2>/dev/null |
-    python3 -c '
+view() { views "$1" | cut -d ' ' -f 2-; }
+
+# views VIEWER...: "VIEWER NAME STATE ..." (the fields of view) for every
+# member each VIEWER reports, all read by one python (its start, not the
+# queries, is most of the cost of a view).
+views() {
+  local viewer args=()
+  for viewer in "$@"; do
+    args+=("$viewer" "$(ip netns exec "${AGENT_NS[$viewer]}" "$ROSTER" members \
+      "$(addr "$viewer")" --json --timeout 2 2>/dev/null)")
+  done
+  python3 -c '
 import json, sys
-try:
-    members = json.load(sys.stdin)["members"]
-except ValueError:
-    sys.exit(0)
-for m in members:
-    print(m["name"], m["state"], m["incarnation"], m["changed_s_ago"],
-          m["addr"], m["life"], m["reachability"], m["last_change"])
-'
+args = sys.argv[1:]
+for viewer, text in zip(args[0::2], args[1::2]):
+    try:
+        members = json.loads(text)["members"]
+    except (ValueError, KeyError, TypeError):
+        continue
+    for m in members:
+        print(viewer, m["name"], m["state"], m["incarnation"],
+              m["changed_s_ago"], m["addr"], m["life"], m["reachability"],
+              m["last_change"])
+' "${args[@]}"
+}
+
+# view_of VIEWER MEMBER: MEMBER's line in VIEWER's view (nothing if VIEWER
+# does not know it or does not answer).
+view_of() { view "$1" | awk -v m="$2" '$1 == m'; }
+
+# field LINE N: the Nth field of a view line (2 STATE, 3 INCARNATION,
+# 4 SECONDS, 5 ADDR, 6 LIFE, 7 REACHABILITY, 8 LAST_CHANGE).
+field() { awk -v n="$2" '{ print $n }' <<<"$1"; }
+
+# all_see_at STATE MEMBER ADDR VIEWER...: each VIEWER reports MEMBER in
+# STATE at ADDR.
+all_see_at() {
+  local state=$1 member=$2 at=$3
+  shift 3
+  views "$@" | awk -v state="$state" -v m="$member" -v at="$at" -v want="$*" '
+    BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) need[w[i]] = 1 }
+    $2 == m && $3 == state && $6 == at { delete need[$1] }
+    END { for (k in need) exit 1 }'
 }
 
 # sees VIEWER STATE TARGET...: VIEWER reports every TARGET in STATE.
@@ -282,12 +344,15 @@ sees_for() {
 
 # all_see_alive NAME...: each NAME reports exactly the NAMEs, all alive.
 all_see_alive() {
-  local viewer v
-  for viewer in "$@"; do
-    v=$(view "$viewer") || return 1
-    [ "$(grep -c . <<<"$v")" -eq $# ] || return 1
-    sees "$viewer" alive "$@" || return 1
-  done
+  views "$@" | awk -v want="$*" '
+    BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) name[w[i]] = 1 }
+    !($1 in name) { next }
+    { rows[$1]++ }
+    !($2 in name) || $3 != "alive" { bad = 1 }
+    END {
+      if (bad) exit 1
+      for (v in name) if (rows[v] != n) exit 1
+    }'
 }
 
 # ------------------------------------------------------------ events
@@ -311,6 +376,26 @@ events() {
 }
 
 count_events() { events "$@" | grep -c .; }
+
+# member_events NAME MEMBER: "EVENT ADDR LIFE AT" (AT in ms since the
+# epoch) for each of NAME's event lines about MEMBER since NAME's mark,
+# oldest first.
+member_events() {
+  tail -n "+$((${NETNS_MARK[$1]:-0} + 1))" "$NETNS_LOGDIR/$1.out" |
+    python3 -c '
+import datetime, json, sys
+for line in sys.stdin:
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("member") != sys.argv[1]:
+        continue
+    at = datetime.datetime.strptime(e["at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    at = at.replace(tzinfo=datetime.timezone.utc)
+    print(e["event"], e["addr"], e["life"], round(at.timestamp() * 1000))
+' "$2"
+}
 
 # all_report EVENT MEMBER NAME...: each NAME has reported EVENT about
 # MEMBER since its mark.
@@ -343,6 +428,30 @@ observe() {
   local end=$(($(now_ms) + $1 * 1000))
   while (($(now_ms) < end)); do
     check_agents_running
+    sleep "$NETNS_POLL_S"
+  done
+}
+
+# hold_alive SECONDS MEMBER ADDR VIEWER...: for SECONDS, asks every VIEWER
+# again and again (every NETNS_POLL_S after a round) and fails at once if
+# one does not report MEMBER alive at ADDR; HOLD_POLLS is how many rounds
+# it made.
+HOLD_POLLS=0
+hold_alive() {
+  local seconds=$1 member=$2 at=$3 start end viewer line lines
+  shift 3
+  start=$(now_ms)
+  end=$((start + seconds * 1000))
+  HOLD_POLLS=0
+  while (($(now_ms) < end)); do
+    check_agents_running
+    lines=$(views "$@" | awk -v m="$member" '$2 == m')
+    for viewer in "$@"; do
+      line=$(awk -v v="$viewer" '$1 == v' <<<"$lines")
+      { [ "$(field "$line" 3)" = alive ] && [ "$(field "$line" 6)" = "$at" ]; } ||
+        fail "$viewer reports $member as '$(cut -d ' ' -f 2- <<<"${line:-- nothing}")' $(secs $(($(now_ms) - start))) s into the $seconds s hold (expected alive at $at)"
+    done
+    HOLD_POLLS=$((HOLD_POLLS + 1))
     sleep "$NETNS_POLL_S"
   done
 }
