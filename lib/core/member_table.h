@@ -67,8 +67,11 @@ class alignas(64) Member {
   void set_reachability(Reachability r) {
     reachability_ = static_cast<uint8_t>(r);
   }
-  void set_last_change(EventType type) {
+  // What happened last, and when (a restart or an update changes no
+  // state, but is news about the member all the same).
+  void set_last_change(EventType type, absl::Time at) {
     last_change_ = static_cast<uint8_t>(type);
+    changed_ns_ = absl::ToUnixNanos(at);
   }
 
  private:

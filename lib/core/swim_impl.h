@@ -162,7 +162,7 @@ class Swim::Impl {
   void StartPeriodicTimers();
   absl::Duration Phase(absl::Duration interval);
   void Emit(EventType type, Member& m) {
-    m.set_last_change(type);
+    m.set_last_change(type, rt_.Now());
     app_->OnEvent(Event{type, m.Info()});
   }
   // Framing with our label and keyring.

@@ -38,7 +38,9 @@ struct MemberInfo {
   MemberState state = MemberState::kAlive;
   uint64_t incarnation = 0;
   std::string meta;
-  absl::Time state_changed;  // when this member last changed state
+  // When this member last changed state, or had any other event
+  // (last_change: updated, restarted).
+  absl::Time state_changed;
   // This start of the member's process: a random nonzero id drawn at each
   // start (0: not known, as from builds before lives).
   uint32_t life = 0;
