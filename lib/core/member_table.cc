@@ -46,6 +46,8 @@ MemberInfo Member::Info() const {
   info.state = state_;
   info.incarnation = incarnation_;
   info.life = life_;
+  info.protocol_min = protocol_min_;
+  info.protocol_max = protocol_max_;
   info.state_changed = state_changed();
   return info;
 }
@@ -117,6 +119,7 @@ Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
   m->state_ = info.state;
   m->incarnation_ = info.incarnation;
   m->life_ = info.life;
+  m->set_protocols(info.protocol_min, info.protocol_max);
   m->changed_ns_ = absl::ToUnixNanos(info.state_changed);
   ++counts_[static_cast<size_t>(m->state_)];
   by_name_.insert(NameRef{NameHash::Of(m->name()), slot});

@@ -8,6 +8,7 @@
 #ifndef ROSTER_CORE_MEMBER_TABLE_H_
 #define ROSTER_CORE_MEMBER_TABLE_H_
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -55,11 +56,19 @@ class alignas(64) Member {
   MemberState state() const { return state_; }
   uint64_t incarnation() const { return incarnation_; }
   uint32_t life() const { return life_; }
+  // The protocol versions this life advertised; 0: not said (version 1).
+  uint32_t protocol_min() const { return protocol_min_; }
+  uint32_t protocol_max() const { return protocol_max_; }
   absl::Time state_changed() const { return absl::FromUnixNanos(changed_ns_); }
   MemberInfo Info() const;
 
   void set_incarnation(uint64_t incarnation) { incarnation_ = incarnation; }
   void set_life(uint32_t life) { life_ = life; }
+  // Held in a byte each: a bigger claim is kept at 255.
+  void set_protocols(uint32_t min, uint32_t max) {
+    protocol_min_ = static_cast<uint8_t>(std::min<uint32_t>(min, 255));
+    protocol_max_ = static_cast<uint8_t>(std::min<uint32_t>(max, 255));
+  }
 
  private:
   friend class MemberTable;
@@ -79,6 +88,9 @@ class alignas(64) Member {
   uint8_t addr_len_ = 0;
   MemberState state_ = MemberState::kAlive;
   bool on_heap_ = false;
+  uint8_t protocol_min_ = 0;
+  uint8_t protocol_max_ = 0;
+  // Two bytes of padding are left here before the union.
   union {
     char* heap_text_;
     char inline_text_[kInlineText];

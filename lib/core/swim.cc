@@ -110,7 +110,8 @@ void Swim::Impl::HandleMessages(
       case wire::Message::kAlive:
         OnAlive(msg.alive().name(), msg.alive().addr(),
                 msg.alive().incarnation(), msg.alive().meta(),
-                msg.alive().life(), msg.alive().previous_life());
+                msg.alive().life(), msg.alive().previous_life(),
+                {msg.alive().protocol_min(), msg.alive().protocol_max()});
         break;
       case wire::Message::kSuspect:
         OnSuspect(msg.suspect().name(), msg.suspect().life(),
@@ -224,7 +225,9 @@ absl::Status Swim::Impl::SetMeta(std::string meta) {
   // News of us that does not fit in a datagram spreads only through
   // push-pull, seconds instead of milliseconds: refuse it, and say so.
   const size_t alive =
-      core::AliveEntry(cfg_.name, self_->addr(), self_->incarnation() + 1, meta)
+      core::AliveEntry(cfg_.name, self_->addr(), self_->incarnation() + 1, meta,
+                       self_->life(), table_.PreviousLife(*self_),
+                       self_->protocol_min(), self_->protocol_max())
           .size() +
       FrameOverhead();
   if (alive > cfg_.packet_budget) {

@@ -101,7 +101,9 @@ enum class FieldRule : uint8_t {
   X(3, incarnation, Incarnation, kUint64, kAliveIncarnation)       \
   X(4, meta,        Meta,       kBytes,  kMeta)                    \
   X(5, life,        Life,       kUint32, kAny)                     \
-  X(6, previous_life, PreviousLife, kUint32, kAny)
+  X(6, previous_life, PreviousLife, kUint32, kAny)                \
+  X(7, protocol_min, ProtocolMin, kUint32, kAny)                   \
+  X(8, protocol_max, ProtocolMax, kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_Suspect(X)                              \
   X(1, name,        Name,       kBytes,  kName)                    \
@@ -128,7 +130,9 @@ enum class FieldRule : uint8_t {
   X(4, state,       State,      kMemberState, kKnownState)         \
   X(5, meta,        Meta,       kBytes,  kMeta)                    \
   X(6, life,        Life,       kUint32, kAny)                     \
-  X(7, previous_life, PreviousLife, kUint32, kAny)
+  X(7, previous_life, PreviousLife, kUint32, kAny)                \
+  X(8, protocol_min, ProtocolMin, kUint32, kAny)                   \
+  X(9, protocol_max, ProtocolMax, kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_PushPull(X)                             \
   X(1, join,        Join,       kBool,   kAny)                     \

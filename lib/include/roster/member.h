@@ -23,6 +23,10 @@ struct MemberInfo {
   // This start of the member's process: a random nonzero id drawn at each
   // start (0: not known, as from builds before lives).
   uint32_t life = 0;
+  // The protocol versions this life advertised it speaks (0: not known, as
+  // from builds before versions, which speak version 1).
+  uint32_t protocol_min = 0;
+  uint32_t protocol_max = 0;
 };
 
 enum class EventType : uint8_t {

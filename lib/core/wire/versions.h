@@ -1,0 +1,38 @@
+// Protocol versions: what a member advertises in its alive news and
+// push-pull records, so that a rolling upgrade can tell which peers speak
+// what (doc/wire_format.md, "Versions and compatibility").
+#ifndef ROSTER_CORE_WIRE_VERSIONS_H_
+#define ROSTER_CORE_WIRE_VERSIONS_H_
+
+#include <algorithm>
+#include <cstdint>
+
+namespace roster::core {
+
+// The version this build speaks at most, and the oldest it still speaks.
+inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kMinProtocolVersion = 1;
+// The member table keeps a version in one byte; nothing near it is
+// expected, so a bigger claim is held at the top rather than wrapped.
+inline constexpr uint32_t kMaxProtocolVersion = 255;
+
+// A peer that did not say (0: a build before versions) speaks version 1.
+constexpr uint32_t EffectiveVersion(uint32_t advertised) {
+  return std::clamp<uint32_t>(advertised, 1, kMaxProtocolVersion);
+}
+
+// The range a peer advertised, as it came (0: not said).
+struct Protocols {
+  uint32_t min = 0;
+  uint32_t max = 0;
+  bool said() const { return min != 0 || max != 0; }
+};
+
+// Whether a peer advertising [min, max] speaks `version`.
+constexpr bool Speaks(uint32_t min, uint32_t max, uint32_t version) {
+  return EffectiveVersion(min) <= version && version <= EffectiveVersion(max);
+}
+
+}  // namespace roster::core
+
+#endif  // ROSTER_CORE_WIRE_VERSIONS_H_
