@@ -12,6 +12,7 @@
 #include "core/wire/canonical_decode.h"
 #include "core/wire/codec.h"
 #include "core/wire/decode.h"
+#include "core/wire/versions.h"
 #include "core/wire/views.h"
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
@@ -63,6 +64,8 @@ void ExpectSamePacket(std::string_view payload, const Limits& limits = {}) {
   for (size_t i = 0; i < views.size(); ++i) {
     const std::string where = "message " + std::to_string(i);
     EXPECT_EQ(reader.messages()[i].kind, views[i].kind) << where;
+    EXPECT_EQ(reader.messages()[i].unknown_kind, views[i].unknown_kind)
+        << where;
     ExpectSameFields(reader.messages()[i].values, views[i].values, where);
     EXPECT_EQ(reader.messages()[i].user_body, views[i].user_body) << where;
   }
@@ -231,6 +234,63 @@ TEST(CanonicalDecodeTest, OtherValidEncodingsFallBackAndAgree) {
   ExpectSamePacket(Writer().Bytes(1, "").str());
 }
 
+// A kind from a later version is skipped by both paths alike, the rest of
+// the datagram read; anything else without a known body is refused alike.
+TEST(CanonicalDecodeTest, UnknownKindsAreSkippedAlike) {
+  const std::string alive = Payload(AliveMessage());
+  const std::string future = Entry(kMaxMessageKind + 1, "anything \xff");
+  for (const std::string& payload :
+       {future + alive, alive + future, Entry(15, "") + alive,
+        future + future + alive}) {
+    EXPECT_TRUE(IsCanonicalPacket(payload));
+    ExpectSamePacket(payload);
+    PacketReader reader;
+    WireError error;
+    ASSERT_TRUE(reader.Read(payload, Limits{}, &error)) << error.message;
+    int alives = 0, skipped = 0;
+    for (const MessageView& m : reader.messages()) {
+      alives += m.body_case() == wire::Message::kAlive;
+      skipped += m.unknown_kind != 0;
+      if (m.unknown_kind != 0) {
+        EXPECT_EQ(m.body_case(), wire::Message::BODY_NOT_SET);
+      }
+    }
+    EXPECT_EQ(alives, 1);
+    EXPECT_EQ(skipped, static_cast<int>(reader.messages().size()) - 1);
+  }
+  // Past a one-byte tag (protobuf's path), up to kMaxFutureKind and past.
+  for (int kind : {16, 100, kMaxFutureKind, kMaxFutureKind + 1, 5000}) {
+    const std::string payload = Entry(kind, "x") + alive;
+    EXPECT_FALSE(IsCanonicalPacket(payload));
+    ExpectSamePacket(payload);
+    PacketReader reader;
+    WireError error;
+    EXPECT_EQ(reader.Read(payload, Limits{}, &error), kind <= kMaxFutureKind)
+        << kind << ": " << error.message;
+  }
+  // Written otherwise: a future kind beside a known body (the known one is
+  // read), twice in one Message, with an overlong length; refused: as a
+  // number, as a group, beside a known kind's field of the wrong type.
+  const std::string future_body =
+      Writer().Bytes(kMaxMessageKind + 2, "z").str();
+  for (const std::string& message :
+       {Writer().Raw(future_body).Bytes(3, Writer().Number(1, 4).str()).str(),
+        Writer().Raw(future_body).Raw(future_body).str(),
+        Writer().Bytes(kMaxMessageKind + 2, "z", 2).str(),
+        Writer().Number(kMaxMessageKind + 2, 1).str(),
+        Writer().Tag(kMaxMessageKind + 2, 3).Tag(kMaxMessageKind + 2, 4).str(),
+        Writer().Raw(future_body).Number(5, 1).str()}) {
+    const std::string payload = Writer().Bytes(1, message).str() + alive;
+    EXPECT_FALSE(IsCanonicalPacket(payload));
+    ExpectSamePacket(payload);
+  }
+  // The limit on messages counts skipped ones.
+  Limits small;
+  small.max_messages_per_packet = 2;
+  ExpectSamePacket(future + future + alive, small);
+  ExpectSamePacket(future + alive, small);
+}
+
 TEST(CanonicalDecodeTest, RejectionsMatch) {
   Limits small;
   small.max_messages_per_packet = 3;
@@ -342,7 +402,8 @@ TEST(CanonicalDecodeTest, RandomSoupMatches) {
     std::string payload;
     const size_t messages = rng.Below(4);
     for (size_t i = 0; i < messages; ++i) {
-      const int kind = 1 + static_cast<int>(rng.Below(9));
+      // Every kind, and two from the future.
+      const int kind = 1 + static_cast<int>(rng.Below(kMaxMessageKind + 2));
       if (rng.Below(3) == 0) {
         payload += Payload(AllKinds()[rng.Below(AllKinds().size())]);
       } else {

@@ -16,6 +16,13 @@ inline constexpr uint32_t kMinProtocolVersion = 1;
 // expected, so a bigger claim is held at the top rather than wrapped.
 inline constexpr uint32_t kMaxProtocolVersion = 255;
 
+// A Packet.messages entry whose body is a kind this member does not know
+// is skipped, the rest of the datagram handled: a newer build's kind. Kinds
+// are numbered densely from 1 and each version adds a few, so a number
+// past this is no kind of any version but a writer's mistake, refused with
+// the datagram as before.
+inline constexpr int kMaxFutureKind = 127;
+
 // A peer that did not say (0: a build before versions) speaks version 1.
 constexpr uint32_t EffectiveVersion(uint32_t advertised) {
   return std::clamp<uint32_t>(advertised, 1, kMaxProtocolVersion);
