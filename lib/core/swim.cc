@@ -77,7 +77,10 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
   // out meanwhile, in case handling one leads to handling another.
   core::PacketReader reader = std::move(reader_);
   core::WireError error;
-  if (!reader.Read(payload.value, cfg_.limits, &error)) {
+  // A member configured as an older build reads as one: the kinds of
+  // later versions are unknown to it.
+  if (!reader.Read(payload.value, cfg_.limits, &error,
+                   core::KnownKinds(cfg_.protocol_max))) {
     counters_.Drop(error.reason);
     reader_ = std::move(reader);
     return;
@@ -123,6 +126,9 @@ void Swim::Impl::HandleMessages(
         break;
       case wire::Message::kUser:
         OnUser(msg.user());
+        break;
+      case wire::Message::kHello:
+        ++counters_.hellos_received;
         break;
       case wire::Message::BODY_NOT_SET:
         // Only unknown kinds get past the checks without a body.

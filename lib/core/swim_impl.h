@@ -246,6 +246,12 @@ class Swim::Impl {
   static bool SameLife(const Member& m, uint32_t life) {
     return life == 0 || m.life() == 0 || life == m.life();
   }
+  // Whether this member and the life we hold of `m` both speak `version`:
+  // a kind is sent to a member only if both know it.
+  bool BothSpeak(const Member& m, uint32_t version) const {
+    return version <= cfg_.protocol_max &&
+           core::Speaks(m.protocol_min(), m.protocol_max(), version);
+  }
   void ScheduleSuspicion(Member& m);
   void OnSuspicionTimer(const Timer& timer);
   void OnSuspicionNotice(const Timer& timer);
@@ -335,6 +341,8 @@ class Swim::Impl {
   // Join exchanges in flight by address, resolutions by seed name.
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_syncs_;
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_resolves_;
+  // The life of each member last sent a Hello (swim_probe.cc).
+  absl::flat_hash_map<std::string, uint32_t> hello_sent_;
   // Takeover checks by the seq of their pings.
   absl::flat_hash_map<uint32_t, Takeover> takeovers_;
   // Tags the periodic timers of this life (Rebirth starts new ones).

@@ -170,5 +170,58 @@ TEST_F(SwimVersionsTest, AnUnknownKindIsSkippedAndTheRestHandled) {
   EXPECT_EQ(swim_->counters().unknown_kinds_skipped, 2u);
 }
 
+TEST_F(SwimVersionsTest, AHelloGoesOnceALifeToMembersThatSpeakVersion2) {
+  Config c = BaseConfig();
+  c.protocol_max = 2;
+  CreateAndStart(c);
+  Deliver(kStranger, {VersionedAlive("new", "10.0.2.1:7946", 0, 41, 1, 2),
+                      VersionedAlive("old", "10.0.2.2:7946", 0, 42, 1, 1),
+                      VersionedAlive("older", "10.0.2.3:7946", 0, 43, 0, 0)});
+  auto hellos = [&](size_t mark) {
+    std::vector<std::string> to;
+    for (const Datagrams& d : SentSince(mark))
+      for (const wire::Message& m : d.messages)
+        if (m.has_hello()) to.push_back(d.to);
+    return to;
+  };
+  // Two rounds of probes: every member pinged twice.
+  size_t mark = Mark();
+  for (int i = 0; i < 3; ++i) ProbeOnce();
+  EXPECT_EQ(hellos(mark), std::vector<std::string>{"10.0.2.1:7946"});
+  mark = Mark();
+  for (int i = 0; i < 3; ++i) ProbeOnce();
+  EXPECT_TRUE(hellos(mark).empty());
+  // A new life hears one again.
+  Deliver("10.0.2.1:7946",
+          {VersionedAlive("new", "10.0.2.1:7946", 0, 44, 1, 2)});
+  mark = Mark();
+  for (int i = 0; i < 3; ++i) ProbeOnce();
+  EXPECT_EQ(hellos(mark), std::vector<std::string>{"10.0.2.1:7946"});
+}
+
+TEST_F(SwimVersionsTest, AMemberOfVersion1SendsNoHelloAndSkipsOne) {
+  CreateAndStart();  // protocol_max 1: an older build
+  Deliver(kStranger, {VersionedAlive("new", "10.0.2.1:7946", 0, 41, 1, 2)});
+  const size_t mark = Mark();
+  for (int i = 0; i < 2; ++i) ProbeOnce();
+  for (const Datagrams& d : SentSince(mark))
+    for (const wire::Message& m : d.messages) EXPECT_FALSE(m.has_hello());
+  Deliver("10.0.2.1:7946",
+          {MakeHello("new"), MakeAlive("other", "10.0.2.5:1", 2)});
+  EXPECT_EQ(swim_->counters().unknown_kinds_skipped, 1u);
+  EXPECT_EQ(swim_->counters().hellos_received, 0u);
+  EXPECT_TRUE(swim_->Lookup("other").has_value());
+  EXPECT_EQ(swim_->counters().total_drops(), 0u);
+}
+
+TEST_F(SwimVersionsTest, AMemberOfVersion2CountsAHello) {
+  Config c = BaseConfig();
+  c.protocol_max = 2;
+  CreateAndStart(c);
+  Deliver("10.0.2.1:7946", {MakeHello("new")});
+  EXPECT_EQ(swim_->counters().hellos_received, 1u);
+  EXPECT_EQ(swim_->counters().unknown_kinds_skipped, 0u);
+}
+
 }  // namespace
 }  // namespace roster::test

@@ -73,6 +73,7 @@ TEST(WireEntriesTest, EveryKindMatchesProtobuf) {
       EXPECT_EQ(UserEntry(a, b, number), EncodeMessageEntry(user));
       EXPECT_EQ(UserEntryFromBody(user.user().SerializeAsString()),
                 EncodeMessageEntry(user));
+      EXPECT_EQ(HelloEntry(a), EncodeMessageEntry(test::MakeHello(a)));
     }
   }
 }

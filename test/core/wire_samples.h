@@ -117,12 +117,14 @@ inline wire::Message UserMessage(size_t size = 5) {
   return test::MakeUser(payload, "node-a", 7);
 }
 
+inline wire::Message HelloMessage() { return test::MakeHello("node-a"); }
+
 inline std::vector<wire::Message> AllKinds() {
   return {PingMessage(),           IndirectPingMessage(), AckMessage(),
           ZeroAckMessage(),        NackMessage(),         AliveMessage(),
           VersionedAliveMessage(), SuspectMessage(),      DeadMessage(),
           UserMessage(),           UserMessage(0),        UserMessage(300),
-          UserMessage(20000)};
+          UserMessage(20000),      HelloMessage(),        test::MakeHello("")};
 }
 
 inline wire::PushPull SamplePushPull() {

@@ -110,6 +110,9 @@ void ExpectValidPacket(const wire::Packet& packet, const Limits& limits) {
       case wire::Message::kUser:
         EXPECT_LE(m.user().payload().size(), limits.max_packet_bytes);
         break;
+      case wire::Message::kHello:
+        EXPECT_LE(m.hello().note().size(), limits.max_packet_bytes);
+        break;
       case wire::Message::BODY_NOT_SET: {
         // Only a kind from the future: length-delimited fields numbered
         // past every kind this build knows.

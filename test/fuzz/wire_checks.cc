@@ -70,6 +70,9 @@ void CheckMessage(const wire::Message& m, const Limits& limits) {
       CheckText(m.user().origin(), name);
       FUZZ_CHECK(m.user().payload().size() <= limits.max_packet_bytes);
       return;
+    case wire::Message::kHello:
+      FUZZ_CHECK(m.hello().note().size() <= limits.max_packet_bytes);
+      return;
     case wire::Message::BODY_NOT_SET: {
       // Only a kind from the future, kept to be skipped: length-delimited
       // fields numbered past every kind this build knows.

@@ -262,6 +262,10 @@ std::string UserEntry(std::string_view payload, std::string_view origin,
       UserValues{.payload = payload, .origin = origin, .id = id, .life = life});
 }
 
+std::string HelloEntry(std::string_view note) {
+  return KindEntry(HelloValues{.note = note});
+}
+
 std::string UserEntryFromBody(std::string_view body) {
   const size_t message = NestedSize(body.size());
   std::string out;

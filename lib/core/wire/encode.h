@@ -37,6 +37,8 @@ std::string DeadEntry(std::string_view name, uint64_t incarnation,
                       std::string_view from, uint32_t life = 0);
 std::string UserEntry(std::string_view payload, std::string_view origin,
                       uint64_t id, uint32_t life = 0);
+// Version 2's kind (versions.h): only for members that speak it.
+std::string HelloEntry(std::string_view note);
 // The entry of a user broadcast whose UserBroadcast body is already
 // encoded (a broadcast passed on as it came).
 std::string UserEntryFromBody(std::string_view body);

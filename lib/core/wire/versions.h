@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+
+#include "core/wire/fields.h"
 
 namespace roster::core {
 
@@ -22,6 +25,40 @@ inline constexpr uint32_t kMaxProtocolVersion = 255;
 // past this is no kind of any version but a writer's mistake, refused with
 // the datagram as before.
 inline constexpr int kMaxFutureKind = 127;
+
+// The version that introduced each kind, by its number (kinds are numbered
+// in the order they came, so a version knows kinds 1 to KnownKinds).
+inline constexpr uint32_t kHelloVersion = 2;
+inline constexpr uint32_t kKindSince[] = {
+    0,  // no kind
+    1,
+    1,
+    1,
+    1,  // ping, indirect_ping, ack, nack
+    1,
+    1,
+    1,
+    1,              // alive, suspect, dead, user
+    kHelloVersion,  // hello
+};
+static_assert(std::size(kKindSince) == kMaxMessageKind + 1,
+              "a kind of ROSTER_WIRE_KINDS with no version here");
+static_assert(
+    [] {
+      for (int k = 2; k <= kMaxMessageKind; ++k)
+        if (kKindSince[k] < kKindSince[k - 1]) return false;
+      return true;
+    }(),
+    "kinds must be numbered in the order of their versions");
+
+// The kinds a member speaking at most `version` knows: 1 to this.
+constexpr int KnownKinds(uint32_t version) {
+  int known = 0;
+  while (known < kMaxMessageKind && kKindSince[known + 1] <= version) ++known;
+  return known;
+}
+static_assert(KnownKinds(1) == wire::Message::kUser);
+static_assert(KnownKinds(kHelloVersion) == wire::Message::kHello);
 
 // A peer that did not say (0: a build before versions) speaks version 1.
 constexpr uint32_t EffectiveVersion(uint32_t advertised) {

@@ -161,6 +161,7 @@ ROSTER_WIRE_BODY_VIEW(NackView, Nack);
 ROSTER_WIRE_BODY_VIEW(AliveView, Alive);
 ROSTER_WIRE_BODY_VIEW(SuspectView, Suspect);
 ROSTER_WIRE_BODY_VIEW(DeadView, Dead);
+ROSTER_WIRE_BODY_VIEW(HelloView, Hello);
 
 class UserView {
   const MessageView& m_;
