@@ -143,6 +143,8 @@ int Simulation::AddConverged(int count) {
     info.name = node->name;
     info.addr = node->addr;
     info.life = node->swim->Self().life;
+    info.protocol_min = node->swim->Self().protocol_min;
+    info.protocol_max = node->swim->Self().protocol_max;
     everyone.push_back(std::move(info));
   }
   for (size_t i = 0; i < nodes_.size(); ++i) {
