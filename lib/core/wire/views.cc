@@ -81,9 +81,9 @@ ROSTER_WIRE_DEFINE_FILL_(PushPullView, PushPull)
 #undef ROSTER_WIRE_FILL_FIELD_
 
 // The kind of a body protobuf did not know: one or more length-delimited
-// fields numbered past every kind (a oneof written twice keeps the last);
-// 0 if anything else is there (a known kind's field of the wrong wire
-// type, a number past kMaxFutureKind), or nothing is.
+// fields numbered past every kind (as with a known body given twice, the
+// last one counts); 0 if anything else is there (a known kind's field of
+// the wrong wire type, a number past kMaxFutureKind), or nothing is.
 int FutureKindOf(const wire::Message& m) {
   const google::protobuf::UnknownFieldSet& fields =
       m.GetReflection()->GetUnknownFields(m);
