@@ -13,6 +13,8 @@ struct Simulation::Node {
   bool running = false;
   absl::Time paused_until = absl::InfinitePast();
   absl::Duration slow = absl::ZeroDuration();
+  // The build it runs since its last Upgrade: applied at every boot.
+  std::function<void(Config&)> build;
   std::unique_ptr<NodeRuntime> runtime;
   std::unique_ptr<Swim> swim;
 };
@@ -91,6 +93,7 @@ void Simulation::Boot(int index) {
   Config config = Config::ForProfile(options_.profile, node.name, node.addr);
   config.lifeguard = options_.lifeguard;
   if (options_.tune) options_.tune(index, config);
+  if (node.build) node.build(config);
   auto swim =
       Swim::Create(std::move(config), node.runtime.get(), node.runtime.get());
   // The simulator builds every config itself: a failure here is a bug in
@@ -140,6 +143,8 @@ int Simulation::AddConverged(int count) {
     info.name = node->name;
     info.addr = node->addr;
     info.life = node->swim->Self().life;
+    info.protocol_min = node->swim->Self().protocol_min;
+    info.protocol_max = node->swim->Self().protocol_max;
     everyone.push_back(std::move(info));
   }
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -168,6 +173,12 @@ void Simulation::Restart(int index, bool new_address) {
   }
   Boot(index);
   Start(index);
+}
+
+void Simulation::Upgrade(int index, std::function<void(Config&)> build) {
+  Crash(index);
+  nodes_[index]->build = std::move(build);
+  Restart(index);
 }
 
 void Simulation::Inject(int index, const std::string& from, std::string bytes) {

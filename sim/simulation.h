@@ -65,6 +65,10 @@ class Simulation {
   // A fresh process under the same name (a new incarnation history); at a
   // new address if `new_address`.
   void Restart(int node, bool new_address = false);
+  // Stops the process and starts another build of it at the same address:
+  // `build` changes its config (after SimOptions::tune) at this boot and
+  // every later one. It then needs a Join, as after Restart.
+  void Upgrade(int node, std::function<void(Config&)> build);
   void Leave(int node);
   // Handles nothing until `duration` from now, then everything at once.
   void Pause(int node, absl::Duration duration);

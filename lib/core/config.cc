@@ -1,11 +1,14 @@
 #include "roster/config.h"
 
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 #include "core/config_check.h"
 #include "core/networks.h"
 #include "core/wire/checks.h"
 #include "core/wire/encode.h"
 #include "core/wire/frame.h"
+#include "core/wire/versions.h"
 #include "util/string_view.h"
 
 namespace roster {
@@ -91,6 +94,11 @@ absl::StatusOr<NetworkList> CheckConfig(const Config& c) {
                      "max_addr_bytes bytes of UTF-8 without control bytes)"));
   if (c.initial_incarnation > kMaxIncarnation)
     return Invalid("initial_incarnation", "is over 2^62");
+  if (c.protocol_max < kMinProtocolVersion ||
+      c.protocol_max > kMaxProtocolVersion)
+    return Invalid("protocol_max",
+                   absl::StrCat("must be in [", kMinProtocolVersion, ", ",
+                                kMaxProtocolVersion, "]"));
   if (c.meta.size() > c.limits.max_meta_bytes)
     return Invalid("meta", "is larger than limits.max_meta_bytes");
   if (c.label.size() > kMaxLabelBytes)
@@ -127,8 +135,11 @@ absl::StatusOr<NetworkList> CheckConfig(const Config& c) {
   if (c.packet_budget < 512 || c.packet_budget > c.limits.max_packet_bytes)
     return Invalid("packet_budget", "must be in [512, max_packet_bytes]");
   // This member's news must fit in one datagram, or it spreads only
-  // through push-pull (seconds instead of milliseconds).
-  if (AliveEntry(c.name, c.advertise_addr, kMaxIncarnation + 1, c.meta).size() +
+  // through push-pull (seconds instead of milliseconds). Lives are random,
+  // so at their longest.
+  if (AliveEntry(c.name, c.advertise_addr, kMaxIncarnation + 1, c.meta,
+                 UINT32_MAX, UINT32_MAX, kMinProtocolVersion, c.protocol_max)
+              .size() +
           FrameOverhead(c.label, c.keyring.get()) >
       c.packet_budget)
     return Invalid("meta",

@@ -48,6 +48,8 @@ MemberInfo Member::Info() const {
   info.life = life_;
   info.reachability = reachability();
   info.last_change = last_change();
+  info.protocol_min = protocol_min_;
+  info.protocol_max = protocol_max_;
   info.state_changed = state_changed();
   return info;
 }
@@ -121,6 +123,7 @@ Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
   m->life_ = info.life;
   m->reachability_ = 0;
   m->last_change_ = static_cast<uint8_t>(EventType::kJoined);
+  m->set_protocols(info.protocol_min, info.protocol_max);
   m->changed_ns_ = absl::ToUnixNanos(info.state_changed);
   ++counts_[static_cast<size_t>(m->state_)];
   by_name_.insert(NameRef{NameHash::Of(m->name()), slot});

@@ -8,6 +8,7 @@
 #ifndef ROSTER_CORE_MEMBER_TABLE_H_
 #define ROSTER_CORE_MEMBER_TABLE_H_
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -59,6 +60,9 @@ class alignas(64) Member {
     return static_cast<Reachability>(reachability_);
   }
   EventType last_change() const { return static_cast<EventType>(last_change_); }
+  // The protocol versions this life advertised; 0: not said (version 1).
+  uint32_t protocol_min() const { return protocol_min_; }
+  uint32_t protocol_max() const { return protocol_max_; }
   absl::Time state_changed() const { return absl::FromUnixNanos(changed_ns_); }
   MemberInfo Info() const;
 
@@ -72,6 +76,11 @@ class alignas(64) Member {
   void set_last_change(EventType type, absl::Time at) {
     last_change_ = static_cast<uint8_t>(type);
     changed_ns_ = absl::ToUnixNanos(at);
+  }
+  // Held in a byte each: a bigger claim is kept at 255.
+  void set_protocols(uint32_t min, uint32_t max) {
+    protocol_min_ = static_cast<uint8_t>(std::min<uint32_t>(min, 255));
+    protocol_max_ = static_cast<uint8_t>(std::min<uint32_t>(max, 255));
   }
 
  private:
@@ -95,6 +104,8 @@ class alignas(64) Member {
   uint8_t on_heap_ : 1 = 0;
   uint8_t reachability_ : 1 = 0;  // a Reachability
   uint8_t last_change_ : 4 = 0;   // an EventType: what happened last
+  uint8_t protocol_min_ = 0;
+  uint8_t protocol_max_ = 0;
   union {
     char* heap_text_;
     char inline_text_[kInlineText];

@@ -77,7 +77,10 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
   // out meanwhile, in case handling one leads to handling another.
   core::PacketReader reader = std::move(reader_);
   core::WireError error;
-  if (!reader.Read(payload.value, cfg_.limits, &error)) {
+  // A member configured as an older build reads as one: the kinds of
+  // later versions are unknown to it.
+  if (!reader.Read(payload.value, cfg_.limits, &error,
+                   core::KnownKinds(cfg_.protocol_max))) {
     counters_.Drop(error.reason);
     reader_ = std::move(reader);
     return;
@@ -110,7 +113,8 @@ void Swim::Impl::HandleMessages(
       case wire::Message::kAlive:
         OnAlive(msg.alive().name(), msg.alive().addr(),
                 msg.alive().incarnation(), msg.alive().meta(),
-                msg.alive().life(), msg.alive().previous_life());
+                msg.alive().life(), msg.alive().previous_life(),
+                {msg.alive().protocol_min(), msg.alive().protocol_max()});
         break;
       case wire::Message::kSuspect:
         OnSuspect(msg.suspect().name(), msg.suspect().life(),
@@ -123,8 +127,12 @@ void Swim::Impl::HandleMessages(
       case wire::Message::kUser:
         OnUser(msg.user());
         break;
+      case wire::Message::kHello:
+        ++counters_.hellos_received;
+        break;
       case wire::Message::BODY_NOT_SET:
-        counters_.Drop(DropReason::kMalformed);
+        // Only unknown kinds get past the checks without a body.
+        ++counters_.unknown_kinds_skipped;
         break;
     }
   }
@@ -224,7 +232,9 @@ absl::Status Swim::Impl::SetMeta(std::string meta) {
   // News of us that does not fit in a datagram spreads only through
   // push-pull, seconds instead of milliseconds: refuse it, and say so.
   const size_t alive =
-      core::AliveEntry(cfg_.name, self_->addr(), self_->incarnation() + 1, meta)
+      core::AliveEntry(cfg_.name, self_->addr(), self_->incarnation() + 1, meta,
+                       self_->life(), table_.PreviousLife(*self_),
+                       self_->protocol_min(), self_->protocol_max())
           .size() +
       FrameOverhead();
   if (alive > cfg_.packet_budget) {

@@ -54,7 +54,8 @@ void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
 
 std::string Swim::Impl::AliveEntry(const Member& m) {
   return core::AliveEntry(m.name(), m.addr(), m.incarnation(), m.meta(),
-                          m.life(), table_.PreviousLife(m));
+                          m.life(), table_.PreviousLife(m), m.protocol_min(),
+                          m.protocol_max());
 }
 
 std::string Swim::Impl::SuspectEntry(const Member& m, std::string_view from) {

@@ -22,6 +22,7 @@
 #include "core/wire/decode.h"
 #include "core/wire/frame.h"
 #include "core/wire/streams.h"
+#include "core/wire/versions.h"
 #include "core/wire/views.h"
 #include "roster/swim.h"
 
@@ -46,6 +47,8 @@ class Swim::Impl {
     info.meta = cfg_.meta;
     info.incarnation = cfg_.initial_incarnation;
     info.life = NewLife(0);
+    info.protocol_min = core::kMinProtocolVersion;
+    info.protocol_max = cfg_.protocol_max;
     info.state = MemberState::kAlive;
     info.state_changed = rt_.Now();
     self_ = table_.Add(info, random_);
@@ -225,13 +228,20 @@ class Swim::Impl {
   // Admission (Config::allowed_networks, Delegate::AllowMember).
   bool Admits(std::string_view name, std::string_view addr,
               uint64_t incarnation, std::string_view meta);
-  // News names the life it is about (0: a sender that did not say).
+  // News names the life it is about (0: a sender that did not say), and
+  // an alive the versions that life speaks.
   void OnAlive(std::string_view name, std::string_view addr,
                uint64_t incarnation, std::string_view meta, uint32_t life,
-               uint32_t previous_life);
+               uint32_t previous_life, core::Protocols protocols = {});
   // An alive of a life other than the one we hold of `m`.
   void OnNewLife(Member& m, std::string_view addr, uint64_t incarnation,
-                 std::string_view meta, uint32_t life, uint32_t previous_life);
+                 std::string_view meta, uint32_t life, uint32_t previous_life,
+                 core::Protocols protocols);
+  // A life's versions do not change while it runs, so news that does not
+  // say them (relayed by an older build) keeps what we know.
+  static void LearnProtocols(Member& m, core::Protocols protocols) {
+    if (protocols.said()) m.set_protocols(protocols.min, protocols.max);
+  }
   // An alive of our own name.
   void OnAliveOfSelf(std::string_view addr, uint64_t incarnation,
                      std::string_view meta, uint32_t life,
@@ -249,6 +259,12 @@ class Swim::Impl {
   // not saying counts as yes).
   static bool SameLife(const Member& m, uint32_t life) {
     return life == 0 || m.life() == 0 || life == m.life();
+  }
+  // Whether this member and the life we hold of `m` both speak `version`:
+  // a kind is sent to a member only if both know it.
+  bool BothSpeak(const Member& m, uint32_t version) const {
+    return version <= cfg_.protocol_max &&
+           core::Speaks(m.protocol_min(), m.protocol_max(), version);
   }
   void ScheduleSuspicion(Member& m);
   void OnSuspicionTimer(const Timer& timer);
@@ -346,6 +362,8 @@ class Swim::Impl {
   // Join exchanges in flight by address, resolutions by seed name.
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_syncs_;
   absl::flat_hash_map<std::string, std::vector<JoinUnit>> join_resolves_;
+  // The life of each member last sent a Hello (swim_probe.cc).
+  absl::flat_hash_map<std::string, uint32_t> hello_sent_;
   // Takeover checks by the seq of their pings.
   absl::flat_hash_map<uint32_t, Takeover> takeovers_;
   // Tags the periodic timers of this life (Rebirth starts new ones).

@@ -28,7 +28,8 @@ bool Swim::Impl::Admits(std::string_view name, std::string_view addr,
 
 void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
                          uint64_t incarnation, std::string_view meta,
-                         uint32_t life, uint32_t previous_life) {
+                         uint32_t life, uint32_t previous_life,
+                         core::Protocols protocols) {
   const absl::Time now = rt_.Now();
   if (name == cfg_.name) {
     OnAliveOfSelf(addr, incarnation, meta, life, previous_life);
@@ -46,6 +47,8 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
     info.addr = std::string(addr);
     info.incarnation = incarnation;
     info.life = life;
+    info.protocol_min = protocols.min;
+    info.protocol_max = protocols.max;
     info.meta = std::string(meta);
     info.state = MemberState::kAlive;
     info.state_changed = now;
@@ -56,7 +59,7 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
     return;
   }
   if (!SameLife(*m, life)) {
-    OnNewLife(*m, addr, incarnation, meta, life, previous_life);
+    OnNewLife(*m, addr, incarnation, meta, life, previous_life, protocols);
     return;
   }
   bool moved = addr != m->addr();
@@ -78,6 +81,7 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
     // The same facts may still teach us its life (preloaded, or told by a
     // member that did not say), and the life this one replaced.
     if (m->life() == 0 && life != 0) m->set_life(life);
+    LearnProtocols(*m, protocols);
     if (previous_life != 0 && previous_life != m->life() &&
         table_.EndLife(*m, previous_life))
       QueueAlive(*m);
@@ -88,6 +92,7 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
   const bool meta_changed = meta != m->meta();
   m->set_incarnation(incarnation);
   if (life != 0) m->set_life(life);
+  LearnProtocols(*m, protocols);
   if (previous_life != m->life()) table_.EndLife(*m, previous_life);
   table_.SetAddr(*m, std::string(addr));
   table_.SetMeta(*m, meta);
@@ -110,7 +115,8 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
 // as the life it replaced (it checked the holder was gone: StartTakeover).
 void Swim::Impl::OnNewLife(Member& m, std::string_view addr,
                            uint64_t incarnation, std::string_view meta,
-                           uint32_t life, uint32_t previous_life) {
+                           uint32_t life, uint32_t previous_life,
+                           core::Protocols protocols) {
   if (table_.Ended(m, life)) return;  // stale news of an earlier life
   const MemberState before = m.state();
   const bool ended =
@@ -126,6 +132,8 @@ void Swim::Impl::OnNewLife(Member& m, std::string_view addr,
   if (previous_life != m.life()) table_.EndLife(m, previous_life);
   table_.EndLife(m, m.life());
   m.set_life(life);
+  // A new process may be another build: what it did not say is version 1.
+  m.set_protocols(protocols.min, protocols.max);
   m.set_incarnation(incarnation);
   table_.SetAddr(m, std::string(addr));
   table_.SetMeta(m, meta);
@@ -338,7 +346,7 @@ void Swim::Impl::Merge(const core::PushPullView& remote) {
     switch (r.state()) {
       case wire::MEMBER_STATE_ALIVE:
         OnAlive(r.name(), r.addr(), r.incarnation(), r.meta(), r.life(),
-                r.previous_life());
+                r.previous_life(), {r.protocol_min(), r.protocol_max()});
         break;
       case wire::MEMBER_STATE_SUSPECT:
       case wire::MEMBER_STATE_DEAD:

@@ -33,6 +33,16 @@ void Swim::Impl::OnProbeTimer() {
   // No source address: the target answers the datagram's source, so that
   // would be 10 to 50 bytes in every probe for nothing.
   entries += core::PingEntry(probe_.seq, target->name(), cfg_.name, {});
+  // Once a life: the ping goes to that member alone, unlike gossip, which
+  // would carry a newer kind to members of any version.
+  if (BothSpeak(*target, core::kHelloVersion)) {
+    auto [it, fresh] =
+        hello_sent_.try_emplace(std::string(target->name()), target->life());
+    if (fresh || it->second != target->life()) {
+      it->second = target->life();
+      entries += core::HelloEntry(cfg_.name);
+    }
+  }
   Send(std::string(target->addr()), std::move(entries));
   rt_.After(Scaled(cfg_.probe_timeout),
             core::MakeTimer(core::TimerKind::kProbeTimeout, probe_.seq));

@@ -32,12 +32,15 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
             r.state() == static_cast<wire::MemberState>(m->state()) &&
             r.addr() == m->addr() && r.meta() == m->meta() &&
             r.life() == m->life() &&
-            r.previous_life() == table_.PreviousLife(*m))
+            r.previous_life() == table_.PreviousLife(*m) &&
+            r.protocol_min() == m->protocol_min() &&
+            r.protocol_max() == m->protocol_max())
           continue;
       }
     }
     state.AddMember(m->name(), m->addr(), m->incarnation(), m->state(),
-                    m->meta(), m->life(), table_.PreviousLife(*m));
+                    m->meta(), m->life(), table_.PreviousLife(*m),
+                    m->protocol_min(), m->protocol_max());
   }
   std::string user = app_->LocalState(join);
   if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
@@ -114,7 +117,8 @@ std::string Swim::Impl::ServePushPull(std::string_view from,
     core::PushPullWriter self(remote.join(), cfg_.name);
     self.AddMember(self_->name(), self_->addr(), self_->incarnation(),
                    self_->state(), self_->meta(), self_->life(),
-                   table_.PreviousLife(*self_));
+                   table_.PreviousLife(*self_), self_->protocol_min(),
+                   self_->protocol_max());
     return SealStream(wire::STREAM_KIND_OK, self.Finish({}));
   }
   // A member kept out learns nothing of the cluster from us.

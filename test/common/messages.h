@@ -105,6 +105,12 @@ inline wire::Message MakeUser(const std::string& payload,
   return m;
 }
 
+inline wire::Message MakeHello(const std::string& note) {
+  wire::Message m;
+  m.mutable_hello()->set_note(note);
+  return m;
+}
+
 // One member of a push-pull exchange.
 inline wire::MemberRecord Record(const std::string& name,
                                  const std::string& addr, uint64_t incarnation,

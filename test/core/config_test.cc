@@ -380,6 +380,19 @@ TEST(ValidateTest, MetadataMustFitInOneDatagram) {
   EXPECT_TRUE(c.Validate().ok()) << c.Validate();
 }
 
+TEST(ValidateTest, ProtocolMaxRange) {
+  Config c = Valid();
+  EXPECT_EQ(c.protocol_max, 1u);  // this build's version
+  c.protocol_max = 0;
+  ExpectInvalid(c, "protocol_max");
+  c.protocol_max = 256;
+  ExpectInvalid(c, "protocol_max");
+  c.protocol_max = 255;
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+  c.protocol_max = 2;
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+}
+
 TEST(ValidateTest, RejectsZeroMaxMembers) {
   Config c = Valid();
   c.limits.max_members = 0;

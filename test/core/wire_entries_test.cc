@@ -73,8 +73,27 @@ TEST(WireEntriesTest, EveryKindMatchesProtobuf) {
       EXPECT_EQ(UserEntry(a, b, number), EncodeMessageEntry(user));
       EXPECT_EQ(UserEntryFromBody(user.user().SerializeAsString()),
                 EncodeMessageEntry(user));
+      EXPECT_EQ(HelloEntry(a), EncodeMessageEntry(test::MakeHello(a)));
     }
   }
+}
+
+TEST(WireEntriesTest, AliveWithLivesAndVersionsMatchesProtobuf) {
+  for (uint64_t number : kNumbers) {
+    const auto n = static_cast<uint32_t>(number);
+    wire::Message m = MakeAlive("node-a", "a:1", number, "m");
+    m.mutable_alive()->set_life(n);
+    m.mutable_alive()->set_previous_life(n / 2);
+    m.mutable_alive()->set_protocol_min(n / 3);
+    m.mutable_alive()->set_protocol_max(n);
+    EXPECT_EQ(AliveEntry("node-a", "a:1", number, "m", n, n / 2, n / 3, n),
+              EncodeMessageEntry(m))
+        << number;
+  }
+  EXPECT_EQ(AliveEntry(VersionedAliveMessage().alive().name(),
+                       VersionedAliveMessage().alive().addr(), 5, "v",
+                       0xdeadbeef, 7, 1, 300),
+            EncodeMessageEntry(VersionedAliveMessage()));
 }
 
 TEST(WireEntriesTest, BigBodiesGetLongLengths) {
@@ -112,7 +131,8 @@ TEST(PushPullWriterTest, SampleMatchesProtobuf) {
   PushPullWriter writer(state.join(), state.source());
   for (const wire::MemberRecord& r : state.members()) {
     writer.AddMember(r.name(), r.addr(), r.incarnation(),
-                     static_cast<MemberState>(r.state()), r.meta());
+                     static_cast<MemberState>(r.state()), r.meta(), r.life(),
+                     r.previous_life(), r.protocol_min(), r.protocol_max());
   }
   EXPECT_EQ(writer.Finish(state.user_state()), EncodePushPull(state));
 }

@@ -93,6 +93,16 @@ inline wire::Message AliveMessage() {
                          std::string("\0\x01\xff meta", 8));
 }
 
+// Every field an alive has, the protocol versions included.
+inline wire::Message VersionedAliveMessage() {
+  wire::Message m = test::MakeAlive("node-v", "10.0.0.9:7946", 5, "v");
+  m.mutable_alive()->set_life(0xdeadbeef);
+  m.mutable_alive()->set_previous_life(7);
+  m.mutable_alive()->set_protocol_min(1);
+  m.mutable_alive()->set_protocol_max(300);
+  return m;
+}
+
 inline wire::Message SuspectMessage() {
   return test::MakeSuspect("node-e", 3, "node-a");
 }
@@ -107,11 +117,14 @@ inline wire::Message UserMessage(size_t size = 5) {
   return test::MakeUser(payload, "node-a", 7);
 }
 
+inline wire::Message HelloMessage() { return test::MakeHello("node-a"); }
+
 inline std::vector<wire::Message> AllKinds() {
-  return {PingMessage(),    IndirectPingMessage(), AckMessage(),
-          ZeroAckMessage(), NackMessage(),         AliveMessage(),
-          SuspectMessage(), DeadMessage(),         UserMessage(),
-          UserMessage(0),   UserMessage(300),      UserMessage(20000)};
+  return {PingMessage(),           IndirectPingMessage(), AckMessage(),
+          ZeroAckMessage(),        NackMessage(),         AliveMessage(),
+          VersionedAliveMessage(), SuspectMessage(),      DeadMessage(),
+          UserMessage(),           UserMessage(0),        UserMessage(300),
+          UserMessage(20000),      HelloMessage(),        test::MakeHello("")};
 }
 
 inline wire::PushPull SamplePushPull() {
@@ -126,6 +139,11 @@ inline wire::PushPull SamplePushPull() {
         "node-" + std::to_string(i), "10.0.0." + std::to_string(i) + ":7946",
         static_cast<uint64_t>(i) * 1000, states[i],
         std::string(static_cast<size_t>(i) * 10, 'm'));
+    // Versions said by some (a newer build), not by others (an older).
+    if (i % 2 == 1) {
+      state.mutable_members(i)->set_protocol_min(1);
+      state.mutable_members(i)->set_protocol_max(static_cast<uint32_t>(i));
+    }
   }
   state.set_user_state(std::string("\0app", 4));
   return state;

@@ -43,6 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < views.size(); ++i) {
     const wire::Message& m = decoded.value.messages(static_cast<int>(i));
     FUZZ_CHECK(views[i].body_case() == m.body_case());
+    FUZZ_CHECK((views[i].unknown_kind != 0) ==
+               (m.body_case() == wire::Message::BODY_NOT_SET));
     if (m.has_ping()) {
       FUZZ_CHECK(views[i].ping().seq() == m.ping().seq());
       FUZZ_CHECK(views[i].ping().target() == m.ping().target());

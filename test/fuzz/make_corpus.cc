@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 using test::MakeAck;
 using test::MakeAlive;
 using test::MakeDead;
+using test::MakeHello;
 using test::MakeIndirectPing;
 using test::MakeNack;
 using test::MakePing;
@@ -136,6 +137,11 @@ int main(int argc, char** argv) {
   ok &= Write(packet, "user_broadcast",
               Payload({MakeUser("hello, cluster", "n2", 42)}));
   ok &= Write(packet, "leave", Payload({MakeDead("n1", 4, "n1")}));
+  ok &= Write(packet, "hello", Payload({MakeHello("n2")}));
+  // A kind from a later version (12) before an alive: skipped, not refused.
+  ok &= Write(packet, "future_kind",
+              std::string("\x0a\x04\x62\x02\x08\x01", 6) +
+                  Payload({MakeAlive("n2", "10.0.0.2:7946", 6)}));
   ok &= Write(packet, "utf8_v6",
               Payload({MakeAlive("n\xC3\xB6"
                                  "de-\xE2\x82\xAC",

@@ -3,10 +3,14 @@
 #include <cstdint>
 
 #include "core/wire/fields.h"
+#include "core/wire/versions.h"
 #include "util/coding.h"
 
 namespace roster::core {
 namespace {
+
+// Kinds past one byte's tag are no canonical body: protobuf reads those.
+static_assert(kMaxFutureKind >= 15);
 
 // The schemas below, by which the parser knows each message's fields, come
 // from the tables of fields.h.
@@ -172,7 +176,7 @@ bool ParseFields(std::string_view body, const Schema& schema,
 }  // namespace
 
 bool ParseCanonicalPacket(std::string_view payload, size_t max_messages,
-                          std::vector<MessageView>* out) {
+                          std::vector<MessageView>* out, int known_kinds) {
   Cursor in(payload);
   while (!in.done()) {
     // Packet.messages: field 1, one Message each.
@@ -186,14 +190,22 @@ bool ParseCanonicalPacket(std::string_view payload, size_t max_messages,
     Cursor m(message);
     int kind;
     std::string_view body;
-    if (!m.Tag(&kind, &wire_type) || kind < 1 || kind > kMaxMessageKind ||
+    if (!m.Tag(&kind, &wire_type) || kind < 1 || kind > kMaxFutureKind ||
         wire_type != kLengthDelimited || !m.Delimited(&body) || !m.done())
       return false;
     if (out->size() >= max_messages) return false;
     MessageView& view = out->emplace_back();
+    if (kind > kMaxMessageKind) {
+      // A later version's kind: skipped unread, as protobuf keeps it.
+      view.MarkUnknown(kind);
+      continue;
+    }
     view.kind = static_cast<wire::Message::BodyCase>(kind);
+    // Read even when skipped below: what protobuf would refuse falls back
+    // to it, so that both paths refuse it alike.
     if (!ParseFields(body, kMessageSchemas[kind], &view.values)) return false;
     if (kind == wire::Message::kUser) view.user_body = body;
+    if (kind > known_kinds) view.MarkUnknown(kind);
   }
   return true;
 }

@@ -22,8 +22,10 @@ namespace roster::core {
 
 // Appends the packet's messages to `out`; false (with `out` in any state)
 // when the payload is not canonical or holds more than `max_messages`.
+// Bodies of kinds past `known_kinds` are views of unknown kinds.
 bool ParseCanonicalPacket(std::string_view payload, size_t max_messages,
-                          std::vector<MessageView>* out);
+                          std::vector<MessageView>* out,
+                          int known_kinds = kMaxMessageKind);
 
 // The same for a PushPull of at most `max_members` records.
 bool ParseCanonicalPushPull(std::string_view payload, size_t max_members,

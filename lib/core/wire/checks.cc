@@ -309,6 +309,7 @@ bool CheckMessage(const MessageView& message, size_t index,
     ROSTER_WIRE_KINDS(ROSTER_WIRE_CHECK_KIND_)
 #undef ROSTER_WIRE_CHECK_KIND_
     case wire::Message::BODY_NOT_SET:
+      if (message.unknown_kind != 0) return true;  // skipped, not read
       break;
   }
   *error = {DropReason::kMalformed,

@@ -49,7 +49,7 @@ std::string EncodeMessageEntry(const wire::Message& message) {
 }
 
 bool DecodePacketInto(std::string_view payload, const Limits& limits,
-                      wire::Packet* out, WireError* error) {
+                      wire::Packet* out, WireError* error, int known_kinds) {
   const size_t max_bytes = EffectiveLimit(limits.max_packet_bytes);
   if (payload.size() > max_bytes) {
     *error = {DropReason::kTooLarge,
@@ -63,15 +63,15 @@ bool DecodePacketInto(std::string_view payload, const Limits& limits,
   }
   std::vector<MessageView> views;
   views.reserve(static_cast<size_t>(out->messages_size()));
-  AppendViews(*out, &views, /*bodies=*/nullptr);
+  AppendViews(*out, &views, /*bodies=*/nullptr, known_kinds);
   return CheckPacket(views, limits, error);
 }
 
 Decoded<wire::Packet> DecodePacket(std::string_view payload,
-                                   const Limits& limits) {
+                                   const Limits& limits, int known_kinds) {
   Decoded<wire::Packet> decoded;
   WireError error;
-  if (!DecodePacketInto(payload, limits, &decoded.value, &error)) {
+  if (!DecodePacketInto(payload, limits, &decoded.value, &error, known_kinds)) {
     return Failed<wire::Packet>(error.reason, std::move(error.message));
   }
   return decoded;

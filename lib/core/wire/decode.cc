@@ -18,19 +18,20 @@ bool WithinLimit(size_t size, size_t limit) {
 }  // namespace
 
 bool PacketReader::Read(std::string_view payload, const Limits& limits,
-                        WireError* error) {
+                        WireError* error, int known_kinds) {
   messages_.clear();
   bodies_.clear();
   parsed_.reset();  // what a rare odd datagram needed is not kept
   if (WithinLimit(payload.size(), limits.max_packet_bytes) &&
-      ParseCanonicalPacket(payload, limits.max_messages_per_packet,
-                           &messages_)) {
+      ParseCanonicalPacket(payload, limits.max_messages_per_packet, &messages_,
+                           known_kinds)) {
     return CheckPacket(messages_, limits, error);
   }
   messages_.clear();
   parsed_ = std::make_unique<wire::Packet>();
-  if (!DecodePacketInto(payload, limits, parsed_.get(), error)) return false;
-  AppendViews(*parsed_, &messages_, &bodies_);
+  if (!DecodePacketInto(payload, limits, parsed_.get(), error, known_kinds))
+    return false;
+  AppendViews(*parsed_, &messages_, &bodies_, known_kinds);
   return true;
 }
 

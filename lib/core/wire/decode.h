@@ -21,8 +21,11 @@ namespace roster::core {
 class PacketReader {
  public:
   // False with `error` set when the payload is rejected. The views point
-  // into `payload` (or into the reader) until the next Read.
-  bool Read(std::string_view payload, const Limits& limits, WireError* error);
+  // into `payload` (or into the reader) until the next Read. Bodies of
+  // kinds this reader does not know (past `known_kinds`, or past every
+  // kind) are views of unknown kinds, for the caller to skip.
+  bool Read(std::string_view payload, const Limits& limits, WireError* error,
+            int known_kinds = kMaxMessageKind);
   const std::vector<MessageView>& messages() const { return messages_; }
 
  private:

@@ -232,13 +232,16 @@ std::string NackEntry(uint32_t seq) {
 
 std::string AliveEntry(std::string_view name, std::string_view addr,
                        uint64_t incarnation, std::string_view meta,
-                       uint32_t life, uint32_t previous_life) {
+                       uint32_t life, uint32_t previous_life,
+                       uint32_t protocol_min, uint32_t protocol_max) {
   return KindEntry(AliveValues{.name = name,
                                .addr = addr,
                                .incarnation = incarnation,
                                .meta = meta,
                                .life = life,
-                               .previous_life = previous_life});
+                               .previous_life = previous_life,
+                               .protocol_min = protocol_min,
+                               .protocol_max = protocol_max});
 }
 
 std::string SuspectEntry(std::string_view name, uint64_t incarnation,
@@ -259,6 +262,10 @@ std::string UserEntry(std::string_view payload, std::string_view origin,
       UserValues{.payload = payload, .origin = origin, .id = id, .life = life});
 }
 
+std::string HelloEntry(std::string_view note) {
+  return KindEntry(HelloValues{.note = note});
+}
+
 std::string UserEntryFromBody(std::string_view body) {
   const size_t message = NestedSize(body.size());
   std::string out;
@@ -276,14 +283,17 @@ PushPullWriter::PushPullWriter(bool join, std::string_view source) {
 void PushPullWriter::AddMember(std::string_view name, std::string_view addr,
                                uint64_t incarnation, MemberState state,
                                std::string_view meta, uint32_t life,
-                               uint32_t previous_life) {
+                               uint32_t previous_life, uint32_t protocol_min,
+                               uint32_t protocol_max) {
   const MemberRecordValues record{.name = name,
                                   .addr = addr,
                                   .incarnation = incarnation,
                                   .state = state,
                                   .meta = meta,
                                   .life = life,
-                                  .previous_life = previous_life};
+                                  .previous_life = previous_life,
+                                  .protocol_min = protocol_min,
+                                  .protocol_max = protocol_max};
   AppendNestedHeader(wire::PushPull::kMembersFieldNumber, BodySize(record),
                      &out_);
   AppendBody(record, &out_);

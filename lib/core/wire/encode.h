@@ -25,16 +25,20 @@ std::string IndirectPingEntry(uint32_t seq, std::string_view target,
 std::string AckEntry(uint32_t seq);
 std::string NackEntry(uint32_t seq);
 // `life` and `previous_life` are left out when 0 (a sender that does not
-// say, as builds before lives).
+// say, as builds before lives), and so are the protocol versions (as
+// builds before versions).
 std::string AliveEntry(std::string_view name, std::string_view addr,
                        uint64_t incarnation, std::string_view meta,
-                       uint32_t life = 0, uint32_t previous_life = 0);
+                       uint32_t life = 0, uint32_t previous_life = 0,
+                       uint32_t protocol_min = 0, uint32_t protocol_max = 0);
 std::string SuspectEntry(std::string_view name, uint64_t incarnation,
                          std::string_view from, uint32_t life = 0);
 std::string DeadEntry(std::string_view name, uint64_t incarnation,
                       std::string_view from, uint32_t life = 0);
 std::string UserEntry(std::string_view payload, std::string_view origin,
                       uint64_t id, uint32_t life = 0);
+// Version 2's kind (versions.h): only for members that speak it.
+std::string HelloEntry(std::string_view note);
 // The entry of a user broadcast whose UserBroadcast body is already
 // encoded (a broadcast passed on as it came).
 std::string UserEntryFromBody(std::string_view body);
@@ -45,7 +49,8 @@ class PushPullWriter {
   PushPullWriter(bool join, std::string_view source);
   void AddMember(std::string_view name, std::string_view addr,
                  uint64_t incarnation, MemberState state, std::string_view meta,
-                 uint32_t life = 0, uint32_t previous_life = 0);
+                 uint32_t life = 0, uint32_t previous_life = 0,
+                 uint32_t protocol_min = 0, uint32_t protocol_max = 0);
   // The encoded PushPull; the writer is spent.
   std::string Finish(std::string_view user_state);
 

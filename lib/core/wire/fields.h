@@ -101,7 +101,9 @@ enum class FieldRule : uint8_t {
   X(3, incarnation, Incarnation, kUint64, kAliveIncarnation)       \
   X(4, meta,        Meta,       kBytes,  kMeta)                    \
   X(5, life,        Life,       kUint32, kAny)                     \
-  X(6, previous_life, PreviousLife, kUint32, kAny)
+  X(6, previous_life, PreviousLife, kUint32, kAny)                \
+  X(7, protocol_min, ProtocolMin, kUint32, kAny)                   \
+  X(8, protocol_max, ProtocolMax, kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_Suspect(X)                              \
   X(1, name,        Name,       kBytes,  kName)                    \
@@ -121,6 +123,9 @@ enum class FieldRule : uint8_t {
   X(3, id,          Id,         kUint64, kAny)                     \
   X(4, life,        Life,       kUint32, kAny)
 
+#define ROSTER_WIRE_FIELDS_Hello(X)                                \
+  X(1, note,        Note,       kBytes,  kPayload)
+
 #define ROSTER_WIRE_FIELDS_MemberRecord(X)                         \
   X(1, name,        Name,       kBytes,  kName)                    \
   X(2, addr,        Addr,       kBytes,  kAddr)                    \
@@ -128,7 +133,9 @@ enum class FieldRule : uint8_t {
   X(4, state,       State,      kMemberState, kKnownState)         \
   X(5, meta,        Meta,       kBytes,  kMeta)                    \
   X(6, life,        Life,       kUint32, kAny)                     \
-  X(7, previous_life, PreviousLife, kUint32, kAny)
+  X(7, previous_life, PreviousLife, kUint32, kAny)                \
+  X(8, protocol_min, ProtocolMin, kUint32, kAny)                   \
+  X(9, protocol_max, ProtocolMax, kUint32, kAny)
 
 #define ROSTER_WIRE_FIELDS_PushPull(X)                             \
   X(1, join,        Join,       kBool,   kAny)                     \
@@ -137,7 +144,8 @@ enum class FieldRule : uint8_t {
   X(4, user_state,  UserState,  kBytes,  kUserState)
 
 // The kinds of message a datagram carries: Message.body, one X(...) per
-// member of the oneof, in field-number order from 1 with no gap:
+// member of the oneof, in field-number order from 1 with no gap (the
+// version that introduced each is in versions.h):
 //
 //   X(number, field, Field, Message)
 //
@@ -152,7 +160,8 @@ enum class FieldRule : uint8_t {
   X(5, alive,         Alive,        Alive)                         \
   X(6, suspect,       Suspect,      Suspect)                       \
   X(7, dead,          Dead,         Dead)                          \
-  X(8, user,          User,         UserBroadcast)
+  X(8, user,          User,         UserBroadcast)                 \
+  X(9, hello,         Hello,        Hello)
 
 // The messages of a push-pull body, by the name of their tables.
 #define ROSTER_WIRE_PUSH_PULL_MESSAGES(X) X(MemberRecord) X(PushPull)

@@ -1,5 +1,7 @@
 #include "core/wire/views.h"
 
+#include "google/protobuf/unknown_field_set.h"
+
 namespace roster::core {
 namespace {
 
@@ -78,8 +80,35 @@ ROSTER_WIRE_DEFINE_FILL_(PushPullView, PushPull)
 #undef ROSTER_WIRE_DEFINE_FILL_
 #undef ROSTER_WIRE_FILL_FIELD_
 
-MessageView ViewOf(const wire::Message& m, std::vector<std::string>* bodies) {
+// The kind of a body protobuf did not know: one or more length-delimited
+// fields numbered past every kind (as with a known body given twice, the
+// last one counts); 0 if anything else is there (a known kind's field of
+// the wrong wire type, a number past kMaxFutureKind), or nothing is.
+int FutureKindOf(const wire::Message& m) {
+  const google::protobuf::UnknownFieldSet& fields =
+      m.GetReflection()->GetUnknownFields(m);
+  int kind = 0;
+  for (int i = 0; i < fields.field_count(); ++i) {
+    const google::protobuf::UnknownField& f = fields.field(i);
+    if (f.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED ||
+        f.number() <= kMaxMessageKind || f.number() > kMaxFutureKind)
+      return 0;
+    kind = f.number();
+  }
+  return kind;
+}
+
+MessageView ViewOf(const wire::Message& m, std::vector<std::string>* bodies,
+                   int known_kinds) {
   MessageView view;
+  if (m.body_case() == wire::Message::BODY_NOT_SET) {
+    view.MarkUnknown(FutureKindOf(m));
+    return view;
+  }
+  if (m.body_case() > known_kinds) {
+    view.MarkUnknown(m.body_case());
+    return view;
+  }
   view.kind = m.body_case();
   switch (m.body_case()) {
 #define ROSTER_WIRE_FILL_KIND_(number, field, Field, Msg) \
@@ -100,7 +129,7 @@ MessageView ViewOf(const wire::Message& m, std::vector<std::string>* bodies) {
 }  // namespace
 
 void AppendViews(const wire::Packet& packet, std::vector<MessageView>* out,
-                 std::vector<std::string>* bodies) {
+                 std::vector<std::string>* bodies, int known_kinds) {
   if (bodies != nullptr) {
     // Room for every body up front: a string moved by a growing vector
     // could take its characters with it.
@@ -110,7 +139,7 @@ void AppendViews(const wire::Packet& packet, std::vector<MessageView>* out,
     bodies->reserve(bodies->size() + users);
   }
   for (const wire::Message& m : packet.messages())
-    out->push_back(ViewOf(m, bodies));
+    out->push_back(ViewOf(m, bodies, known_kinds));
 }
 
 PushPullView ViewOf(const wire::PushPull& state) {

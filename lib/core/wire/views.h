@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/wire/fields.h"
+#include "core/wire/versions.h"
 #include "proto/roster.pb.h"
 
 namespace roster::core {
@@ -123,8 +124,16 @@ struct MessageView {
   wire::Message::BodyCase kind = wire::Message::BODY_NOT_SET;
   FieldValues values;
   std::string_view user_body;  // kUser only
+  // A body of a kind the reader does not know (kind is then BODY_NOT_SET
+  // and nothing else is set): its number, to skip it; 0 otherwise.
+  int unknown_kind = 0;
 
   wire::Message::BodyCase body_case() const { return kind; }
+  // Turns this into the view of a skipped body of kind `number`.
+  void MarkUnknown(int number) {
+    *this = MessageView();
+    unknown_kind = number;
+  }
 #define ROSTER_WIRE_KIND_ACCESSOR_(number, field, Field, Msg) \
   Field##View field() const;
   ROSTER_WIRE_KINDS(ROSTER_WIRE_KIND_ACCESSOR_)
@@ -152,6 +161,7 @@ ROSTER_WIRE_BODY_VIEW(NackView, Nack);
 ROSTER_WIRE_BODY_VIEW(AliveView, Alive);
 ROSTER_WIRE_BODY_VIEW(SuspectView, Suspect);
 ROSTER_WIRE_BODY_VIEW(DeadView, Dead);
+ROSTER_WIRE_BODY_VIEW(HelloView, Hello);
 
 class UserView {
   const MessageView& m_;
@@ -192,9 +202,13 @@ struct PushPullView {
 
 // Views of messages protobuf parsed; they point into `packet`. A user
 // broadcast's body is encoded into `bodies`, which must keep its strings
-// in place while the views live (null: bodies left empty).
+// in place while the views live (null: bodies left empty). Kinds above
+// `known_kinds` (a member playing an older build), and a body that is one
+// length-delimited field numbered past every kind (up to kMaxFutureKind),
+// are views of unknown kinds.
 void AppendViews(const wire::Packet& packet, std::vector<MessageView>* out,
-                 std::vector<std::string>* bodies);
+                 std::vector<std::string>* bodies,
+                 int known_kinds = kMaxMessageKind);
 PushPullView ViewOf(const wire::PushPull& state);
 
 }  // namespace roster::core

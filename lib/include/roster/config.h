@@ -63,6 +63,12 @@ struct Config {
   // The incarnation this member starts with. A restarted member that knows
   // its old incarnation may start above it; otherwise it refutes its way up.
   uint64_t initial_incarnation = 0;
+  // The newest protocol version this member speaks (advertised with the
+  // oldest this build speaks): a peer sends it a kind of message only if
+  // the version that introduced the kind is in that range. The default is
+  // this build's version; a lower one makes the member behave as an older
+  // build would, which is how a mixed cluster is simulated. In [1, 255].
+  uint32_t protocol_max = 1;
 
   // Failure detection.
   absl::Duration probe_interval = absl::Seconds(1);

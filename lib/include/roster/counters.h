@@ -69,6 +69,12 @@ struct Counters {
   uint64_t stream_frames_sealed = 0;
   uint64_t stream_frames_opened = 0;
   uint64_t broadcasts_delivered = 0;
+  // Messages of a kind this member does not know (a newer build's),
+  // skipped while the rest of their datagram was handled.
+  uint64_t unknown_kinds_skipped = 0;
+  // Hello messages (version 2's kind) received: members that speak it
+  // send one with their first ping to each life that does too.
+  uint64_t hellos_received = 0;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
 
   void Drop(DropReason reason) { ++drops[static_cast<size_t>(reason)]; }

@@ -46,6 +46,10 @@ struct MemberInfo {
   uint32_t life = 0;
   Reachability reachability = Reachability::kUdp;
   EventType last_change = EventType::kJoined;  // the last event about it
+  // The protocol versions this life advertised it speaks (0: not known, as
+  // from builds before versions, which speak version 1).
+  uint32_t protocol_min = 0;
+  uint32_t protocol_max = 0;
 };
 
 struct Event {
