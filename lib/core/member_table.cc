@@ -182,6 +182,9 @@ bool MemberTable::EndLife(const Member& member, uint32_t life) {
 }
 
 bool MemberTable::Ended(const Member& member, uint32_t life) const {
+  // Asked for every alive sent and every record of a push-pull; in a
+  // cluster where nobody restarted, the map is empty.
+  if (ended_lives_.empty()) return false;
   auto it = ended_lives_.find(&member);
   return life != 0 && it != ended_lives_.end() &&
          std::find(it->second.begin(), it->second.end(), life) !=
@@ -189,6 +192,7 @@ bool MemberTable::Ended(const Member& member, uint32_t life) const {
 }
 
 uint32_t MemberTable::PreviousLife(const Member& member) const {
+  if (ended_lives_.empty()) return 0;
   auto it = ended_lives_.find(&member);
   return it == ended_lives_.end() ? 0 : it->second[0];
 }

@@ -196,9 +196,17 @@ class Swim::Impl {
   // TCP probes: the fallback when UDP probes failed, served and answered.
   void StartTcpProbe(const Member& target);
   std::string ServeTcpProbe(std::string_view body);
+  // The one message of `kind` a TCP probe's body (or its answer's) holds;
+  // null, with the drop counted and `why` said, for anything else.
+  const core::MessageView* ReadTcpProbeMessage(core::PacketReader& reader,
+                                               std::string_view body,
+                                               wire::Message::BodyCase kind,
+                                               std::string* why);
   void OnTcpProbeAck(std::string_view body);
   // A TCP probe to `addr` ended; false if none was in flight.
-  bool EndTcpProbe(std::string_view addr);
+  bool EndTcpProbe(std::string_view addr) {
+    return EndInFlight(tcp_probes_in_flight_, addr) >= 0;
+  }
   // Whether a failed exchange with `addr` was a TCP probe's (see
   // tcp_probes_in_flight_), which it then ends.
   bool IsTcpProbeFailure(std::string_view addr);
@@ -294,12 +302,22 @@ class Swim::Impl {
   // Why a push-pull answer to a join shows our name held by another live
   // member; empty if it does not.
   std::string NameConflict(const core::PushPullView& remote) const;
+  // Why a Join fails when a live member at `holder_addr` holds our name;
+  // `how` (may be empty) says how we know.
+  std::string NameTaken(std::string_view holder_addr,
+                        std::string_view how) const;
   // The record of an answer that shows another life holding our name live
   // at another address; null if none.
   const core::MemberRecordView* HolderOfOurName(
       const core::PushPullView& remote) const;
+  // Ends one exchange counted in `in_flight` for `addr`: how many remain
+  // then, or -1 if none was counted.
+  static int EndInFlight(absl::flat_hash_map<std::string, int>& in_flight,
+                         std::string_view addr);
   // An exchange with `addr` ended; true if others with it are in flight.
-  bool SyncEnded(std::string_view addr);
+  bool SyncEnded(std::string_view addr) {
+    return EndInFlight(syncs_in_flight_, addr) > 0;
+  }
   // Takes the Joins waiting on exchanges with `addr`.
   std::vector<JoinUnit> TakeJoinUnits(std::string_view addr);
   void StartTakeover(std::string_view seed_addr,

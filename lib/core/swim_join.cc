@@ -194,14 +194,6 @@ void Swim::Impl::SettleJoinUnit(const JoinUnit& unit,
   app_->OnJoinDone(result);
 }
 
-bool Swim::Impl::SyncEnded(std::string_view addr) {
-  auto n = syncs_in_flight_.find(util::ToAbsl(addr));
-  if (n == syncs_in_flight_.end()) return false;
-  if (--n->second > 0) return true;
-  syncs_in_flight_.erase(n);
-  return false;
-}
-
 std::vector<Swim::Impl::JoinUnit> Swim::Impl::TakeJoinUnits(
     std::string_view addr) {
   auto it = join_syncs_.find(util::ToAbsl(addr));
@@ -222,6 +214,15 @@ void Swim::Impl::SettleJoinSync(std::string_view addr,
     SettleJoinUnit(unit, outcome);
 }
 
+std::string Swim::Impl::NameTaken(std::string_view holder_addr,
+                                  std::string_view how) const {
+  return absl::StrCat("the name '", cfg_.name,
+                      "' is taken by a live member at ",
+                      util::ToAbsl(holder_addr), util::ToAbsl(how),
+                      "; choose another name, or wait until that member has "
+                      "failed or left");
+}
+
 std::string Swim::Impl::NameConflict(const core::PushPullView& remote) const {
   // A holder that says its life is checked first (HolderOfOurName); one
   // that does not cannot be told from a conflict.
@@ -230,11 +231,7 @@ std::string Swim::Impl::NameConflict(const core::PushPullView& remote) const {
         (r.life() == 0 || r.life() == self_->life()) &&
         (r.state() == wire::MEMBER_STATE_ALIVE ||
          r.state() == wire::MEMBER_STATE_SUSPECT)) {
-      return absl::StrCat("the name '", cfg_.name,
-                          "' is taken by a live member at ",
-                          util::ToAbsl(r.addr()),
-                          "; choose another name, or wait until that member "
-                          "has failed or left");
+      return NameTaken(r.addr(), "");
     }
   }
   return {};

@@ -82,19 +82,31 @@ void Swim::Impl::StartTcpProbe(const Member& target) {
                  core::PingEntry(probe_.seq, target.name(), cfg_.name, {})));
 }
 
-std::string Swim::Impl::ServeTcpProbe(std::string_view body) {
-  core::PacketReader reader;
+const core::MessageView* Swim::Impl::ReadTcpProbeMessage(
+    core::PacketReader& reader, std::string_view body,
+    wire::Message::BodyCase kind, std::string* why) {
   core::WireError error;
   if (!reader.Read(body, cfg_.limits, &error)) {
     counters_.Drop(error.reason);
-    return Refuse(error.message);
+    *why = std::move(error.message);
+    return nullptr;
   }
   if (reader.messages().size() != 1 ||
-      reader.messages()[0].body_case() != wire::Message::kPing) {
+      reader.messages()[0].body_case() != kind) {
     counters_.Drop(DropReason::kMalformed);
-    return Refuse("a TCP probe holds one ping");
+    *why = "a TCP probe and its answer hold one ping and one ack";
+    return nullptr;
   }
-  const core::PingView& ping = reader.messages()[0].ping();
+  return &reader.messages()[0];
+}
+
+std::string Swim::Impl::ServeTcpProbe(std::string_view body) {
+  core::PacketReader reader;
+  std::string why;
+  const core::MessageView* message =
+      ReadTcpProbeMessage(reader, body, wire::Message::kPing, &why);
+  if (message == nullptr) return Refuse(why);
+  const core::PingView& ping = message->ping();
   if (ping.target() != cfg_.name) {
     counters_.Drop(DropReason::kWrongTarget);
     return Refuse(absl::StrCat("this is not ", util::ToAbsl(ping.target())));
@@ -104,17 +116,11 @@ std::string Swim::Impl::ServeTcpProbe(std::string_view body) {
 
 void Swim::Impl::OnTcpProbeAck(std::string_view body) {
   core::PacketReader reader;
-  core::WireError error;
-  if (!reader.Read(body, cfg_.limits, &error)) {
-    counters_.Drop(error.reason);
-    return;
-  }
-  if (reader.messages().size() != 1 ||
-      reader.messages()[0].body_case() != wire::Message::kAck) {
-    counters_.Drop(DropReason::kMalformed);
-    return;
-  }
-  const uint32_t seq = reader.messages()[0].ack().seq();
+  std::string why;
+  const core::MessageView* message =
+      ReadTcpProbeMessage(reader, body, wire::Message::kAck, &why);
+  if (message == nullptr) return;
+  const uint32_t seq = message->ack().seq();
   if (!probe_.active || seq != probe_.seq || probe_.acked) {
     counters_.Drop(DropReason::kUnknownAck);
     return;

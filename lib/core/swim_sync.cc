@@ -24,6 +24,7 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
   }
   core::PushPullWriter state(join, cfg_.name);
   for (const Member* m : table_.members()) {
+    const uint32_t previous_life = table_.PreviousLife(*m);
     if (!told.empty()) {
       auto it = told.find(util::ToAbsl(m->name()));
       if (it != told.end()) {
@@ -31,16 +32,15 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
         if (r.incarnation() == m->incarnation() &&
             r.state() == static_cast<wire::MemberState>(m->state()) &&
             r.addr() == m->addr() && r.meta() == m->meta() &&
-            r.life() == m->life() &&
-            r.previous_life() == table_.PreviousLife(*m) &&
+            r.life() == m->life() && r.previous_life() == previous_life &&
             r.protocol_min() == m->protocol_min() &&
             r.protocol_max() == m->protocol_max())
           continue;
       }
     }
     state.AddMember(m->name(), m->addr(), m->incarnation(), m->state(),
-                    m->meta(), m->life(), table_.PreviousLife(*m),
-                    m->protocol_min(), m->protocol_max());
+                    m->meta(), m->life(), previous_life, m->protocol_min(),
+                    m->protocol_max());
   }
   std::string user = app_->LocalState(join);
   if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
@@ -147,8 +147,8 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
     if (body.ok()) OnTcpProbeAck(*body);
     return;
   }
-  if (!body.ok() && IsTcpProbeFailure(from)) return;
   if (!body.ok()) {
+    if (IsTcpProbeFailure(from)) return;
     ++counters_.syncs_failed;
     SettleJoinSync(from, body.status());
     return;
@@ -186,11 +186,13 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
   SettleJoinSync(from, absl::OkStatus());
 }
 
-bool Swim::Impl::EndTcpProbe(std::string_view addr) {
-  auto n = tcp_probes_in_flight_.find(util::ToAbsl(addr));
-  if (n == tcp_probes_in_flight_.end()) return false;
-  if (--n->second == 0) tcp_probes_in_flight_.erase(n);
-  return true;
+int Swim::Impl::EndInFlight(absl::flat_hash_map<std::string, int>& in_flight,
+                            std::string_view addr) {
+  auto n = in_flight.find(util::ToAbsl(addr));
+  if (n == in_flight.end()) return -1;
+  const int remaining = --n->second;
+  if (remaining == 0) in_flight.erase(n);
+  return remaining;
 }
 
 bool Swim::Impl::IsTcpProbeFailure(std::string_view addr) {

@@ -92,11 +92,8 @@ bool Swim::Impl::OnTakeoverAck(uint32_t seq) {
   Takeover check = std::move(it->second);
   takeovers_.erase(it);
   ++counters_.name_conflicts;
-  const absl::Status conflict = absl::AlreadyExistsError(absl::StrCat(
-      "the name '", cfg_.name, "' is taken by a live member at ",
-      check.holder_addr,
-      " (it answers); choose another name, or wait until that member has "
-      "failed or left"));
+  const absl::Status conflict =
+      absl::AlreadyExistsError(NameTaken(check.holder_addr, " (it answers)"));
   for (const JoinUnit& unit : check.units) SettleJoinUnit(unit, conflict);
   return true;
 }
