@@ -115,7 +115,8 @@ absl::StatusOr<std::shared_ptr<Keyring>> Keyring::Create(
 }
 
 absl::StatusOr<std::shared_ptr<Keyring>> Keyring::Load(
-    const std::string& path) {
+    std::string_view path_view) {
+  const std::string path(path_view);
   // Opened once and checked through the descriptor, so the file checked is
   // the file read.
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

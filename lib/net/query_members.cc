@@ -9,11 +9,12 @@
 #include "net/streams.h"
 #include "roster/node.h"
 #include "roster/requests.h"
+#include "util/string_view.h"
 
 namespace roster {
 
-absl::StatusOr<std::vector<MemberInfo>> QueryMembers(const std::string& addr,
-                                                     const std::string& label,
+absl::StatusOr<std::vector<MemberInfo>> QueryMembers(std::string_view addr,
+                                                     std::string_view label,
                                                      absl::Duration timeout,
                                                      const Keyring* keyring) {
   auto dest = net::ParseIpPort(addr);
@@ -37,7 +38,8 @@ absl::StatusOr<std::vector<MemberInfo>> QueryMembers(const std::string& addr,
   }
   uv_loop_close(&loop);
   auto fail = [&](absl::Status s) {
-    return absl::Status(s.code(), absl::StrCat(addr, ": ", s.message()));
+    return absl::Status(s.code(),
+                        absl::StrCat(util::ToAbsl(addr), ": ", s.message()));
   };
   if (!frame.ok()) return fail(frame.status());
   Limits limits;

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "roster/types.h"  // the API's string, status and time types
 
 namespace roster {
 

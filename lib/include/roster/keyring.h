@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "roster/types.h"  // the API's string, status and time types
 
 namespace roster {
 
@@ -55,7 +56,7 @@ class Keyring {
   // Reads a keyring file: base64 keys, one a line, the first the primary;
   // blank lines and lines starting with '#' are skipped. Refuses a file that
   // anyone but its owner may read or write, naming the file and its mode.
-  static absl::StatusOr<std::shared_ptr<Keyring>> Load(const std::string& path);
+  static absl::StatusOr<std::shared_ptr<Keyring>> Load(std::string_view path);
   // A new random key from the operating system's generator.
   static std::string GenerateKey();
   static std::string EncodeKey(std::string_view key);  // standard base64

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/time/time.h"
+#include "roster/types.h"  // the API's string, status and time types
 
 namespace roster {
 

@@ -47,7 +47,8 @@
 #include "roster/counters.h"
 #include "roster/keyring.h"
 #include "roster/member.h"
-#include "roster/tags.h"  // EncodeTags and DecodeTags, for SetMeta
+#include "roster/tags.h"   // EncodeTags and DecodeTags, for SetMeta
+#include "roster/types.h"  // the API's string, status and time types
 
 struct uv_loop_s;  // libuv's uv_loop_t; the header does not include uv.h
 
@@ -184,7 +185,7 @@ absl::Status ValidateSeed(std::string_view seed);
 // Asks the member at `addr` ("HOST:PORT") for its member list over TCP, as
 // `roster members` does. `label` and `keyring` must match the cluster's.
 absl::StatusOr<std::vector<MemberInfo>> QueryMembers(
-    const std::string& addr, const std::string& label = "",
+    std::string_view addr, std::string_view label = "",
     absl::Duration timeout = absl::Seconds(5),
     const Keyring* keyring = nullptr);
 

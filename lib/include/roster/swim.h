@@ -24,6 +24,7 @@
 #include "roster/keyring.h"
 #include "roster/member.h"
 #include "roster/runtime.h"
+#include "roster/types.h"  // the API's string, status and time types
 
 namespace roster {
 
