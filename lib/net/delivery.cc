@@ -42,7 +42,7 @@ void Delivery::Run(std::shared_ptr<State> state) {
   }
 }
 
-void Delivery::Stop() {
+void Delivery::Cancel() {
   std::deque<std::function<void()>> discarded;
   {
     std::lock_guard<std::mutex> lock(state_->mu);
@@ -51,6 +51,10 @@ void Delivery::Stop() {
     state_->cv.notify_all();
   }
   discarded.clear();  // outside the lock: what they hold may call Post
+}
+
+void Delivery::Stop() {
+  Cancel();
   std::lock_guard<std::mutex> lock(thread_mu_);
   if (!thread_.joinable()) return;
   if (thread_.get_id() == std::this_thread::get_id()) {

@@ -88,5 +88,28 @@ TEST(DeliveryTest, StopDiscardsWhatWaits) {
   EXPECT_EQ(ran, 0);
 }
 
+TEST(DeliveryTest, CancelDiscardsWhatWaitsWithoutWaitingForTheCallUnderWay) {
+  Delivery delivery(10);
+  Waiter release;
+  std::promise<void> started;
+  std::atomic<bool> finished{false};
+  int ran = 0;
+  ASSERT_TRUE(delivery.Post([&] {
+    started.set_value();
+    release.Wait().IgnoreError();
+    finished = true;
+  }));
+  started.get_future().wait();
+  ASSERT_TRUE(delivery.Post([&] { ++ran; }));
+  delivery.Cancel();  // returns while the first call still blocks
+  EXPECT_FALSE(finished);
+  EXPECT_EQ(delivery.pending(), 0u);
+  EXPECT_FALSE(delivery.Post([] {}));
+  release.Set(absl::OkStatus());
+  delivery.Stop();  // now waits for the call under way
+  EXPECT_TRUE(finished);
+  EXPECT_EQ(ran, 0);
+}
+
 }  // namespace
 }  // namespace roster::net
