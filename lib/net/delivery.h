@@ -59,6 +59,7 @@ class Delivery {
     std::condition_variable cv;
     std::deque<std::function<void()>> calls ABSL_GUARDED_BY(mu);
     bool stopped ABSL_GUARDED_BY(mu) = false;
+    bool started ABSL_GUARDED_BY(mu) = false;  // the thread, by Post
     uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
     uint64_t delivered ABSL_GUARDED_BY(mu) = 0;
     std::thread::id thread_id ABSL_GUARDED_BY(mu);

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <vector>
@@ -66,6 +69,31 @@ TEST(DeliveryTest, StopFromInsideACallDoesNotWaitForItself) {
   stopped.get_future().wait();
   EXPECT_FALSE(delivery->Post([] {}));
   delivery.reset();  // the thread was let go; nothing waits for it
+}
+
+// A callback that stops its Delivery while another thread is stopping it
+// (a node shut down from a callback and from outside at once).
+TEST(DeliveryTest, StopFromInsideACallWhileAnotherThreadStops) {
+  Delivery delivery(10);
+  std::promise<void> started;
+  std::atomic<bool> stopped_inside{false};
+  ASSERT_TRUE(delivery.Post([&] {
+    started.set_value();
+    // Once the other Stop has cancelled the queue (emptied, refusing),
+    // it is about to join this thread.
+    while (delivery.pending() != 0 || delivery.Post([] {})) {
+    }
+    delivery.Stop();
+    stopped_inside = true;
+  }));
+  started.get_future().wait();
+  auto outside = std::async(std::launch::async, [&] { delivery.Stop(); });
+  if (outside.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // Stuck for good: the future's destructor would wait forever too.
+    std::fprintf(stderr, "the two Stop() calls wait for each other\n");
+    std::abort();
+  }
+  EXPECT_TRUE(stopped_inside);
 }
 
 TEST(DeliveryTest, StopDiscardsWhatWaits) {
