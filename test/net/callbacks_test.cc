@@ -4,6 +4,8 @@
 // the application also holds around its calls, overflows its queue,
 // destroys its own node, or makes blocking calls. Waits are on conditions
 // with a deadline, never fixed sleeps.
+#include <uv.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -447,6 +449,75 @@ TEST(CallbacksTest, BlockingCallsWorkFromInsideCallbacks) {
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[2].name, "n2");
   EXPECT_EQ(all[2].state, MemberState::kLeft);
+  // An operator's query still lists every state.
+  auto queried = QueryMembers(nodes[0]->addr());
+  ASSERT_TRUE(queried.ok()) << queried.status();
+  EXPECT_EQ(queried->size(), 3u);
+}
+
+// On a caller's loop, the callbacks still run off it: a blocking call works
+// there, and only the loop's own thread is refused one.
+TEST(CallbacksTest, OnACallersLoopCallbacksRunOffTheLoop) {
+  uv_loop_t loop;
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  std::unique_ptr<Node> node;
+  std::atomic<std::thread::id> loop_thread;
+  std::atomic<bool> ready{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool handled = false;
+  bool off_the_loop = false;
+  absl::Status set_meta = absl::UnknownError("not yet");
+  absl::Status join_on_loop = absl::UnknownError("not yet");
+  std::thread runner([&] {
+    loop_thread = std::this_thread::get_id();
+    NodeConfig c = LocalConfig(0);
+    c.loop = &loop;
+    c.on_event = [&](const Event& e) {
+      if (e.member.name != "n1") return;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (handled) return;
+      }
+      // Waits for the loop's turn, which is free to come.
+      absl::Status s = node->SetMeta("from a callback");
+      std::lock_guard<std::mutex> lock(mu);
+      handled = true;
+      off_the_loop = std::this_thread::get_id() != loop_thread.load();
+      set_meta = s;
+      cv.notify_all();
+    };
+    auto started = Node::Start(std::move(c));
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return;
+    node = std::move(*started);
+    join_on_loop = node->Join({"127.0.0.1:1"});
+    ready = true;
+    uv_run(&loop, UV_RUN_DEFAULT);
+  });
+  ASSERT_TRUE(WaitUntil([&] { return ready.load(); }, absl::Seconds(5)));
+  EXPECT_TRUE(absl::IsFailedPrecondition(join_on_loop)) << join_on_loop;
+  auto other = Node::Start(LocalConfig(1));
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE((*other)->Join({node->addr()}).ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(
+        cv.wait_for(lock, std::chrono::seconds(10), [&] { return handled; }));
+    EXPECT_TRUE(off_the_loop);
+    EXPECT_TRUE(set_meta.ok()) << set_meta;
+  }
+  EXPECT_EQ(node->Self().meta, "from a callback");
+  // Shut down on the loop's thread; then the loop runs dry.
+  uv_async_t stop;
+  stop.data = &node;
+  uv_async_init(&loop, &stop, [](uv_async_t* a) {
+    static_cast<std::unique_ptr<Node>*>(a->data)->reset();
+    uv_close(reinterpret_cast<uv_handle_t*>(a), nullptr);
+  });
+  uv_async_send(&stop);
+  runner.join();
+  EXPECT_EQ(uv_loop_close(&loop), 0);
 }
 
 }  // namespace
