@@ -39,15 +39,16 @@
 // loop that changed anything, so they lag the loop by at most the turn
 // under way (a change of another member's incarnation that raises no event
 // shows within a second). SetMeta, Broadcast and SetKeyring hand their
-// work to the loop thread and wait for that one task (not for any
-// callback), and a read after they return sees their effect. JoinAsync
-// and SendToAsync never block. The blocking calls are bounded: Join by the
-// DNS and stream timeouts and a takeover check's probes, Leave by its
-// timeout, SendTo by the stream timeouts; called on the loop thread (a
-// caller's loop) they return FailedPrecondition. Shutdown() and the
-// destructor wait for a callback under way to return, except from inside
-// one or on the loop thread: do not call them holding a lock that a
-// callback waits for.
+// work to the loop thread and wait for it to run that one task (behind the
+// turn under way, never behind a delivery-thread callback), and a read
+// after they return sees their effect. JoinAsync and SendToAsync never
+// block. The blocking calls are bounded: Join by the DNS and stream
+// timeouts and a takeover check's probes, Leave by its timeout, SendTo by
+// the stream timeouts; called on the loop thread (a caller's loop) they
+// return FailedPrecondition. Shutdown() and the destructor wait for a
+// delivery-thread callback under way to return, except from inside one or
+// on the loop thread: do not call them holding a lock that a callback
+// waits for.
 //
 // With a caller's loop, the thread that calls Start() is taken to be the
 // one that runs the loop: call Start() there, before or while the loop
