@@ -119,7 +119,7 @@ absl::Status Node::Leave(absl::Duration timeout) {
 std::vector<MemberInfo> Node::Members(MemberFilter filter) const {
   std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
   if (snapshot == nullptr) return {};
-  if (filter == MemberFilter::kAll) return *snapshot->members;
+  if (filter == MemberFilter::kAll) return snapshot->All();
   return snapshot->Live();
 }
 

@@ -9,7 +9,7 @@
 namespace roster {
 
 void Node::Impl::OnEvent(const Event& event) {
-  membership_changed_ = true;
+  snapshots_.Note(event.member);
   if (event.type == EventType::kUpdated &&
       event.member.reachability == Reachability::kTcpOnly) {
     Log(LogLevel::kWarning,
@@ -47,9 +47,7 @@ void Node::Impl::Log(LogLevel level, std::string_view message) {
 
 void Node::Impl::Settle() {
   if (swim_ == nullptr || loop_.closing()) return;
-  snapshots_.Publish(*swim_, net_counters_, membership_changed_,
-                     runtime_->Now());
-  membership_changed_ = false;
+  snapshots_.Publish(*swim_, net_counters_, runtime_->Now());
   std::vector<std::function<void()>> calls;
   calls.swap(turn_calls_);
   for (auto& call : calls) delivery_.Post(std::move(call));  // or counted

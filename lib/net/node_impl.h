@@ -139,7 +139,6 @@ class Node::Impl : public net::UvRuntime::Host,
 
   // What this turn raised, settled at its end.
   std::vector<std::function<void()>> turn_calls_;
-  bool membership_changed_ = false;
   std::vector<std::pair<std::function<void(absl::Status)>, absl::Status>>
       joins_done_;
 

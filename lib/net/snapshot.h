@@ -1,23 +1,32 @@
 // What a Node's readers see. The member table and the counters live on the
 // loop thread; a reader on any other thread must never wait for that
-// thread, which may be busy. So the loop thread publishes a Snapshot after
-// every turn that changed something, and Members(), Lookup(), Self(),
-// NumAlive(), HealthScore() and counters() answer from the latest one,
-// behind a mutex held only to copy a pointer.
+// thread, which may be busy. So the loop thread publishes a Snapshot at
+// the end of every turn that changed something, and Members(), Lookup(),
+// Self(), NumAlive(), HealthScore() and counters() answer from the latest
+// one, behind a mutex held only to copy a pointer.
 //
-// The cost stays flat for large clusters: the member list (every member,
-// sorted) is rebuilt only when membership may have changed (an event, a
-// change of this member, a member added or removed) and at most once a
-// second otherwise, to pick up what changes without an event (another
-// member's incarnation); the small parts (this member, counters, health)
-// are copied each time, and a turn that changed nothing publishes nothing.
+// The cost stays flat for large tables. Copying every member is what costs
+// (about 1 ms per thousand members, and a sort on top from the Swim), so
+// the loop keeps its own sorted copy, one shared record per member, and a
+// snapshot shares those records: an event replaces one record (the event
+// carries the member as it now is), this member's is compared every turn,
+// and publishing copies pointers only. The table is read whole from the
+// Swim only when the count differs (a member reaped, or added without an
+// event). What changes without an event (another member's incarnation) is
+// caught by re-reading a few members each turn: the whole table every
+// second, or every n/1000 seconds for n members beyond a thousand (at most
+// about a thousand lookups a second). The small parts (this member,
+// counters, health) are copied each time; a turn that changed nothing
+// publishes nothing.
 #ifndef ROSTER_NET_SNAPSHOT_H_
 #define ROSTER_NET_SNAPSHOT_H_
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,10 +38,12 @@
 
 namespace roster::net {
 
+// Every member in every state, this one included, sorted by name.
+using MemberList = std::vector<std::shared_ptr<const MemberInfo>>;
+
 // One published view of a member; immutable once published.
 struct Snapshot {
-  // Every member in every state, this one included, sorted by name.
-  std::shared_ptr<const std::vector<MemberInfo>> members;
+  std::shared_ptr<const MemberList> members;
   MemberInfo self;
   size_t num_alive = 0;  // alive or suspect, this member included
   int health = 0;
@@ -40,21 +51,25 @@ struct Snapshot {
 
   // The member named `name`, in any state.
   std::optional<MemberInfo> Find(std::string_view name) const;
-  // The members alive or suspect.
+  // Copies of the members: every one, or those alive or suspect.
+  std::vector<MemberInfo> All() const;
   std::vector<MemberInfo> Live() const;
 };
 
 class Snapshots {
  public:
-  // How stale the member list may grow when nothing signals a change.
-  static constexpr absl::Duration kMembersRefresh = absl::Seconds(1);
+  // The table is re-read whole within this, per thousand members (and at
+  // least this often).
+  static constexpr absl::Duration kSweepPerThousand = absl::Seconds(1);
+
+  // Loop thread: `member` as it now is (as an event reports it), for the
+  // next Publish.
+  void Note(const MemberInfo& member);
 
   // Loop thread: publishes what `swim` and `net` hold now, if anything
-  // changed since the last one. `membership_changed` says an event was
-  // raised since then: the member list is rebuilt. `now` is the loop's
-  // clock. Nothing after Close().
-  void Publish(const Swim& swim, const NetCounters& net,
-               bool membership_changed, absl::Time now);
+  // changed since the last one. `now` is the loop's clock. Nothing after
+  // Close().
+  void Publish(const Swim& swim, const NetCounters& net, absl::Time now);
 
   // Any thread: the latest snapshot; nullptr before the first Publish and
   // after Close().
@@ -65,10 +80,19 @@ class Snapshots {
   void Close();
 
  private:
-  // Loop thread only: what the last snapshot was built from.
+  using Table =
+      std::map<std::string, std::shared_ptr<const MemberInfo>, std::less<>>;
+  // Loop thread only.
+  void ReadWhole(const Swim& swim, absl::Time now);
+  void Sweep(const Swim& swim, absl::Time now);
+
+  // Loop thread only: the loop's copy of the table, whether it changed
+  // since the last snapshot, where the sweep is, and the last snapshot.
+  Table table_;
+  bool changed_ = false;
+  std::string swept_to_;
+  absl::Time swept_at_ = absl::InfinitePast();
   std::shared_ptr<const Snapshot> last_;
-  size_t last_total_ = 0;  // members in the table, every state
-  absl::Time members_built_ = absl::InfinitePast();
 
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> latest_ ABSL_GUARDED_BY(mu_);

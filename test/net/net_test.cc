@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -241,14 +242,16 @@ TEST(NetTest, ATakenNameIsRefusedAndNoIncarnationMoves) {
     EXPECT_TRUE(absl::IsAlreadyExists(s)) << s;
     EXPECT_NE(s.message().find(taken), absl::string_view::npos) << s;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    bool logged = false;
-    for (const std::string& line : logs) {
-      logged |= line.find(taken) != std::string::npos;
-    }
-    EXPECT_TRUE(logged) << "no log line names the holder's address";
-  }
+  // Logged on the delivery thread, soon after the Join's answer.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return std::any_of(logs.begin(), logs.end(), [&](const auto& line) {
+          return line.find(taken) != std::string::npos;
+        });
+      },
+      absl::Seconds(2)))
+      << "no log line names the holder's address";
   EXPECT_TRUE(
       WaitUntil([&] { return (*b)->counters().protocol.name_conflicts >= 6; },
                 absl::Seconds(15)))

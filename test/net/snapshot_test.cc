@@ -47,9 +47,7 @@ class SnapshotsTest : public ::testing::Test {
     EXPECT_TRUE(swim.ok()) << swim.status();
     swim_ = std::move(*swim);
   }
-  void Publish(bool membership_changed = false) {
-    snapshots_.Publish(*swim_, net_, membership_changed, runtime_.now);
-  }
+  void Publish() { snapshots_.Publish(*swim_, net_, runtime_.now); }
 
   StillRuntime runtime_;
   std::unique_ptr<Swim> swim_;
@@ -63,7 +61,7 @@ TEST_F(SnapshotsTest, NothingBeforeTheFirstPublishNorAfterClose) {
   ASSERT_NE(snapshots_.Latest(), nullptr);
   snapshots_.Close();
   EXPECT_EQ(snapshots_.Latest(), nullptr);
-  Publish(true);
+  Publish();
   EXPECT_EQ(snapshots_.Latest(), nullptr);
 }
 
@@ -73,11 +71,12 @@ TEST_F(SnapshotsTest, MembersSortedByNameAndFoundByName) {
   auto snapshot = snapshots_.Latest();
   ASSERT_NE(snapshot, nullptr);
   std::vector<std::string> names;
-  for (const MemberInfo& m : *snapshot->members) names.push_back(m.name);
+  for (const auto& m : *snapshot->members) names.push_back(m->name);
   EXPECT_EQ(names,
             (std::vector<std::string>{"peer1", "peer2", "peer3", "self"}));
   EXPECT_EQ(snapshot->num_alive, 4u);
   EXPECT_EQ(snapshot->Live().size(), 4u);
+  EXPECT_EQ(snapshot->All().size(), 4u);
   ASSERT_TRUE(snapshot->Find("peer2").has_value());
   EXPECT_EQ(snapshot->Find("peer2")->addr, "10.0.0.4:7946");
   EXPECT_FALSE(snapshot->Find("peer").has_value());
@@ -103,36 +102,52 @@ TEST_F(SnapshotsTest, CountersAloneShareTheMemberList) {
   EXPECT_EQ(second->members, first->members) << "not rebuilt";
 }
 
-TEST_F(SnapshotsTest, TheListIsRebuiltWhenMembershipMayHaveChanged) {
+TEST_F(SnapshotsTest, AnEventReplacesOneRecordAndTheRestAreShared) {
+  swim_->Preload({Peer(1), Peer(2)});
   Publish();
   auto before = snapshots_.Latest();
+  MemberInfo moved = *before->Find("peer1");
+  moved.addr = "10.0.0.99:7946";
+  moved.last_change = EventType::kUpdated;
+  snapshots_.Note(moved);
+  Publish();
+  auto after = snapshots_.Latest();
+  ASSERT_NE(after->members, before->members);
+  EXPECT_EQ(after->Find("peer1")->addr, "10.0.0.99:7946");
+  ASSERT_EQ(after->members->size(), 3u);
+  EXPECT_NE((*after->members)[0], (*before->members)[0]);  // peer1
+  EXPECT_EQ((*after->members)[1], (*before->members)[1]);  // peer2, shared
+  EXPECT_EQ((*after->members)[2], (*before->members)[2]);  // self, shared
+}
 
-  // An event was raised.
-  Publish(/*membership_changed=*/true);
-  auto after_event = snapshots_.Latest();
-  EXPECT_NE(after_event->members, before->members);
-
-  // A member was added without one.
+TEST_F(SnapshotsTest, MembersAddedWithoutAnEventAndThisMembersChangesShow) {
+  Publish();
   swim_->Preload({Peer(1)});
   Publish();
-  auto after_add = snapshots_.Latest();
-  EXPECT_EQ(after_add->members->size(), 2u);
-
-  // This member changed.
+  EXPECT_EQ(snapshots_.Latest()->members->size(), 2u);
   ASSERT_TRUE(swim_->SetMeta("role=cache").ok());
   Publish();
-  auto after_meta = snapshots_.Latest();
-  EXPECT_EQ(after_meta->self.meta, "role=cache");
-  EXPECT_EQ(after_meta->Find("self")->meta, "role=cache");
+  auto snapshot = snapshots_.Latest();
+  EXPECT_EQ(snapshot->self.meta, "role=cache");
+  EXPECT_EQ(snapshot->Find("self")->meta, "role=cache");
+}
 
-  // Otherwise, once the refresh interval has passed.
+TEST_F(SnapshotsTest, WhatChangesWithoutAnEventIsSweptUp) {
+  swim_->Preload({Peer(1), Peer(2), Peer(3)});
   Publish();
-  EXPECT_EQ(snapshots_.Latest(), after_meta);
-  runtime_.now += Snapshots::kMembersRefresh;
+  // A record the loop's copy got wrong, as a change without an event
+  // leaves it: the sweep reads it again from the Swim.
+  MemberInfo stale = *snapshots_.Latest()->Find("peer2");
+  stale.incarnation = 99;
+  snapshots_.Note(stale);
   Publish();
-  auto refreshed = snapshots_.Latest();
-  EXPECT_NE(refreshed, after_meta);
-  EXPECT_NE(refreshed->members, after_meta->members);
+  EXPECT_EQ(snapshots_.Latest()->Find("peer2")->incarnation, 99u);
+  runtime_.now += Snapshots::kSweepPerThousand;  // the whole table is due
+  Publish();
+  EXPECT_EQ(snapshots_.Latest()->Find("peer2")->incarnation, 1u);
+  auto swept = snapshots_.Latest();
+  Publish();
+  EXPECT_EQ(snapshots_.Latest(), swept) << "nothing left to change";
 }
 
 }  // namespace

@@ -38,14 +38,15 @@
 // from a snapshot the loop thread publishes at the end of each turn of the
 // loop that changed anything, so they lag the loop by at most the turn
 // under way (a change of another member's incarnation that raises no event
-// shows within a second). SetMeta, Broadcast and SetKeyring hand their
-// work to the loop thread and wait for it to run that one task (behind the
-// turn under way, never behind a delivery-thread callback), and a read
-// after they return sees their effect. JoinAsync and SendToAsync never
-// block. The blocking calls are bounded: Join by the DNS and stream
-// timeouts and a takeover check's probes, Leave by its timeout, SendTo by
-// the stream timeouts; called on the loop thread (a caller's loop) they
-// return FailedPrecondition. Shutdown() and the destructor wait for a
+// shows within a second, or n/1000 seconds for n members beyond a
+// thousand). SetMeta, Broadcast and SetKeyring hand their work to the loop
+// thread and wait for it to run that one task (behind the turn under way,
+// never behind a delivery-thread callback), and a read after they return
+// sees their effect. JoinAsync and SendToAsync never block. The blocking
+// calls are bounded: Join by the DNS and stream timeouts and a takeover
+// check's probes, Leave by its timeout, SendTo by the stream timeouts;
+// called on the loop thread (a caller's loop) they return
+// FailedPrecondition. Shutdown() and the destructor wait for a
 // delivery-thread callback under way to return, except from inside one or
 // on the loop thread: do not call them holding a lock that a callback
 // waits for.
