@@ -50,19 +50,17 @@ void Node::Impl::Settle() {
   snapshots_.Publish(*swim_, net_counters_, runtime_->Now());
   std::vector<std::function<void()>> calls;
   calls.swap(turn_calls_);
-  for (auto& call : calls) delivery_.Post(std::move(call));  // or counted
-  // A Join's done may be the application's (JoinAsync), which may call
-  // back in (SetMeta settles again): taken out first, and answered last.
-  std::vector<std::function<void()>> answers;
-  for (auto& [done, status] : joins_done_)
-    answers.push_back(
-        [done = std::move(done), status = status] { done(status); });
-  joins_done_.clear();
+  // Past the bound the Delivery drops a call and counts it: never waited.
+  for (auto& call : calls) delivery_.Post(std::move(call));
   if (!leave_waiters_.empty() && swim_->LeaveComplete()) {
     for (auto& w : leave_waiters_) w->Set(absl::OkStatus());
     leave_waiters_.clear();
   }
-  for (auto& answer : answers) answer();
+  // A Join's done may be the application's (JoinAsync), which may call
+  // back in (SetMeta settles again): taken out first, and answered last.
+  auto joins_done = std::move(joins_done_);
+  joins_done_.clear();
+  for (auto& [done, status] : joins_done) done(status);
 }
 
 NodeCounters Node::Impl::counters() const {
