@@ -425,7 +425,7 @@ int Demo(int argc, char** argv) {
         "median %.2f s, last %.2f s\n\nfinal view of n0:\n\n%s",
         victim_name.c_str(), detections.front(),
         detections[detections.size() / 2], detections.back(),
-        Table(nodes[0]->Members()).c_str());
+        Table(nodes[0]->Members(MemberFilter::kAll)).c_str());
   }
   for (auto& node : nodes) node->Shutdown();
   return kOk;

@@ -11,6 +11,7 @@ Delivery::Delivery(size_t max_pending)
 Delivery::~Delivery() { Stop(); }
 
 bool Delivery::Post(std::function<void()> fn) {
+  bool start = false;
   {
     std::lock_guard<std::mutex> lock(state_->mu);
     if (state_->stopped || state_->calls.size() >= max_pending_) {
@@ -19,9 +20,15 @@ bool Delivery::Post(std::function<void()> fn) {
     }
     state_->calls.push_back(std::move(fn));
     state_->cv.notify_one();
+    start = !state_->started;
+    state_->started = true;
   }
-  std::lock_guard<std::mutex> lock(thread_mu_);
-  if (!thread_.joinable()) thread_ = std::thread(Run, state_);
+  // Only the first call takes thread_mu_: a Stop() may hold it while it
+  // joins a thread whose callback waits for whoever is posting.
+  if (start) {
+    std::lock_guard<std::mutex> lock(thread_mu_);
+    thread_ = std::thread(Run, state_);
+  }
   return true;
 }
 
@@ -42,7 +49,7 @@ void Delivery::Run(std::shared_ptr<State> state) {
   }
 }
 
-void Delivery::Stop() {
+void Delivery::Cancel() {
   std::deque<std::function<void()>> discarded;
   {
     std::lock_guard<std::mutex> lock(state_->mu);
@@ -51,13 +58,20 @@ void Delivery::Stop() {
     state_->cv.notify_all();
   }
   discarded.clear();  // outside the lock: what they hold may call Post
-  std::lock_guard<std::mutex> lock(thread_mu_);
-  if (!thread_.joinable()) return;
-  if (thread_.get_id() == std::this_thread::get_id()) {
-    thread_.detach();
-  } else {
-    thread_.join();
+}
+
+void Delivery::Stop() {
+  Cancel();
+  if (OnDeliveryThread()) {
+    // Never wait for the lock here: another thread may hold it to join
+    // this one. If it is taken, whoever holds it joins the thread, or a
+    // later Stop() does.
+    std::unique_lock<std::mutex> lock(thread_mu_, std::try_to_lock);
+    if (lock.owns_lock() && thread_.joinable()) thread_.detach();
+    return;
   }
+  std::lock_guard<std::mutex> lock(thread_mu_);
+  if (thread_.joinable()) thread_.join();
 }
 
 bool Delivery::OnDeliveryThread() const {

@@ -40,6 +40,11 @@ class Delivery {
   // returns at once and the thread ends when that callback returns.
   // Idempotent.
   void Stop();
+  // Discards the calls still waiting and refuses new ones, as Stop() does,
+  // but returns at once: the call under way, if any, goes on, and Stop()
+  // (or the destructor) ends the thread. For a thread that must not wait
+  // on the application (a loop thread whose turn a blocked call awaits).
+  void Cancel();
 
   bool OnDeliveryThread() const;
   uint64_t dropped() const;
@@ -54,6 +59,7 @@ class Delivery {
     std::condition_variable cv;
     std::deque<std::function<void()>> calls ABSL_GUARDED_BY(mu);
     bool stopped ABSL_GUARDED_BY(mu) = false;
+    bool started ABSL_GUARDED_BY(mu) = false;  // the thread, by Post
     uint64_t dropped ABSL_GUARDED_BY(mu) = 0;
     uint64_t delivered ABSL_GUARDED_BY(mu) = 0;
     std::thread::id thread_id ABSL_GUARDED_BY(mu);

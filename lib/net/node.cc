@@ -1,15 +1,18 @@
-// roster::Node's face: every public method is callable from any thread, so
-// each one hands its work to the loop thread (Node::Impl, node_impl.h) and,
-// when it has an answer to give, waits for it. NodeConfig's profiles are
-// here too.
+// roster::Node's face: every public method is callable from any thread.
+// Reads answer from the snapshot the loop thread last published; every
+// other call hands its work to the loop thread (Node::Impl, node_impl.h)
+// and, when it has an answer to give, waits for it. NodeConfig's profiles
+// are here too.
 #include "roster/node.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "net/loop_thread.h"
 #include "net/node_impl.h"
 #include "net/seeds.h"
+#include "net/snapshot.h"
 
 namespace roster {
 
@@ -113,39 +116,39 @@ absl::Status Node::Leave(absl::Duration timeout) {
   return *status;
 }
 
-std::vector<MemberInfo> Node::Members() const {
-  return impl_->loop()
-      .Call([this] { return impl_->swim().Members(); })
-      .value_or(std::vector<MemberInfo>{});
+std::vector<MemberInfo> Node::Members(MemberFilter filter) const {
+  std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
+  if (snapshot == nullptr) return {};
+  if (filter == MemberFilter::kAll) return snapshot->All();
+  return snapshot->Live();
 }
 
 std::optional<MemberInfo> Node::Lookup(std::string_view name) const {
-  auto r =
-      impl_->loop().Call([this, name] { return impl_->swim().Lookup(name); });
-  return r ? *r : std::nullopt;
+  std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
+  if (snapshot == nullptr) return std::nullopt;
+  return snapshot->Find(name);
 }
 
 MemberInfo Node::Self() const {
-  return impl_->loop()
-      .Call([this] { return impl_->swim().Self(); })
-      .value_or(MemberInfo{});
+  std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
+  return snapshot == nullptr ? MemberInfo{} : snapshot->self;
 }
 
 size_t Node::NumAlive() const {
-  return impl_->loop()
-      .Call([this] { return impl_->swim().NumAlive(); })
-      .value_or(0);
+  std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
+  return snapshot == nullptr ? 0 : snapshot->num_alive;
 }
 
 int Node::HealthScore() const {
-  return impl_->loop()
-      .Call([this] { return impl_->swim().HealthScore(); })
-      .value_or(0);
+  std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
+  return snapshot == nullptr ? 0 : snapshot->health;
 }
+
+NodeCounters Node::counters() const { return impl_->counters(); }
 
 absl::Status Node::SetMeta(std::string meta) {
   return impl_->loop()
-      .Call([this, &meta] { return impl_->swim().SetMeta(std::move(meta)); })
+      .Call([this, &meta] { return impl_->SetMeta(std::move(meta)); })
       .value_or(absl::CancelledError("the node has shut down"));
 }
 
@@ -160,18 +163,8 @@ absl::Status Node::SetKeyring(std::shared_ptr<Keyring> keyring) {
 
 absl::Status Node::Broadcast(std::string payload) {
   return impl_->loop()
-      .Call([this, &payload] {
-        return impl_->swim().Broadcast(std::move(payload));
-      })
+      .Call([this, &payload] { return impl_->Broadcast(std::move(payload)); })
       .value_or(absl::CancelledError("the node has shut down"));
-}
-
-NodeCounters Node::counters() const {
-  return impl_->loop()
-      .Call([this] {
-        return NodeCounters{impl_->swim().counters(), impl_->net_counters()};
-      })
-      .value_or(NodeCounters{});
 }
 
 const std::string& Node::name() const { return impl_->name(); }

@@ -14,10 +14,21 @@
 
 namespace roster {
 
+Node::Impl::Impl(NodeConfig config)
+    : config_(std::move(config)),
+      callbacks_(std::make_shared<const Callbacks>(Callbacks{
+          std::move(config_.on_event), std::move(config_.on_broadcast),
+          std::move(config_.merge_remote_state), std::move(config_.on_log)})),
+      delivery_(config_.max_pending_callbacks) {}
+
 absl::Status Node::Impl::Open() {
   // The config first, before any socket.
   if (absl::Status s = net::ValidateBeforeBinding(config_.swim); !s.ok())
     return s;
+  if (config_.max_pending_callbacks == 0)
+    return absl::InvalidArgumentError(
+        "max_pending_callbacks must be at least 1: with 0 every callback "
+        "would be dropped");
   auto bind = net::ParseIpPort(config_.bind_addr);
   if (!bind.ok())
     return absl::InvalidArgumentError(
@@ -52,6 +63,14 @@ absl::Status Node::Impl::Open() {
       4096;
   options.streams.max_inbound_bytes = 2 * options.streams.max_frame_bytes;
   options.dns_server = config_.dns_server;
+  // Settle() guards itself until swim_ is set. Unreferenced: it must not
+  // keep a caller's loop running by itself.
+  uv_check_init(loop_.loop(), &turn_end_);
+  turn_end_.data = this;
+  uv_check_start(&turn_end_,
+                 [](uv_check_t* c) { static_cast<Impl*>(c->data)->Settle(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(&turn_end_));
+  closer_.Add(2);  // turn_end_, and the runtime as one
   runtime_ = std::make_unique<net::UvRuntime>(loop_.loop(), std::move(options),
                                               this, &net_counters_);
   if (absl::Status s = runtime_->Start(); !s.ok()) return s;
@@ -64,55 +83,53 @@ absl::Status Node::Impl::Open() {
   if (!swim.ok()) return swim.status();
   swim_ = std::move(*swim);
   swim_->Start();
+  Settle();  // the first snapshot, before Start() returns
   return absl::OkStatus();
 }
 
+void Node::Impl::Shutdown() {
+  snapshots_.Close();
+  loop_.Shutdown(shared_from_this());
+  if (loop_.OnLoopThread()) {
+    delivery_.Cancel();
+  } else {
+    delivery_.Stop();
+  }
+}
+
 void Node::Impl::CloseHandles(std::function<void()> closed) {
+  turn_calls_.clear();  // the node is going: nobody is told any more
   for (auto& w : leave_waiters_) w->Set(absl::CancelledError("shut down"));
   leave_waiters_.clear();
+  // Joins already answered keep their answer.
+  auto joins_done = std::move(joins_done_);
+  joins_done_.clear();
+  for (auto& [done, status] : joins_done) done(status);
   auto joins = std::move(joins_);
   joins_.clear();
   for (auto& [token, done] : joins)
     done(absl::CancelledError("the node shut down"));
-  runtime_->Close(std::move(closed));
+  closer_.Close(
+      [this] {
+        net::CloseHandle<&Impl::closer_>(&turn_end_);
+        runtime_->Close([this] { closer_.Done(); });
+      },
+      std::move(closed));
 }
 
 // ---------------------------------------------------------------- inputs
-
-void Node::Impl::OnEvent(const Event& event) {
-  if (event.type == EventType::kUpdated &&
-      event.member.reachability == Reachability::kTcpOnly) {
-    Log(LogLevel::kWarning,
-        absl::StrCat("member ", event.member.name, " at ", event.member.addr,
-                     " answers probes only over TCP: its inbound UDP is "
-                     "likely blocked (a firewall rule?); it stays alive, "
-                     "but news reaches it only through push-pull"));
-  }
-  if (config_.on_event) config_.on_event(event);
-}
+// Each is settled at the end of the loop's turn (turn_end_).
 
 void Node::Impl::OnPacket(std::string_view from, std::string_view bytes) {
   swim_->HandlePacket(from, bytes);
-  AfterInput();
 }
 
-void Node::Impl::OnTimer(const Timer& timer) {
-  swim_->HandleTimer(timer);
-  AfterInput();
-}
-
-void Node::Impl::AfterInput() {
-  if (leave_waiters_.empty() || !swim_->LeaveComplete()) return;
-  for (auto& w : leave_waiters_) w->Set(absl::OkStatus());
-  leave_waiters_.clear();
-}
+void Node::Impl::OnTimer(const Timer& timer) { swim_->HandleTimer(timer); }
 
 std::string Node::Impl::OnStream(const std::string& peer,
                                  std::string_view frame) {
   // Connections from outside the allowed networks were closed on accept.
-  std::string reply = swim_->HandleStream(peer, frame);
-  AfterInput();
-  return reply;
+  return swim_->HandleStream(peer, frame);
 }
 
 absl::Status Node::Impl::OnMessage(std::string_view from,
@@ -134,7 +151,6 @@ void Node::Impl::OnSyncDone(const std::string& to,
   } else {
     swim_->HandleSyncFailed(to, response.status());
   }
-  AfterInput();
 }
 
 void Node::Impl::OnSeedResolved(
@@ -142,7 +158,6 @@ void Node::Impl::OnSeedResolved(
     const absl::StatusOr<std::vector<std::string>>& addrs) {
   if (loop_.closing()) return;
   swim_->HandleSeedResolved(seed, addrs);
-  AfterInput();
 }
 
 // ---------------------------------------------------------------- join
@@ -158,24 +173,21 @@ void Node::Impl::JoinAsync(const std::vector<std::string>& seeds,
   const uint64_t token = next_join_token_++;
   joins_[token] = std::move(done);
   swim_->Join(seeds, token);
-  AfterInput();
+  Settle();
 }
 
 void Node::Impl::OnJoinDone(const JoinResult& result) {
-  // Taken out before anything reaches the application: on_log may shut the
-  // node down, which settles (and clears) every waiting Join.
-  std::function<void(absl::Status)> done;
-  if (auto it = joins_.find(result.token); it != joins_.end()) {
-    done = std::move(it->second);
-    joins_.erase(it);
-  }
   if (result.status.ok() && !result.failed.empty())
     Log(LogLevel::kWarning, absl::StrCat("joined, but these seeds failed: ",
                                          absl::StrJoin(result.failed, "; ")));
   if (absl::IsAlreadyExists(result.status))
     Log(LogLevel::kError,
         absl::StrCat("join refused: ", result.status.message()));
-  if (done) done(result.status);
+  // Answered once the turn's snapshot shows what the join brought.
+  if (auto it = joins_.find(result.token); it != joins_.end()) {
+    joins_done_.emplace_back(std::move(it->second), result.status);
+    joins_.erase(it);
+  }
 }
 
 // ---------------------------------------------------------------- leave
@@ -186,11 +198,22 @@ void Node::Impl::StartLeave(std::shared_ptr<net::Waiter> waiter) {
     return;
   }
   swim_->Leave();
-  if (swim_->LeaveComplete()) {
-    waiter->Set(absl::OkStatus());
-    return;
-  }
   leave_waiters_.push_back(std::move(waiter));
+  Settle();  // answers it at once when nobody is left to tell
+}
+
+// ---------------------------------------------------------------- updates
+
+absl::Status Node::Impl::SetMeta(std::string meta) {
+  absl::Status status = swim_->SetMeta(std::move(meta));
+  Settle();
+  return status;
+}
+
+absl::Status Node::Impl::Broadcast(std::string payload) {
+  absl::Status status = swim_->Broadcast(std::move(payload));
+  Settle();
+  return status;
 }
 
 }  // namespace roster

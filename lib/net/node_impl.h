@@ -2,22 +2,37 @@
 // protocol (a Swim) and the sockets (a UvRuntime) each know nothing of the
 // other; this is where they are put together, the application's callbacks
 // become the Swim's Delegate, and the calls that wait (Join, Leave,
-// SendTo) find their answers. Everything here runs on the loop thread;
-// Node (node.cc) hands calls over to it through a LoopThread.
+// SendTo) find their answers. Everything here runs on the loop thread
+// (Node, node.cc, hands calls over to it through a LoopThread) but three
+// parts: the callbacks that return nothing run on a Delivery's thread,
+// readers take the Snapshots the loop publishes, and Shutdown() runs on
+// any thread.
+//
+// The end of each turn of the loop is where a turn's work is settled
+// (Settle): the snapshot is published first, then the callbacks raised
+// during the turn are queued for delivery and the Join and Leave calls
+// it finished are answered, so that whoever hears of a change reads a
+// snapshot that already holds it.
 #ifndef ROSTER_NET_NODE_IMPL_H_
 #define ROSTER_NET_NODE_IMPL_H_
+
+#include <uv.h>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/close_group.h"
+#include "net/delivery.h"
 #include "net/loop_thread.h"
+#include "net/snapshot.h"
 #include "net/uv_runtime.h"
 #include "roster/node.h"
 #include "roster/swim.h"
@@ -28,28 +43,40 @@ class Node::Impl : public net::UvRuntime::Host,
                    public Delegate,
                    public std::enable_shared_from_this<Impl> {
  public:
-  explicit Impl(NodeConfig config) : config_(std::move(config)) {}
+  explicit Impl(NodeConfig config);
 
   // Validates the config, binds and starts the member. When it fails with
   // handles_ready(), Shutdown() and, on our own loop, RunUntilClosed().
   absl::Status Open();
   bool handles_ready() const { return runtime_ != nullptr; }
   net::LoopThread& loop() { return loop_; }
-  void Shutdown() { loop_.Shutdown(shared_from_this()); }
+  // Any thread: readers get nothing from now on, the loop closes (see
+  // LoopThread::Shutdown), and the callbacks waiting are discarded. Off
+  // the loop thread it waits for a callback under way, unless called from
+  // one; on it, it does not (the callback may await this very turn).
+  void Shutdown();
 
+  // Application calls, on the loop thread. Each settles the turn before
+  // it returns, so that the caller's next read sees its effect.
   void JoinAsync(const std::vector<std::string>& seeds,
                  std::function<void(absl::Status)> done);
   void StartLeave(std::shared_ptr<net::Waiter> waiter);
   void SendToAsync(std::string name, std::string payload,
                    std::function<void(absl::Status)> done);
-
-  Swim& swim() { return *swim_; }
-  // On the loop thread, where every sealing and opening happens (in the
-  // Swim, which holds the keyring).
+  absl::Status SetMeta(std::string meta);
+  absl::Status Broadcast(std::string payload);
+  // Where every sealing and opening happens (in the Swim, which holds the
+  // keyring).
   void SetKeyring(std::shared_ptr<Keyring> keyring) {
     swim_->SetKeyring(std::move(keyring));
   }
-  NetCounters net_counters() const { return net_counters_; }
+
+  // Any thread. The latest snapshot, nullptr once shut down.
+  std::shared_ptr<const net::Snapshot> snapshot() const {
+    return snapshots_.Latest();
+  }
+  // The snapshot's counters with the delivery's own, which are exact.
+  NodeCounters counters() const;
   const std::string& name() const { return config_.swim.name; }
   const std::string& addr() const { return config_.swim.advertise_addr; }
 
@@ -64,17 +91,15 @@ class Node::Impl : public net::UvRuntime::Host,
       const std::string& seed,
       const absl::StatusOr<std::vector<std::string>>& addrs) override;
 
-  // Delegate
+  // Delegate. The callbacks that return nothing are queued for the
+  // delivery thread (node_callbacks.cc); LocalState and AllowMember return
+  // what the protocol needs at once, so they run here.
   void OnEvent(const Event& event) override;
-  void OnBroadcast(std::string_view origin, std::string_view payload) override {
-    if (config_.on_broadcast) config_.on_broadcast(origin, payload);
-  }
+  void OnBroadcast(std::string_view origin, std::string_view payload) override;
   std::string LocalState(bool join) override {
     return config_.local_state ? config_.local_state(join) : std::string();
   }
-  void MergeRemoteState(std::string_view state, bool join) override {
-    if (config_.merge_remote_state) config_.merge_remote_state(state, join);
-  }
+  void MergeRemoteState(std::string_view state, bool join) override;
   bool AllowMember(const MemberInfo& member) override {
     return !config_.allow_member || config_.allow_member(member);
   }
@@ -83,23 +108,47 @@ class Node::Impl : public net::UvRuntime::Host,
                          std::string_view payload) override;
 
  private:
-  void Log(LogLevel level, std::string_view message) {
-    if (config_.on_log) config_.on_log(level, message);
+  // The callbacks the delivery thread runs. Every queued call holds them,
+  // so that they outlive a node that a callback destroys.
+  struct Callbacks {
+    std::function<void(const Event&)> on_event;
+    std::function<void(std::string_view, std::string_view)> on_broadcast;
+    std::function<void(std::string_view, bool)> merge_remote_state;
+    std::function<void(LogLevel, std::string_view)> on_log;
+  };
+
+  void Log(LogLevel level, std::string_view message);
+  // Queues `call` for the delivery thread at the end of this turn.
+  void Deliver(std::function<void()> call) {
+    turn_calls_.push_back(std::move(call));
   }
-  void AfterInput();
+  // The end of a turn (see the top): publish, deliver, answer.
+  void Settle();
   // The loop's shutdown: fails what waits, then closes the runtime.
   void CloseHandles(std::function<void()> closed);
 
   NodeConfig config_;
+  const std::shared_ptr<const Callbacks> callbacks_;
   NetCounters net_counters_;
   std::unique_ptr<net::UvRuntime> runtime_;
   std::unique_ptr<Swim> swim_;
+  // Runs Settle() at the end of every turn of the loop.
+  uv_check_t turn_end_;
+  // turn_end_ and the runtime.
+  net::CloseGroup closer_;
+
+  // What this turn raised, settled at its end.
+  std::vector<std::function<void()>> turn_calls_;
+  std::vector<std::pair<std::function<void(absl::Status)>, absl::Status>>
+      joins_done_;
 
   // Join calls waiting for Delegate::OnJoinDone, by token.
   absl::flat_hash_map<uint64_t, std::function<void(absl::Status)>> joins_;
   uint64_t next_join_token_ = 1;
   std::vector<std::shared_ptr<net::Waiter>> leave_waiters_;
 
+  net::Snapshots snapshots_;
+  net::Delivery delivery_;
   // Last, so that it goes first: its thread has ended before the rest goes.
   net::LoopThread loop_;
 };

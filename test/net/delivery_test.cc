@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <vector>
@@ -68,6 +71,31 @@ TEST(DeliveryTest, StopFromInsideACallDoesNotWaitForItself) {
   delivery.reset();  // the thread was let go; nothing waits for it
 }
 
+// A callback that stops its Delivery while another thread is stopping it
+// (a node shut down from a callback and from outside at once).
+TEST(DeliveryTest, StopFromInsideACallWhileAnotherThreadStops) {
+  Delivery delivery(10);
+  std::promise<void> started;
+  std::atomic<bool> stopped_inside{false};
+  ASSERT_TRUE(delivery.Post([&] {
+    started.set_value();
+    // Once the other Stop has cancelled the queue (emptied, refusing),
+    // it is about to join this thread.
+    while (delivery.pending() != 0 || delivery.Post([] {})) {
+    }
+    delivery.Stop();
+    stopped_inside = true;
+  }));
+  started.get_future().wait();
+  auto outside = std::async(std::launch::async, [&] { delivery.Stop(); });
+  if (outside.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // Stuck for good: the future's destructor would wait forever too.
+    std::fprintf(stderr, "the two Stop() calls wait for each other\n");
+    std::abort();
+  }
+  EXPECT_TRUE(stopped_inside);
+}
+
 TEST(DeliveryTest, StopDiscardsWhatWaits) {
   Delivery delivery(10);
   Waiter release;
@@ -85,6 +113,29 @@ TEST(DeliveryTest, StopDiscardsWhatWaits) {
   EXPECT_FALSE(delivery.Post([] {}));
   release.Set(absl::OkStatus());
   stopper.join();
+  EXPECT_EQ(ran, 0);
+}
+
+TEST(DeliveryTest, CancelDiscardsWhatWaitsWithoutWaitingForTheCallUnderWay) {
+  Delivery delivery(10);
+  Waiter release;
+  std::promise<void> started;
+  std::atomic<bool> finished{false};
+  int ran = 0;
+  ASSERT_TRUE(delivery.Post([&] {
+    started.set_value();
+    release.Wait().IgnoreError();
+    finished = true;
+  }));
+  started.get_future().wait();
+  ASSERT_TRUE(delivery.Post([&] { ++ran; }));
+  delivery.Cancel();  // returns while the first call still blocks
+  EXPECT_FALSE(finished);
+  EXPECT_EQ(delivery.pending(), 0u);
+  EXPECT_FALSE(delivery.Post([] {}));
+  release.Set(absl::OkStatus());
+  delivery.Stop();  // now waits for the call under way
+  EXPECT_TRUE(finished);
   EXPECT_EQ(ran, 0);
 }
 

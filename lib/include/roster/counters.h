@@ -82,6 +82,7 @@ struct Counters {
     return drops[static_cast<size_t>(reason)];
   }
   uint64_t total_drops() const;
+  bool operator==(const Counters&) const = default;
 };
 
 // What the network layer counts, beside the protocol's roster::Counters.
@@ -102,11 +103,18 @@ struct NetCounters {
   uint64_t messages_received = 0;  // SendTo messages handed to on_message
   uint64_t dns_lookups = 0;
   uint64_t dns_failures = 0;
+  // Calls of on_event, on_broadcast, merge_remote_state and on_log run on
+  // the node's delivery thread, and those dropped because
+  // NodeConfig::max_pending_callbacks calls were already waiting.
+  uint64_t callbacks_delivered = 0;
+  uint64_t callbacks_dropped = 0;
 
   uint64_t total_drops() const {
     return datagrams_truncated + streams_refused + streams_timed_out +
-           streams_too_large + streams_malformed + streams_not_admitted;
+           streams_too_large + streams_malformed + streams_not_admitted +
+           callbacks_dropped;
   }
+  bool operator==(const NetCounters&) const = default;
 };
 
 // What Node::counters() returns.

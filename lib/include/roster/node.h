@@ -14,20 +14,48 @@
 //
 // Threads. A Node runs on one libuv loop: by default its own, on a thread
 // it starts and joins; or a caller's loop (NodeConfig::loop), which the
-// caller runs. Every callback of NodeConfig (events, broadcasts, messages,
-// application state, logs) runs on that loop thread, one at a time, and
-// must not block; from inside a callback the non-blocking methods (Members,
-// Lookup, Self, SetMeta, Broadcast, counters, JoinAsync, SendToAsync) may be
-// called, the blocking ones (Join, Leave, SendTo) return FailedPrecondition.
-// Every public method is safe to call from any thread: calls from other
-// threads are handed to the loop thread and wait for its answer.
+// caller runs. That thread answers probes, so nothing the application does
+// may hold it up:
+//
+//  - on_event, on_broadcast, merge_remote_state and on_log run on the
+//    node's delivery thread (its own, started with the first call), one at
+//    a time, in the order the protocol raised them, each with copies of
+//    what it is told. They may take as long as they like, call any method
+//    (Join, Leave and SendTo block only the delivery thread), and shut the
+//    node down or destroy it. While one runs, later calls wait in a queue
+//    of at most max_pending_callbacks; past that they are dropped and
+//    counted (NetCounters::callbacks_dropped), never waited for. By the
+//    time a callback runs, the reads below already show what it is told.
+//  - local_state and allow_member return what the protocol needs at once,
+//    so they run on the loop thread, as memberlist's delegates do: they
+//    must be quick (bounded: no I/O, no lock held long by another thread)
+//    and must not call Join, Leave, SendTo or Shutdown, nor destroy the
+//    node. The same holds for on_message (SendTo's reply waits for it) and
+//    for the `done` of JoinAsync and SendToAsync, which run there too.
+//
+// Every public method is safe to call from any thread. The reads (Members,
+// Lookup, Self, NumAlive, HealthScore, counters) never block: they answer
+// from a snapshot the loop thread publishes at the end of each turn of the
+// loop that changed anything, so they lag the loop by at most the turn
+// under way (a change of another member's incarnation that raises no event
+// shows within a second, or n/1000 seconds for n members beyond a
+// thousand). SetMeta, Broadcast and SetKeyring hand their work to the loop
+// thread and wait for it to run that one task (behind the turn under way,
+// never behind a delivery-thread callback), and a read after they return
+// sees their effect. JoinAsync and SendToAsync never block. The blocking
+// calls are bounded: Join by the DNS and stream timeouts and a takeover
+// check's probes, Leave by its timeout, SendTo by the stream timeouts;
+// called on the loop thread (a caller's loop) they return
+// FailedPrecondition. Shutdown() and the destructor wait for a
+// delivery-thread callback under way to return, except from inside one or
+// on the loop thread: do not call them holding a lock that a callback
+// waits for.
 //
 // With a caller's loop, the thread that calls Start() is taken to be the
 // one that runs the loop: call Start() there, before or while the loop
 // runs. Shutdown() and the destructor may run on any thread; the node's
 // handles close as the loop goes on running (uv_run returns once they and
-// the caller's own handles have closed). The blocking methods work from
-// any thread but the loop's.
+// the caller's own handles have closed).
 #ifndef ROSTER_NODE_H_
 #define ROSTER_NODE_H_
 
@@ -56,6 +84,12 @@ namespace roster {
 
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarning, kError };
 
+// Which members Node::Members lists.
+enum class MemberFilter : uint8_t {
+  kLive,  // alive or suspect: the members to talk to (memberlist's Members)
+  kAll,   // every state, failed and left members too
+};
+
 struct NodeConfig {
   // Identity, timing and limits. swim.advertise_addr is where peers reach
   // this member ("1.2.3.4:7946" or "[v6]:7946"); empty means the bind
@@ -82,7 +116,9 @@ struct NodeConfig {
   // Attach to the caller's loop instead of starting a thread (see above).
   uv_loop_s* loop = nullptr;
 
-  // Callbacks, all on the loop thread.
+  // Callbacks (see Threads above): on_event, on_broadcast,
+  // merge_remote_state and on_log on the delivery thread, in order; the
+  // others on the loop thread, and quick.
   std::function<void(const Event&)> on_event;
   std::function<void(std::string_view origin, std::string_view payload)>
       on_broadcast;
@@ -95,6 +131,9 @@ struct NodeConfig {
   // Admission (Delegate::AllowMember): false keeps a member out of the
   // table. Unset admits everyone (within swim.allowed_networks).
   std::function<bool(const MemberInfo&)> allow_member;
+  // Calls of the delivery thread's callbacks that may wait while one runs;
+  // past that, new ones are dropped and counted. At least 1.
+  size_t max_pending_callbacks = 10000;
 
   // The profile's timing, and for NodeConfig the TCP timeouts to match:
   // connect and idle 5 s and whole exchanges 10 s on LAN, 10/10/30 s on
@@ -124,8 +163,11 @@ class Node {
   // keeps running and, while it is alone, retries the seeds every
   // reconnect interval, resolving names again each time. Returns once every
   // resolved seed has answered or failed (bounded by the DNS and stream
-  // timeouts, and a takeover check's probe times). After Leave, rejoins as
-  // a new life of this member (Swim::Join).
+  // timeouts, and a takeover check's probe times), and the reads show the
+  // members learnt; the callbacks about them (on_event, merge_remote_state)
+  // are queued by then and may still be on their way. After Leave, rejoins
+  // as a new life of this member (Swim::Join). Callable from a callback on
+  // the delivery thread; FailedPrecondition on the loop thread.
   absl::Status Join(const std::vector<std::string>& seeds);
   // The same without blocking: `done` runs on the loop thread (at once on
   // the calling thread for a seed that does not parse, or after Shutdown).
@@ -134,19 +176,32 @@ class Node {
 
   // Announces a graceful leave and waits until the news has been sent its
   // full retransmit count, or `timeout`. The node keeps answering probes
-  // until Shutdown().
+  // until Shutdown(). FailedPrecondition on the loop thread.
   absl::Status Leave(absl::Duration timeout);
   // Stops at once (no leave: peers will declare this member failed).
-  // Idempotent; afterwards every method fails or returns nothing. A node
-  // with its own thread has stopped when this returns; on a caller's loop,
-  // called from another thread, it returns at once and a callback already
-  // under way may still finish on the loop's thread.
+  // Idempotent; afterwards every method fails or returns nothing, and the
+  // callbacks still queued for the delivery thread are dropped. A node
+  // with its own thread has stopped when this returns, and so has any
+  // delivery-thread callback under way, except when called from inside
+  // one: then it returns at once, and the node may be destroyed there too.
+  // On a caller's loop, called from another thread, it returns at once
+  // and a loop-thread callback under way may still finish; called on the
+  // loop thread, it does not wait for the delivery thread.
   void Shutdown();
 
-  std::vector<MemberInfo> Members() const;  // sorted by name, self included
+  // Reads: from the latest snapshot, never waiting (see Threads above);
+  // after Shutdown() they return nothing.
+  //
+  // The live members (alive or suspect), or with MemberFilter::kAll every
+  // member the table holds (failed and left ones too, until
+  // swim.dead_retention passes); sorted by name, this member included.
+  std::vector<MemberInfo> Members(
+      MemberFilter filter = MemberFilter::kLive) const;
+  // The member named `name` in any state; nullopt if the table has none.
   std::optional<MemberInfo> Lookup(std::string_view name) const;
   MemberInfo Self() const;
   size_t NumAlive() const;  // alive or suspect, self included
+  // Lifeguard's local health: 0 is healthy; timeouts scale by 1 + score.
   int HealthScore() const;
 
   // Gossips new metadata (at most swim.limits.max_meta_bytes).
@@ -168,6 +223,9 @@ class Node {
   // needs no call, as the keyring given in the config is shared.
   absl::Status SetKeyring(std::shared_ptr<Keyring> keyring);
 
+  // The protocol's and the network's counters, as of the latest snapshot
+  // (lagging the loop by at most the turn under way); the callback counts
+  // (NetCounters::callbacks_delivered, callbacks_dropped) are exact.
   NodeCounters counters() const;
   const std::string& name() const;
   const std::string& addr() const;  // the advertised address
