@@ -22,6 +22,10 @@ absl::Status Node::Impl::Open() {
   if (!bind.ok())
     return absl::InvalidArgumentError(
         absl::StrCat("bind address: ", bind.status().message()));
+  if (config_.message_connections == 0 || config_.max_pending_messages == 0)
+    return absl::InvalidArgumentError(
+        "NodeConfig::message_connections and max_pending_messages must be at "
+        "least 1");
   if (!config_.dns_server.empty()) {
     if (absl::Status s = net::ValidateDnsServer(config_.dns_server); !s.ok())
       return s;
@@ -39,6 +43,10 @@ absl::Status Node::Impl::Open() {
   options.streams.idle_timeout = config_.idle_timeout;
   options.streams.stream_timeout = config_.stream_timeout;
   options.streams.max_inbound = config_.max_inbound_streams;
+  options.streams.keep_alive = 2 * config_.connection_idle_timeout;
+  options.pool.connect_timeout = config_.connect_timeout;
+  options.pool.idle_timeout = config_.connection_idle_timeout;
+  options.pool.max_per_peer = config_.message_connections;
   // The core's rule (Config::allowed_networks), asked on accept so that
   // an outsider never takes an inbound slot. swim_ is set below, before
   // the loop can deliver a connection.
@@ -51,6 +59,7 @@ absl::Status Node::Impl::Open() {
                config_.max_message_bytes) +
       4096;
   options.streams.max_inbound_bytes = 2 * options.streams.max_frame_bytes;
+  options.pool.max_frame_bytes = options.streams.max_frame_bytes;
   options.dns_server = config_.dns_server;
   runtime_ = std::make_unique<net::UvRuntime>(loop_.loop(), std::move(options),
                                               this, &net_counters_);
@@ -80,6 +89,8 @@ void Node::Impl::CloseHandles(std::function<void()> closed) {
 // ---------------------------------------------------------------- inputs
 
 void Node::Impl::OnEvent(const Event& event) {
+  if (event.type == EventType::kFailed || event.type == EventType::kLeft)
+    runtime_->ClosePooled(event.member.addr);
   if (event.type == EventType::kUpdated &&
       event.member.reachability == Reachability::kTcpOnly) {
     Log(LogLevel::kWarning,
@@ -107,23 +118,11 @@ void Node::Impl::AfterInput() {
   leave_waiters_.clear();
 }
 
-std::string Node::Impl::OnStream(const std::string& peer,
-                                 std::string_view frame) {
+void Node::Impl::OnStream(const std::string& peer, std::string_view frame,
+                          StreamReply reply) {
   // Connections from outside the allowed networks were closed on accept.
-  std::string reply = swim_->HandleStream(peer, frame);
+  swim_->HandleStream(peer, frame, std::move(reply));
   AfterInput();
-  return reply;
-}
-
-absl::Status Node::Impl::OnMessage(std::string_view from,
-                                   std::string_view payload) {
-  if (payload.size() > config_.max_message_bytes)
-    return absl::InvalidArgumentError("message too large");
-  if (!config_.on_message)
-    return absl::FailedPreconditionError("this member has no message handler");
-  ++net_counters_.messages_received;
-  config_.on_message(from, payload);
-  return absl::OkStatus();
 }
 
 void Node::Impl::OnSyncDone(const std::string& to,

@@ -7,6 +7,7 @@
 #ifndef ROSTER_NET_NODE_IMPL_H_
 #define ROSTER_NET_NODE_IMPL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "net/delivery.h"
 #include "net/loop_thread.h"
 #include "net/uv_runtime.h"
 #include "roster/node.h"
@@ -28,20 +30,31 @@ class Node::Impl : public net::UvRuntime::Host,
                    public Delegate,
                    public std::enable_shared_from_this<Impl> {
  public:
-  explicit Impl(NodeConfig config) : config_(std::move(config)) {}
+  explicit Impl(NodeConfig config)
+      : config_(std::move(config)),
+        message_handlers_(std::max<size_t>(1, config_.max_pending_messages)) {}
 
   // Validates the config, binds and starts the member. When it fails with
   // handles_ready(), Shutdown() and, on our own loop, RunUntilClosed().
   absl::Status Open();
   bool handles_ready() const { return runtime_ != nullptr; }
   net::LoopThread& loop() { return loop_; }
-  void Shutdown() { loop_.Shutdown(shared_from_this()); }
+  void Shutdown() {
+    loop_.Shutdown(shared_from_this());
+    // Not on the loop thread: a handler may wait on the loop (app_messages.cc).
+    if (!loop_.OnLoopThread()) message_handlers_.Stop();
+  }
 
   void JoinAsync(const std::vector<std::string>& seeds,
                  std::function<void(absl::Status)> done);
   void StartLeave(std::shared_ptr<net::Waiter> waiter);
   void SendToAsync(std::string name, std::string payload,
+                   absl::Duration timeout,
                    std::function<void(absl::Status)> done);
+  void RequestAsync(std::string name, std::string payload,
+                    absl::Duration timeout,
+                    std::function<void(absl::StatusOr<std::string>)> done);
+  absl::Duration default_call_timeout() const { return config_.stream_timeout; }
 
   Swim& swim() { return *swim_; }
   // On the loop thread, where every sealing and opening happens (in the
@@ -58,8 +71,8 @@ class Node::Impl : public net::UvRuntime::Host,
   void OnTimer(const Timer& timer) override;
   void OnSyncDone(const std::string& to,
                   absl::StatusOr<std::string> response) override;
-  std::string OnStream(const std::string& peer,
-                       std::string_view frame) override;
+  void OnStream(const std::string& peer, std::string_view frame,
+                StreamReply reply) override;
   void OnSeedResolved(
       const std::string& seed,
       const absl::StatusOr<std::vector<std::string>>& addrs) override;
@@ -79,14 +92,23 @@ class Node::Impl : public net::UvRuntime::Host,
     return !config_.allow_member || config_.allow_member(member);
   }
   void OnJoinDone(const JoinResult& result) override;
-  absl::Status OnMessage(std::string_view from,
-                         std::string_view payload) override;
+  // On the handlers' thread (app_messages.cc).
+  void OnAppMessage(std::string_view from, std::string_view payload,
+                    AppMessageKind kind, AppAnswer answer) override;
 
  private:
   void Log(LogLevel level, std::string_view message) {
     if (config_.on_log) config_.on_log(level, message);
   }
   void AfterInput();
+  // SendTo and Request (send_to.cc): the checks, the call on a pooled
+  // connection, and the reply read and worded for the caller.
+  void CallMember(std::string name, std::string payload, AppMessageKind kind,
+                  absl::Duration timeout,
+                  std::function<void(absl::StatusOr<std::string>)> done);
+  // The handler's outcome, back on the loop thread.
+  void AnswerAppMessage(AppMessageKind kind, AppAnswer answer,
+                        absl::StatusOr<std::string> response);
   // The loop's shutdown: fails what waits, then closes the runtime.
   void CloseHandles(std::function<void()> closed);
 
@@ -100,8 +122,12 @@ class Node::Impl : public net::UvRuntime::Host,
   uint64_t next_join_token_ = 1;
   std::vector<std::shared_ptr<net::Waiter>> leave_waiters_;
 
-  // Last, so that it goes first: its thread has ended before the rest goes.
+  // Last but one, so that it goes first but one: its thread has ended
+  // before the rest goes.
   net::LoopThread loop_;
+  // on_message and on_request, off the loop thread. Last: its thread
+  // (which posts to loop_) ends first.
+  net::Delivery message_handlers_;
 };
 
 }  // namespace roster

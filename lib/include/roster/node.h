@@ -14,11 +14,15 @@
 //
 // Threads. A Node runs on one libuv loop: by default its own, on a thread
 // it starts and joins; or a caller's loop (NodeConfig::loop), which the
-// caller runs. Every callback of NodeConfig (events, broadcasts, messages,
-// application state, logs) runs on that loop thread, one at a time, and
-// must not block; from inside a callback the non-blocking methods (Members,
-// Lookup, Self, SetMeta, Broadcast, counters, JoinAsync, SendToAsync) may be
-// called, the blocking ones (Join, Leave, SendTo) return FailedPrecondition.
+// caller runs. The callbacks of NodeConfig for events, broadcasts,
+// application state and logs run on that loop thread, one at a time, and
+// must not block; from inside one the non-blocking methods (Members,
+// Lookup, Self, SetMeta, Broadcast, counters, JoinAsync, SendToAsync,
+// RequestAsync) may be called, the blocking ones (Join, Leave, SendTo,
+// Request) return FailedPrecondition. on_message and on_request run on a
+// thread of their own instead (see NodeConfig::max_pending_messages), one
+// call at a time, and may take as long as they like: the loop goes on
+// answering probes, and every method may be called from them.
 // Every public method is safe to call from any thread: calls from other
 // threads are handed to the loop thread and wait for its answer.
 //
@@ -70,9 +74,22 @@ struct NodeConfig {
   absl::Duration idle_timeout = absl::Seconds(5);
   absl::Duration stream_timeout = absl::Seconds(10);
   size_t max_inbound_streams = 128;
-  // Largest SendTo payload (the stream cap, swim.limits.max_stream_bytes,
-  // bounds everything else that arrives over TCP).
+  // Largest SendTo or Request payload, and Request response (the stream
+  // cap, swim.limits.max_stream_bytes, bounds everything else that arrives
+  // over TCP).
   size_t max_message_bytes = 1 << 20;
+  // SendTo and Request keep at most this many connections open to each
+  // member (at least 1), each carrying one call after another; calls past
+  // them wait for one to be free. One unused for connection_idle_timeout
+  // is closed. A member keeps an inbound connection that has been answered
+  // open for twice that, waiting for the next request, so that the sender
+  // is the one to close it.
+  size_t message_connections = 2;
+  absl::Duration connection_idle_timeout = absl::Seconds(15);
+  // Messages and requests received wait for the handlers' thread in a
+  // queue of at most this many (at least 1); past it the sender gets
+  // ResourceExhausted (NetCounters::messages_overflowed).
+  size_t max_pending_messages = 1024;
 
   // DNS server for dns: and srv: seeds ("127.0.0.1:5353"); empty means the
   // system's resolver configuration.
@@ -81,12 +98,20 @@ struct NodeConfig {
   // Attach to the caller's loop instead of starting a thread (see above).
   uv_loop_s* loop = nullptr;
 
-  // Callbacks, all on the loop thread.
+  // Callbacks, on the loop thread but for on_message and on_request.
   std::function<void(const Event&)> on_event;
   std::function<void(std::string_view origin, std::string_view payload)>
       on_broadcast;
+  // A SendTo from member `from`; the sender's call returns Ok once this
+  // has returned. On the handlers' thread.
   std::function<void(std::string_view from, std::string_view payload)>
-      on_message;  // SendTo from member `from`
+      on_message;
+  // A Request from member `from`: the response (at most max_message_bytes)
+  // goes back to the caller, and so does an error, with its code and
+  // message. On the handlers' thread.
+  std::function<absl::StatusOr<std::string>(std::string_view from,
+                                            std::string_view payload)>
+      on_request;
   // Application state exchanged in push-pull (on join and periodically).
   std::function<std::string(bool join)> local_state;
   std::function<void(std::string_view state, bool join)> merge_remote_state;
@@ -97,7 +122,8 @@ struct NodeConfig {
 
   // The profile's timing, and for NodeConfig the TCP timeouts to match:
   // connect and idle 5 s and whole exchanges 10 s on LAN, 10/10/30 s on
-  // WAN, 1/1/2 s on Local.
+  // WAN, 1/1/2 s on Local; connection_idle_timeout 15 s on LAN, 30 s on
+  // WAN, 3 s on Local.
   static NodeConfig ForProfile(Profile profile, std::string name,
                                std::string bind_addr);
 };
@@ -139,7 +165,9 @@ class Node {
   // Idempotent; afterwards every method fails or returns nothing. A node
   // with its own thread has stopped when this returns; on a caller's loop,
   // called from another thread, it returns at once and a callback already
-  // under way may still finish on the loop's thread.
+  // under way may still finish on the loop's thread. Messages and requests
+  // still waiting for their handler are dropped; called from another
+  // thread than the handlers', this waits for the handler under way.
   void Shutdown();
 
   std::vector<MemberInfo> Members() const;  // sorted by name, self included
@@ -154,13 +182,57 @@ class Node {
   // datagram (swim.packet_budget), and each member's on_broadcast sees it
   // once.
   absl::Status Broadcast(std::string payload);
-  // Sends `payload` to member `name` over TCP; Ok once its on_message has
-  // been called. NotFound for an unknown member, Unavailable when it cannot
-  // be reached, FailedPrecondition when it has no on_message handler.
+  // Sends `payload` to member `name` over TCP and waits at most `timeout`
+  // (by default NodeConfig::stream_timeout) for its answer. Connections to
+  // a member are reused (NodeConfig::message_connections). What the status
+  // says of delivery:
+  //   Ok: the member's on_message has run and returned.
+  //   Not delivered (on_message has not run and will not):
+  //     NotFound: no member of that name is known.
+  //     InvalidArgument: `payload` is over max_message_bytes (ours, or the
+  //       receiver's), or `timeout` is not positive.
+  //     FailedPrecondition: the member has no on_message handler.
+  //     ResourceExhausted: the member's queue of messages waiting for its
+  //       handler is full (NodeConfig::max_pending_messages).
+  //     Unavailable, when the member is known to have failed or left.
+  //   Not known to be delivered (on_message may have run, or may still):
+  //     DeadlineExceeded: no answer within `timeout`. An answer that comes
+  //       later is discarded: a call reports exactly one outcome.
+  //     Unavailable: the member could not be reached or the connection
+  //       broke (the message says which).
+  //     Cancelled: this node shut down.
+  // A message is handled at most once, save one case: a call sent on a
+  // reused connection that the member closes before answering is sent once
+  // more on a new connection, and a member that restarted at once at the
+  // same address could then handle it as a new process.
   absl::Status SendTo(std::string_view name, std::string payload);
-  // The same without blocking; `done` runs on the loop thread.
+  absl::Status SendTo(std::string_view name, std::string payload,
+                      absl::Duration timeout);
+  // The same without blocking; `done` runs once, on the loop thread (or at
+  // once on the calling thread after Shutdown).
   void SendToAsync(std::string_view name, std::string payload,
                    std::function<void(absl::Status)> done);
+  void SendToAsync(std::string_view name, std::string payload,
+                   absl::Duration timeout,
+                   std::function<void(absl::Status)> done);
+
+  // Asks member `name` for a response to `payload`: what its on_request
+  // returns, within `timeout` (by default NodeConfig::stream_timeout). The
+  // statuses are SendTo's, FailedPrecondition also when the member has no
+  // on_request handler or is a build from before requests ("unknown
+  // request kind"), InvalidArgument also when the response is over
+  // max_message_bytes; an error on_request returns comes with its own code
+  // and message ("... it refused: ...").
+  absl::StatusOr<std::string> Request(std::string_view name,
+                                      std::string payload);
+  absl::StatusOr<std::string> Request(std::string_view name,
+                                      std::string payload,
+                                      absl::Duration timeout);
+  // The same without blocking; `done` runs once, on the loop thread (or at
+  // once on the calling thread after Shutdown).
+  void RequestAsync(std::string_view name, std::string payload,
+                    absl::Duration timeout,
+                    std::function<void(absl::StatusOr<std::string>)> done);
 
   // Starts sealing datagrams and streams with `keyring` (nullptr: stops):
   // for turning encryption on in a running plaintext cluster. Key rotation
