@@ -392,6 +392,9 @@ void Streams::OnConnection(uv_stream_t* server, int status) {
     c->Close(absl::ResourceExhaustedError("too many inbound streams"));
     return;
   }
+  // Replies go out at once: with several requests on one connection, a
+  // small reply must not wait for the ack of the last one.
+  uv_tcp_nodelay(&c->tcp, 1);
   ++s->inbound_;
   c->holds_slot = true;
   ++s->counters_->streams_accepted;
