@@ -142,12 +142,10 @@ int Main(int argc, char** argv) {
   auto config = [&](const char* name) {
     NodeConfig c = NodeConfig::ForProfile(Profile::kLan, name, "127.0.0.1:0");
     c.on_message = [&](std::string_view, std::string_view) { ++received; };
-#ifdef ROSTER_MESSAGES_BENCH_REQUEST
     c.on_request = [](std::string_view,
                       std::string_view payload) -> absl::StatusOr<std::string> {
       return std::string(payload);
     };
-#endif
     return c;
   };
   auto receiver = Node::Start(config("receiver"));
@@ -175,13 +173,11 @@ int Main(int argc, char** argv) {
   Print(Measure("SendTo", 1, options->messages, send));
   const int time_wait_after = TimeWaitOn(receiver_addr);
   Print(Measure("SendTo", options->callers, options->messages, send));
-#ifdef ROSTER_MESSAGES_BENCH_REQUEST
   auto request = [&] {
     return from.Request("receiver", payload, absl::Seconds(10)).status();
   };
   Print(Measure("Request", 1, options->messages, request));
   Print(Measure("Request", options->callers, options->messages, request));
-#endif
   NodeCounters counters = from.counters();
   std::printf(
       "\nTIME-WAIT sockets on the receiver's port: %d before, %d after the "
@@ -189,13 +185,11 @@ int Main(int argc, char** argv) {
       time_wait_before, time_wait_after);
   std::printf("sender: streams_opened %llu\n",
               static_cast<unsigned long long>(counters.net.streams_opened));
-#ifdef ROSTER_MESSAGES_BENCH_REQUEST
   std::printf(
       "sender: message_connections_opened %llu, message_connections_reused "
       "%llu\n",
       static_cast<unsigned long long>(counters.net.message_connections_opened),
       static_cast<unsigned long long>(counters.net.message_connections_reused));
-#endif
   std::printf("receiver: messages handled %llu\n",
               static_cast<unsigned long long>(received.load()));
   return 0;
