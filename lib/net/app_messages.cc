@@ -45,7 +45,7 @@ void Node::Impl::OnAppMessage(std::string_view from, std::string_view payload,
     // Held while the handler runs, so that a handler that destroys its
     // Node does not pull the handler out from under itself.
     std::shared_ptr<Impl> self = weak.lock();
-    if (self == nullptr) return;
+    if (self == nullptr || self->handlers_stopped_) return;
     absl::StatusOr<std::string> response;
     if (kind == AppMessageKind::kRequest) {
       response = self->config_.on_request(from, payload);

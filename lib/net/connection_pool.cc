@@ -178,7 +178,8 @@ struct ConnectionPool::Conn {
     pool->counters_->stream_bytes_received += static_cast<uint64_t>(n);
     reply_started = true;
     if (!reader.Append(std::string_view(buf->base, static_cast<size_t>(n)))) {
-      Close(absl::ResourceExhaustedError(absl::StrCat(
+      // Whatever the handler did, its answer cannot be read.
+      Close(absl::DataLossError(absl::StrCat(
           "its reply declared ", reader.declared(),
           " bytes, over the limit of ", pool->options_.max_frame_bytes)));
       return;
@@ -255,8 +256,7 @@ void ConnectionPool::Call(const sockaddr_storage& to, const std::string& peer,
   call->deadline_ms = now_ms() + static_cast<uint64_t>(ms);
   call->done = std::move(done);
   if (closer_.closing()) {
-    // Never from inside Call(): through the sweep's next turn would need
-    // a running timer, so the caller's own deferral is relied upon.
+    // The sweep's timer is closing too: this one fails at once.
     call->Fail(absl::CancelledError("the node is shutting down"));
     return;
   }
@@ -294,7 +294,9 @@ void ConnectionPool::Dispatch(Peer* peer) {
       }
     }
     std::unique_ptr<Pending> next = std::move(peer->waiting.front());
-    if (idle != nullptr) {
+    // A call sent again goes on a new connection: the other idle ones are
+    // as likely as the broken one to be closed on the peer's side.
+    if (idle != nullptr && !next->retried) {
       peer->waiting.pop_front();
       idle->Send(std::move(next));
       continue;

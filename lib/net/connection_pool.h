@@ -12,7 +12,7 @@
 // closes it or sends what no call asked for. A call sent on a reused
 // connection that the peer closes before any byte of the reply (it had
 // closed it as idle, or it is a build that serves one request per
-// connection) is sent once more on a new connection.
+// connection) is sent once more, on a new connection.
 //
 // Single-threaded: everything runs on the loop's thread. The pool decides
 // nothing about the protocol; the frames are the core's, unopened here.
@@ -60,9 +60,9 @@ class ConnectionPool {
   // ("HOST:PORT"), and hands `done` the reply, or why there is none within
   // `timeout`: DeadlineExceeded when it passed, Unavailable when the peer
   // could not be reached or closed the connection, ResourceExhausted when
-  // too many calls wait for it or the reply is over max_frame_bytes,
-  // Cancelled at shutdown. `done` is called exactly once, and never from
-  // inside Call() unless the pool is closing.
+  // too many calls wait for it, DataLoss when the reply declares more than
+  // max_frame_bytes, Cancelled at shutdown. `done` is called exactly
+  // once, and never from inside Call() unless the pool is closing.
   void Call(const sockaddr_storage& to, const std::string& peer,
             std::string request, absl::Duration timeout, Done done);
   // Closes the idle connections to `peer` and forgets it once the calls

@@ -8,6 +8,7 @@
 #define ROSTER_NET_NODE_IMPL_H_
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,8 +41,9 @@ class Node::Impl : public net::UvRuntime::Host,
   bool handles_ready() const { return runtime_ != nullptr; }
   net::LoopThread& loop() { return loop_; }
   void Shutdown() {
+    handlers_stopped_ = true;
     loop_.Shutdown(shared_from_this());
-    // Not on the loop thread: a handler may wait on the loop (app_messages.cc).
+    // Not joined on the loop thread: a handler may wait on the loop.
     if (!loop_.OnLoopThread()) message_handlers_.Stop();
   }
 
@@ -92,7 +94,7 @@ class Node::Impl : public net::UvRuntime::Host,
     return !config_.allow_member || config_.allow_member(member);
   }
   void OnJoinDone(const JoinResult& result) override;
-  // On the handlers' thread (app_messages.cc).
+  // Hands the message to the handlers' thread (app_messages.cc).
   void OnAppMessage(std::string_view from, std::string_view payload,
                     AppMessageKind kind, AppAnswer answer) override;
 
@@ -126,8 +128,10 @@ class Node::Impl : public net::UvRuntime::Host,
   // before the rest goes.
   net::LoopThread loop_;
   // on_message and on_request, off the loop thread. Last: its thread
-  // (which posts to loop_) ends first.
+  // (which posts to loop_) ends first. What still waits in it once the
+  // node shuts down is dropped.
   net::Delivery message_handlers_;
+  std::atomic<bool> handlers_stopped_{false};
 };
 
 }  // namespace roster

@@ -193,7 +193,8 @@ class Node {
   //       receiver's), or `timeout` is not positive.
   //     FailedPrecondition: the member has no on_message handler.
   //     ResourceExhausted: the member's queue of messages waiting for its
-  //       handler is full (NodeConfig::max_pending_messages).
+  //       handler is full (NodeConfig::max_pending_messages), or 4,096
+  //       calls already wait here for a connection to it.
   //     Unavailable, when the member is known to have failed or left.
   //   Not known to be delivered (on_message may have run, or may still):
   //     DeadlineExceeded: no answer within `timeout`. An answer that comes
