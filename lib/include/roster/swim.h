@@ -46,8 +46,9 @@ class Swim {
   void HandlePacket(std::string_view from, std::string_view bytes);
   // One TCP request, its whole frame in and the whole reply frame out:
   // push-pull (merges the request, answers with our state), this member's
-  // list (as `roster members` asks), or an application message
-  // (Delegate::OnMessage). A request that is unreadable, malformed, from
+  // list (as `roster members` asks), or an application message or
+  // request (Delegate::OnAppMessage). A request that is unreadable,
+  // malformed, from
   // outside the allowed networks or refused gets an error reply, counted
   // in Counters::streams_refused.
   //
