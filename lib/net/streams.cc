@@ -59,8 +59,8 @@ struct Streams::Conn {
   bool inbound;
   uint64_t id = 0;
   uint64_t requests = 0;  // inbound: requests read so far
-  // Inbound: bytes past a request mean a peer that does not wait for its
-  // reply (or an old one ignoring that rule): answered, then closed.
+  // Inbound: close once the reply is written, because the handler said
+  // the connection is done or the peer broke the one-at-a-time rule.
   bool close_after_reply = false;
   Phase phase = Phase::kExchanging;
   uv_tcp_t tcp;

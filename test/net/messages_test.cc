@@ -267,6 +267,33 @@ TEST(MessagesTest, TheFailedMembersConnectionsCloseAndCallsFailFast) {
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(100));
 }
 
+TEST(MessagesTest, AMemberThatLeftHasItsConnectionsClosed) {
+  // Both sides would keep an idle connection far longer than the test:
+  // only the leave closes it.
+  Cluster cluster(
+      2, [](NodeConfig& c) { c.connection_idle_timeout = absl::Seconds(60); });
+  ASSERT_TRUE(cluster.JoinAll().ok());
+  Node& a = cluster.node(0);
+  ASSERT_TRUE(a.SendTo("n1", "before").ok());
+  ASSERT_TRUE(cluster.node(1).Leave(absl::Seconds(5)).ok());
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto m = a.Lookup("n1");
+        return m && m->state == MemberState::kLeft;
+      },
+      absl::Seconds(5)));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const NetCounters net = a.counters().net;
+        return net.message_connections_closed == 1;
+      },
+      absl::Seconds(2)));
+  EXPECT_EQ(a.counters().net.message_connections_idle_closed, 0u);
+  absl::Status s = a.SendTo("n1", "after", absl::Seconds(2));
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_NE(s.message().find("left"), std::string::npos) << s;
+}
+
 TEST(MessagesTest, AFullHandlerQueueRefusesAtOnce) {
   Gate gate;
   Cluster cluster(2, [&](NodeConfig& c) {
