@@ -105,3 +105,9 @@ for delay in (2000, 5000, 10000, 15000):
 print()
 print("![Lifeguard on](lifeguard-on.svg)\n")
 print("![Lifeguard off](lifeguard-off.svg)")
+
+# Measured by hand on loopback (bench/roster_messages.cc), kept as written.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "messages.md")) as f:
+    print()
+    print(f.read().rstrip("\n"))

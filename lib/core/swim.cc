@@ -282,11 +282,21 @@ void Swim::HandlePacket(std::string_view from, std::string_view bytes) {
 std::string Swim::HandleStream(std::string_view from, std::string_view frame) {
   return impl_->HandleStream(from, frame);
 }
+void Swim::HandleStream(std::string_view from, std::string_view frame,
+                        StreamReply reply) {
+  impl_->HandleStream(from, frame, std::move(reply));
+}
 std::string Swim::MessageRequest(std::string_view payload) {
   return impl_->MessageRequest(payload);
 }
 absl::Status Swim::ReadReply(std::string_view frame) {
   return impl_->ReadReply(frame);
+}
+std::string Swim::RequestFrame(std::string_view payload) {
+  return impl_->RequestFrame(payload);
+}
+absl::StatusOr<std::string> Swim::ReadResponse(std::string_view frame) {
+  return impl_->ReadResponse(frame);
 }
 void Swim::HandleSyncResponse(std::string_view from,
                               std::string_view response) {

@@ -60,8 +60,12 @@ class Swim::Impl {
   void Start();
   void HandlePacket(std::string_view from, std::string_view bytes);
   std::string HandleStream(std::string_view from, std::string_view frame);
+  void HandleStream(std::string_view from, std::string_view frame,
+                    Swim::StreamReply reply);
   std::string MessageRequest(std::string_view payload);
   absl::Status ReadReply(std::string_view frame);
+  std::string RequestFrame(std::string_view payload);
+  absl::StatusOr<std::string> ReadResponse(std::string_view frame);
   std::vector<MemberInfo> Members() const;
   void HandleSyncResponse(std::string_view from, std::string_view response);
   void HandleSyncFailed(std::string_view to, const absl::Status& why);
@@ -347,6 +351,9 @@ class Swim::Impl {
                                              wire::StreamKind* kind = nullptr);
   // An error reply, counted.
   std::string Refuse(std::string_view why);
+  // An application message or request, answered when the delegate says.
+  void ServeAppMessage(std::string_view body, AppMessageKind kind,
+                       Swim::StreamReply reply);
 
   Config cfg_;
   Runtime& rt_;

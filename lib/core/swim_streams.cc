@@ -2,8 +2,10 @@
 // messages) and the stream frames of the exchanges it starts. Every stream
 // frame is sealed and opened here, once per hop; the runtime only moves
 // the bytes.
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
@@ -36,46 +38,111 @@ std::string Swim::Impl::Refuse(std::string_view why) {
 
 std::string Swim::Impl::HandleStream(std::string_view from,
                                      std::string_view frame) {
+  // Shared with the reply callback, which a delegate could keep and call
+  // after this returns: the request has been refused by then.
+  struct Answer {
+    std::string frame;
+    bool given = false;
+    bool abandoned = false;
+  };
+  auto answer = std::make_shared<Answer>();
+  HandleStream(from, frame, [answer](std::string reply, bool) {
+    if (answer->abandoned || answer->given) return;
+    answer->frame = std::move(reply);
+    answer->given = true;
+  });
+  if (answer->given) return std::move(answer->frame);
+  answer->abandoned = true;
+  return Refuse("its handler answers later");
+}
+
+void Swim::Impl::HandleStream(std::string_view from, std::string_view frame,
+                              Swim::StreamReply reply) {
   if (!networks_.Admits(from)) {
     counters_.Drop(DropReason::kNotAdmitted);
-    return Refuse(absl::StrCat("not admitted: ", util::ToAbsl(from),
-                               " is outside the allowed networks"));
+    reply(Refuse(absl::StrCat("not admitted: ", util::ToAbsl(from),
+                              " is outside the allowed networks")),
+          false);
+    return;
   }
   std::string opened;
   auto stream = OpenStream(frame, &opened);
   if (!stream.ok()) {
-    return Refuse(absl::StrCat(DropReasonName(stream.error.reason).data(), ": ",
-                               stream.error.message));
+    reply(Refuse(absl::StrCat(DropReasonName(stream.error.reason).data(), ": ",
+                              stream.error.message)),
+          false);
+    return;
   }
   const std::string_view body = stream.value.body;
   switch (stream.value.kind) {
     case wire::STREAM_KIND_PUSH_PULL:
-      return ServePushPull(from, body);
+      reply(ServePushPull(from, body), false);
+      return;
     case wire::STREAM_KIND_PING:
-      return ServeTcpProbe(body);
+      reply(ServeTcpProbe(body), false);
+      return;
     case wire::STREAM_KIND_MEMBERS:
       ++counters_.member_queries;
-      return SealStream(wire::STREAM_KIND_OK,
-                        core::EncodeMemberList(Members(), rt_.Now()));
-    case wire::STREAM_KIND_MESSAGE: {
-      auto message = core::DecodeAppMessage(body, cfg_.limits);
-      if (!message.ok()) {
-        counters_.Drop(DropReason::kMalformed);
-        return Refuse(util::ToStd(message.status().message()));
-      }
-      absl::Status handled =
-          app_->OnMessage(message->from(), message->payload());
-      if (!handled.ok()) return Refuse(util::ToStd(handled.message()));
-      return SealStream(wire::STREAM_KIND_OK, {});
-    }
+      reply(SealStream(wire::STREAM_KIND_OK,
+                       core::EncodeMemberList(Members(), rt_.Now())),
+            false);
+      return;
+    case wire::STREAM_KIND_MESSAGE:
+      ServeAppMessage(body, AppMessageKind::kMessage, std::move(reply));
+      return;
+    case wire::STREAM_KIND_REQUEST:
+      ServeAppMessage(body, AppMessageKind::kRequest, std::move(reply));
+      return;
     default:
       counters_.Drop(DropReason::kMalformed);
-      return Refuse("unknown request kind");
+      reply(Refuse("unknown request kind"), false);
+      return;
   }
 }
 
+void Swim::Impl::ServeAppMessage(std::string_view body, AppMessageKind kind,
+                                 Swim::StreamReply reply) {
+  auto message = core::DecodeAppMessage(body, cfg_.limits);
+  if (!message.ok()) {
+    counters_.Drop(DropReason::kMalformed);
+    reply(Refuse(util::ToStd(message.status().message())), false);
+    return;
+  }
+  // A sender built before requests reads only OK or ERROR.
+  const bool with_status =
+      kind == AppMessageKind::kRequest || message->reply_with_status();
+  auto answered = std::make_shared<bool>(false);
+  app_->OnAppMessage(
+      message->from(), message->payload(), kind,
+      [this, with_status, answered,
+       reply = std::move(reply)](absl::StatusOr<std::string> response) {
+        if (*answered) return;
+        *answered = true;
+        if (!response.ok()) ++counters_.streams_refused;
+        if (with_status) {
+          reply(
+              SealStream(wire::STREAM_KIND_REPLY,
+                         core::EncodeAppReply(response.status(),
+                                              response.ok() ? *response : "")),
+              true);
+        } else if (response.ok()) {
+          reply(SealStream(wire::STREAM_KIND_OK, {}), true);
+        } else {
+          reply(SealStream(wire::STREAM_KIND_ERROR,
+                           util::ToStd(response.status().message())),
+                true);
+        }
+      });
+}
+
 std::string Swim::Impl::MessageRequest(std::string_view payload) {
-  return SealStream(wire::STREAM_KIND_MESSAGE,
+  return SealStream(
+      wire::STREAM_KIND_MESSAGE,
+      core::EncodeAppMessage(cfg_.name, payload, /*reply_with_status=*/true));
+}
+
+std::string Swim::Impl::RequestFrame(std::string_view payload) {
+  return SealStream(wire::STREAM_KIND_REQUEST,
                     core::EncodeAppMessage(cfg_.name, payload));
 }
 
@@ -92,6 +159,7 @@ absl::StatusOr<std::string_view> Swim::Impl::OpenReply(std::string_view frame,
     case wire::STREAM_KIND_OK:
       return reply.value.body;
     case wire::STREAM_KIND_ACK:
+    case wire::STREAM_KIND_REPLY:
       if (kind == nullptr) break;
       return reply.value.body;
     case wire::STREAM_KIND_ERROR:
@@ -105,8 +173,29 @@ absl::StatusOr<std::string_view> Swim::Impl::OpenReply(std::string_view frame,
 }
 
 absl::Status Swim::Impl::ReadReply(std::string_view frame) {
+  return ReadResponse(frame).status();
+}
+
+absl::StatusOr<std::string> Swim::Impl::ReadResponse(std::string_view frame) {
   std::string opened;
-  return OpenReply(frame, &opened).status();
+  wire::StreamKind kind = wire::STREAM_KIND_UNSET;
+  auto body = OpenReply(frame, &opened, &kind);
+  if (!body.ok()) return body.status();
+  if (kind == wire::STREAM_KIND_OK) return std::string(*body);  // an old peer
+  if (kind != wire::STREAM_KIND_REPLY) {
+    counters_.Drop(DropReason::kMalformed);
+    return absl::DataLossError("it sent an unknown kind of reply");
+  }
+  auto reply = core::DecodeAppReply(*body);
+  if (!reply.ok()) {
+    counters_.Drop(DropReason::kMalformed);
+    return absl::DataLossError(
+        absl::StrCat("its reply is malformed: ", reply.status().message()));
+  }
+  if (absl::Status status = core::AppReplyStatus(*reply); !status.ok())
+    return absl::Status(status.code(),
+                        absl::StrCat("it refused: ", status.message()));
+  return std::move(*reply->mutable_payload());
 }
 
 }  // namespace roster

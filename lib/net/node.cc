@@ -28,11 +28,13 @@ NodeConfig NodeConfig::ForProfile(Profile profile, std::string name,
       c.connect_timeout = absl::Seconds(10);
       c.idle_timeout = absl::Seconds(10);
       c.stream_timeout = absl::Seconds(30);
+      c.connection_idle_timeout = absl::Seconds(30);
       break;
     case Profile::kLocal:
       c.connect_timeout = absl::Seconds(1);
       c.idle_timeout = absl::Seconds(1);
       c.stream_timeout = absl::Seconds(2);
+      c.connection_idle_timeout = absl::Seconds(3);
       break;
   }
   return c;

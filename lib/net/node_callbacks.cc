@@ -10,6 +10,9 @@ namespace roster {
 
 void Node::Impl::OnEvent(const Event& event) {
   snapshots_.Note(event.member);
+  // Its pooled connections (SendTo, Request) lead nowhere now.
+  if (event.type == EventType::kFailed || event.type == EventType::kLeft)
+    runtime_->ClosePooled(event.member.addr);
   if (event.type == EventType::kUpdated &&
       event.member.reachability == Reachability::kTcpOnly) {
     Log(LogLevel::kWarning,
@@ -61,6 +64,9 @@ void Node::Impl::Settle() {
   auto joins_done = std::move(joins_done_);
   joins_done_.clear();
   for (auto& [done, status] : joins_done) done(status);
+  auto calls_done = std::move(calls_done_);
+  calls_done_.clear();
+  for (auto& answer : calls_done) answer();
 }
 
 NodeCounters Node::Impl::counters() const {

@@ -19,7 +19,8 @@ Node::Impl::Impl(NodeConfig config)
       callbacks_(std::make_shared<const Callbacks>(Callbacks{
           std::move(config_.on_event), std::move(config_.on_broadcast),
           std::move(config_.merge_remote_state), std::move(config_.on_log)})),
-      delivery_(config_.max_pending_callbacks) {}
+      delivery_(config_.max_pending_callbacks),
+      message_handlers_(std::max<size_t>(1, config_.max_pending_messages)) {}
 
 absl::Status Node::Impl::Open() {
   // The config first, before any socket.
@@ -33,6 +34,10 @@ absl::Status Node::Impl::Open() {
   if (!bind.ok())
     return absl::InvalidArgumentError(
         absl::StrCat("bind address: ", bind.status().message()));
+  if (config_.message_connections == 0 || config_.max_pending_messages == 0)
+    return absl::InvalidArgumentError(
+        "NodeConfig::message_connections and max_pending_messages must be at "
+        "least 1");
   if (!config_.dns_server.empty()) {
     if (absl::Status s = net::ValidateDnsServer(config_.dns_server); !s.ok())
       return s;
@@ -50,6 +55,10 @@ absl::Status Node::Impl::Open() {
   options.streams.idle_timeout = config_.idle_timeout;
   options.streams.stream_timeout = config_.stream_timeout;
   options.streams.max_inbound = config_.max_inbound_streams;
+  options.streams.keep_alive = 2 * config_.connection_idle_timeout;
+  options.pool.connect_timeout = config_.connect_timeout;
+  options.pool.idle_timeout = config_.connection_idle_timeout;
+  options.pool.max_per_peer = config_.message_connections;
   // The core's rule (Config::allowed_networks), asked on accept so that
   // an outsider never takes an inbound slot. swim_ is set below, before
   // the loop can deliver a connection.
@@ -62,6 +71,7 @@ absl::Status Node::Impl::Open() {
                config_.max_message_bytes) +
       4096;
   options.streams.max_inbound_bytes = 2 * options.streams.max_frame_bytes;
+  options.pool.max_frame_bytes = options.streams.max_frame_bytes;
   options.dns_server = config_.dns_server;
   // Settle() guards itself until swim_ is set. Unreferenced: it must not
   // keep a caller's loop running by itself.
@@ -89,11 +99,16 @@ absl::Status Node::Impl::Open() {
 
 void Node::Impl::Shutdown() {
   snapshots_.Close();
+  handlers_stopped_ = true;
   loop_.Shutdown(shared_from_this());
+  // Not joined on the loop thread: a callback or handler may wait on the
+  // loop.
   if (loop_.OnLoopThread()) {
     delivery_.Cancel();
+    message_handlers_.Cancel();
   } else {
     delivery_.Stop();
+    message_handlers_.Stop();
   }
 }
 
@@ -105,6 +120,9 @@ void Node::Impl::CloseHandles(std::function<void()> closed) {
   auto joins_done = std::move(joins_done_);
   joins_done_.clear();
   for (auto& [done, status] : joins_done) done(status);
+  auto calls_done = std::move(calls_done_);
+  calls_done_.clear();
+  for (auto& answer : calls_done) answer();
   auto joins = std::move(joins_);
   joins_.clear();
   for (auto& [token, done] : joins)
@@ -126,21 +144,10 @@ void Node::Impl::OnPacket(std::string_view from, std::string_view bytes) {
 
 void Node::Impl::OnTimer(const Timer& timer) { swim_->HandleTimer(timer); }
 
-std::string Node::Impl::OnStream(const std::string& peer,
-                                 std::string_view frame) {
+void Node::Impl::OnStream(const std::string& peer, std::string_view frame,
+                          StreamReply reply) {
   // Connections from outside the allowed networks were closed on accept.
-  return swim_->HandleStream(peer, frame);
-}
-
-absl::Status Node::Impl::OnMessage(std::string_view from,
-                                   std::string_view payload) {
-  if (payload.size() > config_.max_message_bytes)
-    return absl::InvalidArgumentError("message too large");
-  if (!config_.on_message)
-    return absl::FailedPreconditionError("this member has no message handler");
-  ++net_counters_.messages_received;
-  config_.on_message(from, payload);
-  return absl::OkStatus();
+  swim_->HandleStream(peer, frame, std::move(reply));
 }
 
 void Node::Impl::OnSyncDone(const std::string& to,

@@ -18,6 +18,8 @@
 
 #include <uv.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -51,9 +53,10 @@ class Node::Impl : public net::UvRuntime::Host,
   bool handles_ready() const { return runtime_ != nullptr; }
   net::LoopThread& loop() { return loop_; }
   // Any thread: readers get nothing from now on, the loop closes (see
-  // LoopThread::Shutdown), and the callbacks waiting are discarded. Off
-  // the loop thread it waits for a callback under way, unless called from
-  // one; on it, it does not (the callback may await this very turn).
+  // LoopThread::Shutdown), and the callbacks and messages waiting are
+  // discarded. Off the loop thread it waits for a callback or handler
+  // under way, unless called from one; on it, it does not (the callback
+  // may await this very turn).
   void Shutdown();
 
   // Application calls, on the loop thread. Each settles the turn before
@@ -62,7 +65,12 @@ class Node::Impl : public net::UvRuntime::Host,
                  std::function<void(absl::Status)> done);
   void StartLeave(std::shared_ptr<net::Waiter> waiter);
   void SendToAsync(std::string name, std::string payload,
+                   absl::Duration timeout,
                    std::function<void(absl::Status)> done);
+  void RequestAsync(std::string name, std::string payload,
+                    absl::Duration timeout,
+                    std::function<void(absl::StatusOr<std::string>)> done);
+  absl::Duration default_call_timeout() const { return config_.stream_timeout; }
   absl::Status SetMeta(std::string meta);
   absl::Status Broadcast(std::string payload);
   // Where every sealing and opening happens (in the Swim, which holds the
@@ -85,8 +93,8 @@ class Node::Impl : public net::UvRuntime::Host,
   void OnTimer(const Timer& timer) override;
   void OnSyncDone(const std::string& to,
                   absl::StatusOr<std::string> response) override;
-  std::string OnStream(const std::string& peer,
-                       std::string_view frame) override;
+  void OnStream(const std::string& peer, std::string_view frame,
+                StreamReply reply) override;
   void OnSeedResolved(
       const std::string& seed,
       const absl::StatusOr<std::vector<std::string>>& addrs) override;
@@ -104,8 +112,9 @@ class Node::Impl : public net::UvRuntime::Host,
     return !config_.allow_member || config_.allow_member(member);
   }
   void OnJoinDone(const JoinResult& result) override;
-  absl::Status OnMessage(std::string_view from,
-                         std::string_view payload) override;
+  // Hands the message to the handlers' thread (app_messages.cc).
+  void OnAppMessage(std::string_view from, std::string_view payload,
+                    AppMessageKind kind, AppAnswer answer) override;
 
  private:
   // The callbacks the delivery thread runs. Every queued call holds them,
@@ -124,6 +133,19 @@ class Node::Impl : public net::UvRuntime::Host,
   }
   // The end of a turn (see the top): publish, deliver, answer.
   void Settle();
+  // SendTo and Request (send_to.cc): the checks, the call on a pooled
+  // connection, and the reply read and worded for the caller.
+  void CallMember(std::string name, std::string payload, AppMessageKind kind,
+                  absl::Duration timeout,
+                  std::function<void(absl::StatusOr<std::string>)> done);
+  // What a call's reply (or its failure) tells the caller.
+  absl::StatusOr<std::string> Outcome(AppMessageKind kind,
+                                      const std::string& name,
+                                      const std::string& addr,
+                                      absl::StatusOr<std::string> reply);
+  // The handler's outcome, back on the loop thread.
+  void AnswerAppMessage(AppMessageKind kind, AppAnswer answer,
+                        absl::StatusOr<std::string> response);
   // The loop's shutdown: fails what waits, then closes the runtime.
   void CloseHandles(std::function<void()> closed);
 
@@ -141,6 +163,8 @@ class Node::Impl : public net::UvRuntime::Host,
   std::vector<std::function<void()>> turn_calls_;
   std::vector<std::pair<std::function<void(absl::Status)>, absl::Status>>
       joins_done_;
+  // SendTo and Request calls answered this turn, each with its outcome.
+  std::vector<std::function<void()>> calls_done_;
 
   // Join calls waiting for Delegate::OnJoinDone, by token.
   absl::flat_hash_map<uint64_t, std::function<void(absl::Status)>> joins_;
@@ -149,8 +173,14 @@ class Node::Impl : public net::UvRuntime::Host,
 
   net::Snapshots snapshots_;
   net::Delivery delivery_;
-  // Last, so that it goes first: its thread has ended before the rest goes.
+  // Last but one, so that it goes first but one: its thread has ended
+  // before the rest goes.
   net::LoopThread loop_;
+  // on_message and on_request, off the loop thread. Last: its thread
+  // (which posts to loop_) ends first. What still waits in it once the
+  // node shuts down is dropped.
+  net::Delivery message_handlers_;
+  std::atomic<bool> handlers_stopped_{false};
 };
 
 }  // namespace roster

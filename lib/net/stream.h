@@ -1,9 +1,9 @@
 // The runtime's side of roster's TCP connections: the length prefix.
 //
-// A connection carries one request and one reply. Each is a 4-byte
-// big-endian length, then that many bytes: a stream frame, which the core
-// writes and reads whole (lib/core/wire/streams.h, doc/wire_format.md). Nothing
-// here looks inside a frame.
+// A connection carries a request and its reply, perhaps several in turn.
+// Each is a 4-byte big-endian length, then that many bytes: a stream
+// frame, which the core writes and reads whole (lib/core/wire/streams.h,
+// doc/wire_format.md). Nothing here looks inside a frame.
 #ifndef ROSTER_NET_STREAM_H_
 #define ROSTER_NET_STREAM_H_
 
@@ -39,6 +39,10 @@ class FrameReader {
   // Whether the whole frame has arrived (bytes past it are ignored).
   bool complete() const {
     return have_length_ && in_.size() >= need_ + kLengthPrefixBytes;
+  }
+  // Whether bytes past the frame have arrived (they are not kept).
+  bool has_excess() const {
+    return have_length_ && in_.size() > need_ + kLengthPrefixBytes;
   }
   // The frame, without its length prefix; only once complete().
   std::string TakeFrame();

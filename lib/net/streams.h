@@ -1,14 +1,19 @@
-// TCP for roster: one request and one reply per connection (see stream.h),
-// outbound and inbound, each bounded in time and size.
+// TCP for roster (see stream.h): outbound one-shot exchanges, and the
+// inbound side of every connection, each bounded in time and size.
 //
 // Outbound, an exchange connects (connect_timeout), writes its request and
-// reads one length-prefixed reply. Inbound, a connection must deliver one
-// whole request; the handler's reply is written and the connection closed.
-// Either way a connection that makes no progress for idle_timeout, or that
-// lasts longer than stream_timeout, is closed and counted; a declared
-// length over max_frame_bytes closes it at once; past max_inbound streams,
-// or past max_inbound_bytes declared by all of them, new ones are closed.
-// Single-threaded: everything runs on the loop's thread.
+// reads one length-prefixed reply. Inbound, a connection delivers a
+// request; once the handler has answered (now, or later from the loop) the
+// reply is written and the connection waits keep_alive for the next
+// request, so a peer may send several in turn (one at a time: a request
+// that arrives before the previous one's reply closes the connection).
+// Either way a connection that makes no progress for idle_timeout within
+// a request, or whose request has not arrived within stream_timeout, is
+// closed and counted; a declared length over max_frame_bytes closes it at
+// once; past max_inbound streams the connection idle longest between
+// requests is closed to make room, or without one the new connection; past
+// max_inbound_bytes declared by all requests being read, new ones are
+// closed. Single-threaded: everything runs on the loop's thread.
 #ifndef ROSTER_NET_STREAMS_H_
 #define ROSTER_NET_STREAMS_H_
 
@@ -19,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,6 +42,9 @@ struct StreamOptions {
   size_t max_inbound = 128;
   // What all inbound requests in progress may declare together.
   size_t max_inbound_bytes = 64 << 20;
+  // How long an inbound connection that has been answered waits for its
+  // next request.
+  absl::Duration keep_alive = absl::Seconds(30);
   // Inbound connections from a peer ("HOST:PORT") this refuses are closed
   // at once, before they count against the limits above. Unset: all.
   std::function<bool(const std::string& peer)> admit;
@@ -45,10 +54,15 @@ class Streams {
  public:
   // The reply frame (after its length prefix), or why there is none.
   using Done = std::function<void(absl::StatusOr<std::string> frame)>;
-  // Given the peer's address and the request frame, returns the reply to
-  // write (length prefix included), or "" to close without one.
-  using Handler =
-      std::function<std::string(const std::string& peer, std::string_view)>;
+  // The reply to write (length prefix included), or "" to close without
+  // one; with `keep_open` the connection then waits for another request.
+  // Called at most once, on the loop thread, now or later; a reply given
+  // after the connection has closed is dropped.
+  using Respond = std::function<void(std::string reply, bool keep_open)>;
+  // Given the peer's address and a request frame, answers through
+  // `respond`.
+  using Handler = std::function<void(const std::string& peer,
+                                     std::string_view frame, Respond respond)>;
 
   Streams(uv_loop_t* loop, StreamOptions options, NetCounters* counters);
   ~Streams();  // after CloseAll() has completed
@@ -68,6 +82,11 @@ class Streams {
   friend struct Conn;
   void Forget(Conn* conn);
   static void OnConnection(uv_stream_t* server, int status);
+  // Closes the inbound connection idle longest between requests; false
+  // when none is.
+  bool EvictIdle();
+  void OnAnswer(uint64_t conn_id, uint64_t request, std::string reply,
+                bool keep_open);
 
   uv_loop_t* loop_;
   StreamOptions options_;
@@ -78,6 +97,9 @@ class Streams {
   size_t inbound_ = 0;
   uint64_t inbound_bytes_ = 0;
   absl::flat_hash_set<Conn*> conns_;
+  // Inbound connections by id, for answers that come later.
+  absl::flat_hash_map<uint64_t, Conn*> inbound_by_id_;
+  uint64_t next_conn_id_ = 1;
   CloseGroup closer_;  // the listener and every connection
 
  public:
@@ -86,6 +108,14 @@ class Streams {
 
 // uv's error as text a person can act on ("connection refused").
 std::string UvError(int code);
+
+// Writes `bytes` to `stream`, which owns nothing of them: each write keeps
+// its own buffer and request, so one may start before the last has
+// reported. `written` gets uv's status once they are in the kernel's
+// hands (UV_ECANCELED if the handle closed first). A negative result is
+// uv's error, and `written` is then not called.
+int WriteOwned(uv_stream_t* stream, std::string bytes,
+               void (*written)(uv_stream_t* stream, int status));
 
 }  // namespace roster::net
 

@@ -103,8 +103,9 @@ UvRuntime::UvRuntime(uv_loop_t* loop, Options options, Host* host,
       host_(host),
       counters_(counters),
       streams_(loop, options_.streams, counters),
+      pool_(loop, options_.pool, counters),
       resolver_(loop, options_.dns_server, counters) {
-  closer_.Add(2);  // the streams and the resolver, each closing as one
+  closer_.Add(3);  // the streams, the pool and the resolver, each as one
   std::random_device device;
   std::seed_seq seq{device(), device(), device(), device(),
                     device(), device(), device(), device()};
@@ -144,8 +145,14 @@ absl::Status UvRuntime::Start() {
     return absl::UnavailableError(absl::StrCat("UDP receive: ", UvError(r)));
   }
   return streams_.Listen(
-      pair->tcp, [this](const std::string& peer, std::string_view frame) {
-        return LengthPrefixed(host_->OnStream(peer, frame));
+      pair->tcp, [this](const std::string& peer, std::string_view frame,
+                        Streams::Respond respond) {
+        host_->OnStream(
+            peer, frame,
+            [respond = std::move(respond)](std::string reply, bool keep_open) {
+              respond(reply.empty() ? std::string() : LengthPrefixed(reply),
+                      keep_open);
+            });
       });
 }
 
@@ -256,6 +263,19 @@ void UvRuntime::Exchange(const std::string& to, std::string_view frame,
   streams_.Exchange(*dest, LengthPrefixed(frame), std::move(done));
 }
 
+void UvRuntime::Call(const std::string& to, std::string_view frame,
+                     absl::Duration timeout, Reply done) {
+  const sockaddr_storage* dest = Resolve(to);
+  if (dest == nullptr) {
+    Defer([done = std::move(done), to] {
+      done(absl::InvalidArgumentError(
+          absl::StrCat("'", to, "' is not an IP address and port")));
+    });
+    return;
+  }
+  pool_.Call(*dest, to, LengthPrefixed(frame), timeout, std::move(done));
+}
+
 void UvRuntime::After(absl::Duration delay, Timer timer) {
   if (closer_.closing() || !started_) return;
   int64_t ns = absl::ToInt64Nanoseconds(delay);
@@ -325,6 +345,7 @@ void UvRuntime::Close(std::function<void()> closed) {
           CloseHandle<&UvRuntime::closer_>(&defer_timer_);
         }
         streams_.CloseAll([this] { closer_.Done(); });
+        pool_.CloseAll([this] { closer_.Done(); });
         resolver_.Close([this] { closer_.Done(); });
       },
       [this, closed = std::move(closed)] {

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "net/close_group.h"
+#include "net/connection_pool.h"
 #include "net/seeds.h"
 #include "net/stream.h"
 #include "net/streams.h"
@@ -42,9 +43,12 @@ class UvRuntime final : public Runtime {
     // The outcome of a StartSync: the peer's reply frame or the error.
     virtual void OnSyncDone(const std::string& to,
                             absl::StatusOr<std::string> response) = 0;
-    // An inbound request's frame; returns the reply's frame.
-    virtual std::string OnStream(const std::string& peer,
-                                 std::string_view frame) = 0;
+    // An inbound request's frame; `reply` takes the reply's frame (empty:
+    // close without one), now or later on the loop thread, and whether the
+    // connection may carry another request (Swim::StreamReply's own).
+    using StreamReply = std::function<void(std::string frame, bool keep_open)>;
+    virtual void OnStream(const std::string& peer, std::string_view frame,
+                          StreamReply reply) = 0;
     // The answer to a ResolveSeed.
     virtual void OnSeedResolved(
         const std::string& seed,
@@ -54,6 +58,7 @@ class UvRuntime final : public Runtime {
   struct Options {
     sockaddr_storage bind;  // port 0: any free port, the same for UDP and TCP
     StreamOptions streams;
+    PoolOptions pool;        // SendTo and Request
     std::string dns_server;  // NodeConfig::dns_server
   };
 
@@ -79,6 +84,12 @@ class UvRuntime final : public Runtime {
   // Exchange().
   using Reply = std::function<void(absl::StatusOr<std::string>)>;
   void Exchange(const std::string& to, std::string_view frame, Reply done);
+  // Sends the request `frame` to `to` on one of the pooled connections
+  // (connection_pool.h), for a call with its own deadline.
+  void Call(const std::string& to, std::string_view frame,
+            absl::Duration timeout, Reply done);
+  // The member at `to` failed or left: its idle pooled connections close.
+  void ClosePooled(const std::string& to) { pool_.ClosePeer(to); }
   // Runs `fn` on the loop soon, outside the current call stack.
   void Defer(std::function<void()> fn);
 
@@ -111,8 +122,9 @@ class UvRuntime final : public Runtime {
   uv_timer_t timer_;
   uv_timer_t defer_timer_;
   Streams streams_;
+  ConnectionPool pool_;
   Resolver resolver_;
-  // UDP, the two timers, the streams and the resolver.
+  // UDP, the two timers, the streams, the pool and the resolver.
   CloseGroup closer_;
   bool started_ = false;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>>

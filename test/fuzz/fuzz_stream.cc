@@ -1,7 +1,8 @@
 // libFuzzer target: what arrives on a TCP connection, through
 // net::FrameReader (in pieces, as reads deliver it), core::OpenStream and
 // the decoder of each stream kind: core::DecodeAppMessage,
-// core::DecodeMemberList and core::DecodePushPull, with the fuzz keyring
+// core::DecodeAppReply, core::DecodeMemberList and core::DecodePushPull,
+// with the fuzz keyring
 // (which also accepts plaintext) wherever a frame opens.
 //
 // The first input byte is a mode: bit 0 clear, the rest is the raw bytes of
@@ -66,6 +67,20 @@ void Members(std::string_view body) {
   }
 }
 
+// The answer to a message or request: a status any reader can show, and
+// a response that encodes back to what it was.
+void Reply(std::string_view body) {
+  const auto reply = core::DecodeAppReply(body);
+  if (!reply.ok()) return;
+  const absl::Status status = core::AppReplyStatus(*reply);
+  FUZZ_CHECK(status.message().size() <= 300);
+  for (char c : status.message()) FUZZ_CHECK(c >= 0x20 && c < 0x7f);
+  if (!status.ok()) return;
+  const auto again =
+      core::DecodeAppReply(core::EncodeAppReply(status, reply->payload()));
+  FUZZ_CHECK(again.ok() && again->payload() == reply->payload());
+}
+
 // What a member (Swim::HandleStream) and a requester do with a whole
 // frame, request or reply.
 void Serve(std::string_view frame, std::string_view label) {
@@ -79,7 +94,11 @@ void Serve(std::string_view frame, std::string_view label) {
       PushPull(opened.value.body);
       return;
     case wire::STREAM_KIND_MESSAGE:
+    case wire::STREAM_KIND_REQUEST:
       Message(opened.value.body);
+      return;
+    case wire::STREAM_KIND_REPLY:
+      Reply(opened.value.body);
       return;
     case wire::STREAM_KIND_OK:  // a push-pull reply or a member list
       PushPull(opened.value.body);

@@ -176,6 +176,8 @@ int main(int argc, char** argv) {
   using roster::wire::STREAM_KIND_MESSAGE;
   using roster::wire::STREAM_KIND_OK;
   using roster::wire::STREAM_KIND_PUSH_PULL;
+  using roster::wire::STREAM_KIND_REPLY;
+  using roster::wire::STREAM_KIND_REQUEST;
   ok &= Write(
       stream, "push_pull_request",
       Mode(false, false, 64) + EncodeStream(STREAM_KIND_PUSH_PULL, pp, ""));
@@ -185,6 +187,22 @@ int main(int argc, char** argv) {
               Mode(false, false, 3) +
                   EncodeStream(STREAM_KIND_MESSAGE,
                                EncodeAppMessage("n1", "payload"), ""));
+  ok &= Write(stream, "request",
+              Mode(false, false, 9) +
+                  EncodeStream(STREAM_KIND_REQUEST,
+                               EncodeAppMessage("n1", "question", true), ""));
+  ok &= Write(
+      stream, "reply_with_response",
+      Mode(true, false, 12) +
+          KindAndBody(STREAM_KIND_REPLY, roster::core::EncodeAppReply(
+                                             absl::OkStatus(), "answer")));
+  ok &= Write(
+      stream, "reply_refused",
+      Mode(false, true, 4) +
+          EncodeStream(STREAM_KIND_REPLY,
+                       roster::core::EncodeAppReply(
+                           absl::ResourceExhaustedError("queue full"), ""),
+                       "prod"));
   ok &= Write(
       stream, "members_request",
       Mode(false, true, 1) + EncodeStream(STREAM_KIND_MEMBERS, "", "prod"));

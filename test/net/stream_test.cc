@@ -36,8 +36,11 @@ TEST(FrameReaderTest, GathersAFrameFromPiecesOfAnySize) {
 
 TEST(FrameReaderTest, IgnoresBytesPastTheFrame) {
   FrameReader reader(1024);
-  ASSERT_TRUE(reader.Append(Prefixed("abc") + "trailing"));
+  ASSERT_TRUE(reader.Append(Prefixed("abc")));
+  EXPECT_FALSE(reader.has_excess());
+  ASSERT_TRUE(reader.Append("trailing"));
   ASSERT_TRUE(reader.complete());
+  EXPECT_TRUE(reader.has_excess());
   EXPECT_EQ(reader.TakeFrame(), "abc");
 }
 

@@ -46,10 +46,12 @@ std::string PrintableRefusal(std::string_view text) {
   return out;
 }
 
-std::string EncodeAppMessage(std::string_view from, std::string_view payload) {
+std::string EncodeAppMessage(std::string_view from, std::string_view payload,
+                             bool reply_with_status) {
   wire::AppMessage m;
   m.set_from(std::string(from));
   m.set_payload(std::string(payload));
+  m.set_reply_with_status(reply_with_status);
   return m.SerializeAsString();
 }
 
@@ -62,6 +64,35 @@ absl::StatusOr<wire::AppMessage> DecodeAppMessage(std::string_view body,
   if (!CheckMemberName(m.from(), "the message's sender", limits, &error))
     return absl::InvalidArgumentError(error.message);
   return m;
+}
+
+std::string EncodeAppReply(const absl::Status& status,
+                           std::string_view payload) {
+  wire::AppReply r;
+  r.set_code(static_cast<uint32_t>(status.code()));
+  if (status.ok()) {
+    r.set_payload(std::string(payload));
+  } else {
+    r.set_message(std::string(status.message()));
+  }
+  return r.SerializeAsString();
+}
+
+absl::StatusOr<wire::AppReply> DecodeAppReply(std::string_view body) {
+  wire::AppReply r;
+  if (!r.ParseFromArray(body.data(), static_cast<int>(body.size())))
+    return absl::InvalidArgumentError("the reply does not decode");
+  return r;
+}
+
+absl::Status AppReplyStatus(const wire::AppReply& reply) {
+  if (reply.code() == 0) return absl::OkStatus();
+  const uint32_t last =
+      static_cast<uint32_t>(absl::StatusCode::kUnauthenticated);
+  const absl::StatusCode code =
+      reply.code() <= last ? static_cast<absl::StatusCode>(reply.code())
+                           : absl::StatusCode::kUnknown;
+  return absl::Status(code, PrintableRefusal(reply.message()));
 }
 
 std::string EncodeMemberList(const std::vector<MemberInfo>& members,

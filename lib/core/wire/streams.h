@@ -44,11 +44,22 @@ Decoded<StreamView> OpenStream(std::string_view frame, std::string_view label,
 // printable ASCII replaced.
 std::string PrintableRefusal(std::string_view text);
 
-// STREAM_KIND_MESSAGE bodies. The sender's name is checked by the wire's
-// rule for names.
-std::string EncodeAppMessage(std::string_view from, std::string_view payload);
+// STREAM_KIND_MESSAGE and STREAM_KIND_REQUEST bodies. The sender's name is
+// checked by the wire's rule for names. `reply_with_status` asks for a
+// STREAM_KIND_REPLY (requests always get one).
+std::string EncodeAppMessage(std::string_view from, std::string_view payload,
+                             bool reply_with_status = false);
 absl::StatusOr<wire::AppMessage> DecodeAppMessage(std::string_view body,
                                                   const Limits& limits);
+
+// STREAM_KIND_REPLY bodies: the receiver's status, and with Ok the
+// response. A code that is no absl::StatusCode reads as kUnknown, and a
+// refusal's text is made printable (PrintableRefusal).
+std::string EncodeAppReply(const absl::Status& status,
+                           std::string_view payload);
+absl::StatusOr<wire::AppReply> DecodeAppReply(std::string_view body);
+// The status an AppReply carries (Ok, or its code and printable text).
+absl::Status AppReplyStatus(const wire::AppReply& reply);
 
 // The bodies of STREAM_KIND_MEMBERS replies: each member with the time
 // since its last change of state. Names and addresses are checked by the

@@ -99,8 +99,32 @@ struct NetCounters {
   uint64_t streams_not_admitted = 0;  // from outside swim.allowed_networks
   uint64_t stream_bytes_sent = 0;
   uint64_t stream_bytes_received = 0;
+  // Inbound: requests served on a connection after its first, and
+  // connections closed while idle between requests (after keep-alive, or
+  // to make room under max_inbound_streams).
+  uint64_t streams_reused = 0;
+  uint64_t streams_idle_closed = 0;
+  uint64_t streams_evicted = 0;
   uint64_t messages_sent = 0;      // SendTo calls delivered
   uint64_t messages_received = 0;  // SendTo messages handed to on_message
+  uint64_t requests_sent = 0;      // Request calls answered with a response
+  uint64_t requests_received = 0;  // requests handed to on_request
+  // The outbound connections SendTo and Request keep per member: opened,
+  // calls sent on one that had carried an earlier call, closed (for any
+  // reason: opened less closed are open now), closed after
+  // NodeConfig::connection_idle_timeout unused, and calls sent again on a
+  // new connection because the peer had closed the reused one.
+  uint64_t message_connections_opened = 0;
+  uint64_t message_connections_reused = 0;
+  uint64_t message_connections_closed = 0;
+  uint64_t message_connections_idle_closed = 0;
+  uint64_t message_retries = 0;
+  // SendTo and Request calls whose deadline passed before an answer.
+  uint64_t message_timeouts = 0;
+  // Messages and requests refused because NodeConfig::max_pending_messages
+  // already waited for the handlers' thread (the sender gets
+  // ResourceExhausted).
+  uint64_t messages_overflowed = 0;
   uint64_t dns_lookups = 0;
   uint64_t dns_failures = 0;
   // Calls of on_event, on_broadcast, merge_remote_state and on_log run on
@@ -112,7 +136,7 @@ struct NetCounters {
   uint64_t total_drops() const {
     return datagrams_truncated + streams_refused + streams_timed_out +
            streams_too_large + streams_malformed + streams_not_admitted +
-           callbacks_dropped;
+           callbacks_dropped + messages_overflowed;
   }
   bool operator==(const NetCounters&) const = default;
 };

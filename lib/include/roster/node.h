@@ -21,17 +21,23 @@
 //    node's delivery thread (its own, started with the first call), one at
 //    a time, in the order the protocol raised them, each with copies of
 //    what it is told. They may take as long as they like, call any method
-//    (Join, Leave and SendTo block only the delivery thread), and shut the
-//    node down or destroy it. While one runs, later calls wait in a queue
-//    of at most max_pending_callbacks; past that they are dropped and
+//    (Join, Leave, SendTo and Request block only the delivery thread), and
+//    shut the node down or destroy it. While one runs, later calls wait in a
+//    queue of at most max_pending_callbacks; past that they are dropped and
 //    counted (NetCounters::callbacks_dropped), never waited for. By the
 //    time a callback runs, the reads below already show what it is told.
+//  - on_message and on_request run on the node's handlers' thread, one at
+//    a time, in the order the calls arrived, and may take as long as they
+//    like and call any method: the caller's SendTo or Request waits for
+//    the handler (within its own deadline), the loop does not. Calls past
+//    max_pending_messages waiting are refused: the sender gets
+//    ResourceExhausted (NetCounters::messages_overflowed).
 //  - local_state and allow_member return what the protocol needs at once,
 //    so they run on the loop thread, as memberlist's delegates do: they
 //    must be quick (bounded: no I/O, no lock held long by another thread)
-//    and must not call Join, Leave, SendTo or Shutdown, nor destroy the
-//    node. The same holds for on_message (SendTo's reply waits for it) and
-//    for the `done` of JoinAsync and SendToAsync, which run there too.
+//    and must not call Join, Leave, SendTo, Request or Shutdown, nor
+//    destroy the node. The same holds for the `done` of JoinAsync,
+//    SendToAsync and RequestAsync, which run there too.
 //
 // Every public method is safe to call from any thread. The reads (Members,
 // Lookup, Self, NumAlive, HealthScore, counters) never block: they answer
@@ -42,14 +48,14 @@
 // thousand). SetMeta, Broadcast and SetKeyring hand their work to the loop
 // thread and wait for it to run that one task (behind the turn under way,
 // never behind a delivery-thread callback), and a read after they return
-// sees their effect. JoinAsync and SendToAsync never block. The blocking
-// calls are bounded: Join by the DNS and stream timeouts and a takeover
-// check's probes, Leave by its timeout, SendTo by the stream timeouts;
-// called on the loop thread (a caller's loop) they return
-// FailedPrecondition. Shutdown() and the destructor wait for a
-// delivery-thread callback under way to return, except from inside one or
-// on the loop thread: do not call them holding a lock that a callback
-// waits for.
+// sees their effect. JoinAsync, SendToAsync and RequestAsync never block.
+// The blocking calls are bounded: Join by the DNS and stream timeouts and a
+// takeover check's probes, Leave by its timeout, SendTo and Request by
+// their own timeout; called on the loop thread (a caller's loop) they
+// return FailedPrecondition. Shutdown() and the destructor wait for a
+// delivery-thread callback or a handler under way to return, except from
+// inside one or on the loop thread: do not call them holding a lock that a
+// callback waits for.
 //
 // With a caller's loop, the thread that calls Start() is taken to be the
 // one that runs the loop: call Start() there, before or while the loop
@@ -105,9 +111,22 @@ struct NodeConfig {
   absl::Duration idle_timeout = absl::Seconds(5);
   absl::Duration stream_timeout = absl::Seconds(10);
   size_t max_inbound_streams = 128;
-  // Largest SendTo payload (the stream cap, swim.limits.max_stream_bytes,
-  // bounds everything else that arrives over TCP).
+  // Largest SendTo or Request payload, and Request response (the stream
+  // cap, swim.limits.max_stream_bytes, bounds everything else that arrives
+  // over TCP).
   size_t max_message_bytes = 1 << 20;
+  // SendTo and Request keep at most this many connections open to each
+  // member (at least 1), each carrying one call after another; calls past
+  // them wait for one to be free. One unused for connection_idle_timeout
+  // is closed. A member keeps an inbound connection that has been answered
+  // open for twice that, waiting for the next request, so that the sender
+  // is the one to close it.
+  size_t message_connections = 2;
+  absl::Duration connection_idle_timeout = absl::Seconds(15);
+  // Messages and requests received wait for the handlers' thread in a
+  // queue of at most this many (at least 1); past it the sender gets
+  // ResourceExhausted (NetCounters::messages_overflowed).
+  size_t max_pending_messages = 1024;
 
   // DNS server for dns: and srv: seeds ("127.0.0.1:5353"); empty means the
   // system's resolver configuration.
@@ -117,13 +136,22 @@ struct NodeConfig {
   uv_loop_s* loop = nullptr;
 
   // Callbacks (see Threads above): on_event, on_broadcast,
-  // merge_remote_state and on_log on the delivery thread, in order; the
-  // others on the loop thread, and quick.
+  // merge_remote_state and on_log on the delivery thread, in order;
+  // on_message and on_request on the handlers' thread; the others on the
+  // loop thread, and quick.
   std::function<void(const Event&)> on_event;
   std::function<void(std::string_view origin, std::string_view payload)>
       on_broadcast;
+  // A SendTo from member `from`; the sender's call returns Ok once this
+  // has returned. On the handlers' thread.
   std::function<void(std::string_view from, std::string_view payload)>
-      on_message;  // SendTo from member `from`
+      on_message;
+  // A Request from member `from`: the response (at most max_message_bytes)
+  // goes back to the caller, and so does an error, with its code and
+  // message. On the handlers' thread.
+  std::function<absl::StatusOr<std::string>(std::string_view from,
+                                            std::string_view payload)>
+      on_request;
   // Application state exchanged in push-pull (on join and periodically).
   std::function<std::string(bool join)> local_state;
   std::function<void(std::string_view state, bool join)> merge_remote_state;
@@ -137,7 +165,8 @@ struct NodeConfig {
 
   // The profile's timing, and for NodeConfig the TCP timeouts to match:
   // connect and idle 5 s and whole exchanges 10 s on LAN, 10/10/30 s on
-  // WAN, 1/1/2 s on Local.
+  // WAN, 1/1/2 s on Local; connection_idle_timeout 15 s on LAN, 30 s on
+  // WAN, 3 s on Local.
   static NodeConfig ForProfile(Profile profile, std::string name,
                                std::string bind_addr);
 };
@@ -186,7 +215,8 @@ class Node {
   // one: then it returns at once, and the node may be destroyed there too.
   // On a caller's loop, called from another thread, it returns at once
   // and a loop-thread callback under way may still finish; called on the
-  // loop thread, it does not wait for the delivery thread.
+  // loop thread, it does not wait for the delivery thread. Messages and
+  // requests still waiting for their handler are dropped.
   void Shutdown();
 
   // Reads: from the latest snapshot, never waiting (see Threads above);
@@ -210,13 +240,58 @@ class Node {
   // datagram (swim.packet_budget), and each member's on_broadcast sees it
   // once.
   absl::Status Broadcast(std::string payload);
-  // Sends `payload` to member `name` over TCP; Ok once its on_message has
-  // been called. NotFound for an unknown member, Unavailable when it cannot
-  // be reached, FailedPrecondition when it has no on_message handler.
+  // Sends `payload` to member `name` over TCP and waits at most `timeout`
+  // (by default NodeConfig::stream_timeout) for its answer. Connections to
+  // a member are reused (NodeConfig::message_connections). What the status
+  // says of delivery:
+  //   Ok: the member's on_message has run and returned.
+  //   Not delivered (on_message has not run and will not):
+  //     NotFound: no member of that name is known.
+  //     InvalidArgument: `payload` is over max_message_bytes (ours, or the
+  //       receiver's), or `timeout` is not positive.
+  //     FailedPrecondition: the member has no on_message handler.
+  //     ResourceExhausted: the member's queue of messages waiting for its
+  //       handler is full (NodeConfig::max_pending_messages), or 4,096
+  //       calls already wait here for a connection to it.
+  //     Unavailable, when the member is known to have failed or left.
+  //   Not known to be delivered (on_message may have run, or may still):
+  //     DeadlineExceeded: no answer within `timeout`. An answer that comes
+  //       later is discarded: a call reports exactly one outcome.
+  //     Unavailable: the member could not be reached or the connection
+  //       broke (the message says which).
+  //     Cancelled: this node shut down.
+  // A message is handled at most once, save one case: a call sent on a
+  // reused connection that the member closes before answering is sent once
+  // more on a new connection, and a member that restarted at once at the
+  // same address could then handle it as a new process.
   absl::Status SendTo(std::string_view name, std::string payload);
-  // The same without blocking; `done` runs on the loop thread.
+  absl::Status SendTo(std::string_view name, std::string payload,
+                      absl::Duration timeout);
+  // The same without blocking; `done` runs once, on the loop thread (or at
+  // once on the calling thread after Shutdown).
   void SendToAsync(std::string_view name, std::string payload,
                    std::function<void(absl::Status)> done);
+  void SendToAsync(std::string_view name, std::string payload,
+                   absl::Duration timeout,
+                   std::function<void(absl::Status)> done);
+
+  // Asks member `name` for a response to `payload`: what its on_request
+  // returns, within `timeout` (by default NodeConfig::stream_timeout). The
+  // statuses are SendTo's, FailedPrecondition also when the member has no
+  // on_request handler or is a build from before requests ("unknown
+  // request kind"), InvalidArgument also when the response is over
+  // max_message_bytes; an error on_request returns comes with its own code
+  // and message ("... it refused: ...").
+  absl::StatusOr<std::string> Request(std::string_view name,
+                                      std::string payload);
+  absl::StatusOr<std::string> Request(std::string_view name,
+                                      std::string payload,
+                                      absl::Duration timeout);
+  // The same without blocking; `done` runs once, on the loop thread (or at
+  // once on the calling thread after Shutdown).
+  void RequestAsync(std::string_view name, std::string payload,
+                    absl::Duration timeout,
+                    std::function<void(absl::StatusOr<std::string>)> done);
 
   // Starts sealing datagrams and streams with `keyring` (nullptr: stops):
   // for turning encryption on in a running plaintext cluster. Key rotation

@@ -9,11 +9,13 @@
 #define ROSTER_RUNTIME_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "roster/member.h"
 
@@ -68,6 +70,13 @@ struct JoinResult {
   std::vector<std::string> failed;
 };
 
+// What an application message asks of its receiver: to be handled
+// (Node::SendTo), or to be answered with a response (Node::Request).
+enum class AppMessageKind : uint8_t { kMessage, kRequest };
+// The receiver's answer to an application message: the response (ignored
+// for a kMessage), or why it was refused.
+using AppAnswer = std::function<void(absl::StatusOr<std::string> response)>;
+
 // The application's hooks. Every call happens on the thread that drives the
 // Swim instance, from inside one of its Handle* or API calls.
 class Delegate {
@@ -96,6 +105,25 @@ class Delegate {
     (void)from;
     (void)payload;
     return absl::FailedPreconditionError("this member has no message handler");
+  }
+  // An application message or request from member `from`. `answer` takes
+  // what goes back to the sender: call it once, on the thread that drives
+  // the Swim, now or later, and not after the Swim is gone (later calls
+  // are ignored). By default a message goes to OnMessage and is answered
+  // with its status at once, and a request is refused (FailedPrecondition).
+  virtual void OnAppMessage(std::string_view from, std::string_view payload,
+                            AppMessageKind kind, AppAnswer answer) {
+    if (kind == AppMessageKind::kRequest) {
+      answer(
+          absl::FailedPreconditionError("this member has no request handler"));
+      return;
+    }
+    absl::Status handled = OnMessage(from, payload);
+    if (handled.ok()) {
+      answer(std::string());
+    } else {
+      answer(std::move(handled));
+    }
   }
   // The outcome of a Swim::Join (see JoinResult). Called once per Join.
   virtual void OnJoinDone(const JoinResult& result) { (void)result; }

@@ -11,6 +11,7 @@
 #ifndef ROSTER_SWIM_H_
 #define ROSTER_SWIM_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,11 +47,26 @@ class Swim {
   void HandlePacket(std::string_view from, std::string_view bytes);
   // One TCP request, its whole frame in and the whole reply frame out:
   // push-pull (merges the request, answers with our state), this member's
-  // list (as `roster members` asks), or an application message
-  // (Delegate::OnMessage). A request that is unreadable, malformed, from
+  // list (as `roster members` asks), or an application message or
+  // request (Delegate::OnAppMessage). A request that is unreadable,
+  // malformed, from
   // outside the allowed networks or refused gets an error reply, counted
   // in Counters::streams_refused.
+  //
+  // With this form an application message or request must be answered
+  // from inside Delegate::OnAppMessage; one answered later is refused
+  // ("its handler answers later").
   std::string HandleStream(std::string_view from, std::string_view frame);
+  // The same, for a runtime that can write the reply later: `reply` gets
+  // the reply frame once, from inside this call for every kind but an
+  // application message or request, whose reply waits for the
+  // Delegate::OnAppMessage answer. `keep_open` says whether the connection
+  // may carry another request: true after an application message or
+  // request was answered (its sender keeps the connection for the next
+  // one), false after anything else (close once the reply is written).
+  using StreamReply = std::function<void(std::string frame, bool keep_open)>;
+  void HandleStream(std::string_view from, std::string_view frame,
+                    StreamReply reply);
   void HandleSyncResponse(std::string_view from, std::string_view response);
   // `why` says what went wrong, for JoinResult's messages.
   void HandleSyncFailed(
@@ -65,11 +81,19 @@ class Swim {
       const absl::StatusOr<std::vector<std::string>>& addrs);
 
   // The request frame carrying `payload` to another member's
-  // Delegate::OnMessage (as Node::SendTo sends it).
+  // Delegate::OnAppMessage as a message (as Node::SendTo sends it).
   std::string MessageRequest(std::string_view payload);
-  // Reads the reply to such a request: Ok, FailedPrecondition with what
-  // the peer refused, or DataLoss when it cannot be read.
+  // Reads the reply to such a request: Ok; the receiver's refusal with its
+  // code (FailedPrecondition for a build that says only why); or DataLoss
+  // when it cannot be read.
   absl::Status ReadReply(std::string_view frame);
+  // The request frame asking another member's Delegate::OnAppMessage for a
+  // response to `payload` (as Node::Request sends it).
+  std::string RequestFrame(std::string_view payload);
+  // Reads the reply to such a request: the response, or the failure as
+  // ReadReply words it (a build before requests refuses them as an
+  // unknown request kind: FailedPrecondition).
+  absl::StatusOr<std::string> ReadResponse(std::string_view frame);
 
   // Application calls.
   // Starts a push-pull exchange with every seed: an address, or a name the
