@@ -374,6 +374,46 @@ TEST(CallbacksTest, ANodeDestroyedInsideItsOwnCallback) {
   EXPECT_EQ(nodes[1]->Members(MemberFilter::kAll).size(), 3u);
 }
 
+// Shut down from inside its own on_event, destroyed later elsewhere: from
+// then on every call fails or returns nothing.
+TEST(CallbacksTest, ANodeShutDownInsideItsOwnCallback) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopped = false;
+  std::atomic<Node*> self{nullptr};
+  auto nodes = StartThree([&](int i, NodeConfig& c) {
+    if (i != 2) return;
+    c.on_event = [&](const Event& e) {
+      if (e.member.meta != "stop" || self == nullptr) return;
+      self.load()->Shutdown();
+      std::lock_guard<std::mutex> lock(mu);
+      stopped = true;
+      cv.notify_all();
+    };
+  });
+  ASSERT_EQ(nodes.size(), 3u);
+  self = nodes[2].get();
+  ASSERT_TRUE(Form(nodes));
+  ASSERT_TRUE(nodes[0]->SetMeta("stop").ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(
+        cv.wait_for(lock, std::chrono::seconds(10), [&] { return stopped; }));
+  }
+  EXPECT_TRUE(nodes[2]->Members().empty());
+  EXPECT_FALSE(nodes[2]->Lookup("n0").has_value());
+  EXPECT_EQ(nodes[2]->NumAlive(), 0u);
+  EXPECT_TRUE(absl::IsCancelled(nodes[2]->SetMeta("x")));
+  EXPECT_TRUE(absl::IsCancelled(nodes[2]->Join({nodes[0]->addr()})));
+  nodes[2].reset();  // on this thread, after the callback's Shutdown
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto m = nodes[0]->Lookup("n2");
+        return m && m->state == MemberState::kDead;
+      },
+      absl::Seconds(15)));
+}
+
 // Join, SendTo and Leave from inside callbacks block only the delivery
 // thread, and work; each callback already sees what it is told.
 TEST(CallbacksTest, BlockingCallsWorkFromInsideCallbacks) {
