@@ -25,68 +25,10 @@
 #include "gtest/gtest.h"
 #include "roster/node.h"
 #include "test/common/wait_until.h"
+#include "test/net/callback_members.h"
 
 namespace roster {
 namespace {
-
-// A handler's way to block, released by the test at its end (or after 30
-// s, so that a failing test never hangs).
-class Gate {
- public:
-  void Arm() {
-    std::lock_guard<std::mutex> lock(mu_);
-    armed_ = true;
-  }
-  // In a callback: blocks if armed (once), until Release() or 30 s.
-  void MaybeBlock() {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!armed_) return;
-    armed_ = false;
-    blocking_ = true;
-    cv_.wait_for(lock, std::chrono::seconds(30), [&] { return released_; });
-    blocking_ = false;
-  }
-  bool blocking() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return blocking_;
-  }
-  void Release() {
-    std::lock_guard<std::mutex> lock(mu_);
-    released_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool armed_ = false;
-  bool blocking_ = false;
-  bool released_ = false;
-};
-
-// What one member's on_event saw.
-struct Events {
-  std::mutex mu;
-  std::vector<Event> seen;
-
-  void Add(const Event& e) {
-    std::lock_guard<std::mutex> lock(mu);
-    seen.push_back(e);
-  }
-  int Count(EventType type, const std::string& member) {
-    std::lock_guard<std::mutex> lock(mu);
-    return static_cast<int>(
-        std::count_if(seen.begin(), seen.end(), [&](const Event& e) {
-          return e.type == type && e.member.name == member;
-        }));
-  }
-  bool Has(EventType type, const std::string& member, const std::string& meta) {
-    std::lock_guard<std::mutex> lock(mu);
-    return std::any_of(seen.begin(), seen.end(), [&](const Event& e) {
-      return e.type == type && e.member.name == member && e.member.meta == meta;
-    });
-  }
-};
 
 // The longest a read may take while a handler blocks: microseconds in
 // fact; a sanitizer's instrumentation and scheduling make it milliseconds.
@@ -96,48 +38,6 @@ constexpr absl::Duration kReadBound = absl::Milliseconds(50);
 #else
 constexpr absl::Duration kReadBound = absl::Milliseconds(1);
 #endif
-
-NodeConfig LocalConfig(int i) {
-  return NodeConfig::ForProfile(Profile::kLocal, absl::StrCat("n", i),
-                                "127.0.0.1:0");
-}
-
-// Three started members; `tune(i, config)` sets each one's callbacks.
-std::vector<std::unique_ptr<Node>> StartThree(
-    const std::function<void(int, NodeConfig&)>& tune) {
-  std::vector<std::unique_ptr<Node>> nodes;
-  for (int i = 0; i < 3; ++i) {
-    NodeConfig c = LocalConfig(i);
-    tune(i, c);
-    auto node = Node::Start(std::move(c));
-    EXPECT_TRUE(node.ok()) << node.status();
-    if (!node.ok()) return {};
-    nodes.push_back(std::move(*node));
-  }
-  return nodes;
-}
-
-bool AllAlive(const Node& node, size_t n) {
-  std::vector<MemberInfo> members = node.Members();
-  return members.size() == n &&
-         std::all_of(members.begin(), members.end(), [](const MemberInfo& m) {
-           return m.state == MemberState::kAlive;
-         });
-}
-
-// Joins n1 and n2 through n0 and waits until everyone sees everyone alive.
-bool Form(const std::vector<std::unique_ptr<Node>>& nodes) {
-  for (size_t i = 1; i < nodes.size(); ++i) {
-    if (!nodes[i]->Join({nodes[0]->addr()}).ok()) return false;
-  }
-  return WaitUntil(
-      [&] {
-        for (const auto& n : nodes)
-          if (!AllAlive(*n, nodes.size())) return false;
-        return true;
-      },
-      absl::Seconds(10));
-}
 
 // (a) and (b): a member whose on_event blocks keeps answering probes, and
 // its reads keep answering at once.
@@ -372,6 +272,46 @@ TEST(CallbacksTest, ANodeDestroyedInsideItsOwnCallback) {
       absl::Seconds(15)));
   EXPECT_EQ(nodes[1]->Members().size(), 2u) << "live members only";
   EXPECT_EQ(nodes[1]->Members(MemberFilter::kAll).size(), 3u);
+}
+
+// Shut down from inside its own on_event, destroyed later elsewhere: from
+// then on every call fails or returns nothing.
+TEST(CallbacksTest, ANodeShutDownInsideItsOwnCallback) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopped = false;
+  std::atomic<Node*> self{nullptr};
+  auto nodes = StartThree([&](int i, NodeConfig& c) {
+    if (i != 2) return;
+    c.on_event = [&](const Event& e) {
+      if (e.member.meta != "stop" || self == nullptr) return;
+      self.load()->Shutdown();
+      std::lock_guard<std::mutex> lock(mu);
+      stopped = true;
+      cv.notify_all();
+    };
+  });
+  ASSERT_EQ(nodes.size(), 3u);
+  self = nodes[2].get();
+  ASSERT_TRUE(Form(nodes));
+  ASSERT_TRUE(nodes[0]->SetMeta("stop").ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(
+        cv.wait_for(lock, std::chrono::seconds(10), [&] { return stopped; }));
+  }
+  EXPECT_TRUE(nodes[2]->Members().empty());
+  EXPECT_FALSE(nodes[2]->Lookup("n0").has_value());
+  EXPECT_EQ(nodes[2]->NumAlive(), 0u);
+  EXPECT_TRUE(absl::IsCancelled(nodes[2]->SetMeta("x")));
+  EXPECT_TRUE(absl::IsCancelled(nodes[2]->Join({nodes[0]->addr()})));
+  nodes[2].reset();  // on this thread, after the callback's Shutdown
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto m = nodes[0]->Lookup("n2");
+        return m && m->state == MemberState::kDead;
+      },
+      absl::Seconds(15)));
 }
 
 // Join, SendTo and Leave from inside callbacks block only the delivery

@@ -224,7 +224,8 @@ class Node {
   //
   // The live members (alive or suspect), or with MemberFilter::kAll every
   // member the table holds (failed and left ones too, until
-  // swim.dead_retention passes); sorted by name, this member included.
+  // swim.dead_retention passes); sorted by name, this member included (in
+  // the live ones until it has left).
   std::vector<MemberInfo> Members(
       MemberFilter filter = MemberFilter::kLive) const;
   // The member named `name` in any state; nullopt if the table has none.
