@@ -281,8 +281,8 @@ class Node {
   // statuses are SendTo's, FailedPrecondition also when the member has no
   // on_request handler or is a build from before requests ("unknown
   // request kind"), InvalidArgument also when the response is over
-  // max_message_bytes; an error on_request returns comes with its own code
-  // and message ("... it refused: ...").
+  // max_message_bytes (the handler has run, then); an error on_request
+  // returns comes with its own code and message ("... it refused: ...").
   absl::StatusOr<std::string> Request(std::string_view name,
                                       std::string payload);
   absl::StatusOr<std::string> Request(std::string_view name,
