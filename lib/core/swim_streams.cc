@@ -25,7 +25,7 @@ core::Decoded<core::StreamView> Swim::Impl::OpenStream(std::string_view frame,
   if (core::IsSealed(frame)) ++counters_.stream_frames_opened;
   auto stream = core::OpenStream(frame, cfg_.label, kMaxStreamFrameBytes,
                                  cfg_.keyring.get(), opened);
-  if (!stream.ok()) counters_.Drop(stream.error.reason);
+  if (!stream.ok()) Drop(stream.error.reason);
   return stream;
 }
 
@@ -37,7 +37,7 @@ std::string Swim::Impl::Refuse(std::string_view why) {
 std::string Swim::Impl::HandleStream(std::string_view from,
                                      std::string_view frame) {
   if (!networks_.Admits(from)) {
-    counters_.Drop(DropReason::kNotAdmitted);
+    Drop(DropReason::kNotAdmitted);
     return Refuse(absl::StrCat("not admitted: ", util::ToAbsl(from),
                                " is outside the allowed networks"));
   }
@@ -60,7 +60,7 @@ std::string Swim::Impl::HandleStream(std::string_view from,
     case wire::STREAM_KIND_MESSAGE: {
       auto message = core::DecodeAppMessage(body, cfg_.limits);
       if (!message.ok()) {
-        counters_.Drop(DropReason::kMalformed);
+        Drop(DropReason::kMalformed);
         return Refuse(util::ToStd(message.status().message()));
       }
       absl::Status handled =
@@ -69,7 +69,7 @@ std::string Swim::Impl::HandleStream(std::string_view from,
       return SealStream(wire::STREAM_KIND_OK, {});
     }
     default:
-      counters_.Drop(DropReason::kMalformed);
+      Drop(DropReason::kMalformed);
       return Refuse("unknown request kind");
   }
 }
@@ -100,7 +100,7 @@ absl::StatusOr<std::string_view> Swim::Impl::OpenReply(std::string_view frame,
     default:
       break;
   }
-  counters_.Drop(DropReason::kMalformed);
+  Drop(DropReason::kMalformed);
   return absl::DataLossError("it sent an unknown kind of reply");
 }
 

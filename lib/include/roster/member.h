@@ -29,6 +29,17 @@ enum class EventType : uint8_t {
   kRestarted,  // a member known alive came back as a new process (a new
                // life), at the same address or a new one: whatever it held
                // in memory is gone
+  // About this member itself (event.member is Swim::Self()): news arrived
+  // that others suspect it, or declared it dead. It has refuted already
+  // (a higher incarnation is on its way to them), so there is no separate
+  // "recovered" event: the next probes settle it. Event::accuser names the
+  // member that raised the suspicion or death when the news said (empty
+  // when it came from a peer's table in push-pull). Types of their own,
+  // not kSuspected/kFailed, so that a handler that drops failed members
+  // never drops itself; not shown as a member's last change. Frequent
+  // ones mean this member's network is lossy or it runs too slowly.
+  kSelfSuspected,
+  kSelfFailed,
 };
 std::string_view EventTypeName(EventType type);
 
@@ -50,11 +61,20 @@ struct MemberInfo {
   // from builds before versions, which speak version 1).
   uint32_t protocol_min = 0;
   uint32_t protocol_max = 0;
+  // The smoothed round-trip time of this member's direct UDP probes of it
+  // (an EWMA with weight 1/8, the first sample as it is; relayed and TCP
+  // probe acks are not counted), to microseconds; ZeroDuration until the
+  // first probe is answered, and for this member itself.
+  absl::Duration rtt = absl::ZeroDuration();
 };
 
 struct Event {
   EventType type;
   MemberInfo member;
+  // Who declared the suspicion or death: set for kSuspected, kFailed,
+  // kSelfSuspected and kSelfFailed when known (this member's own name
+  // when its own probes or timers decided).
+  std::string accuser;
 };
 
 }  // namespace roster
