@@ -173,12 +173,10 @@ class Swim::Impl {
     app_->OnEvent(Event{type, table_.Info(m), std::string(accuser)});
   }
   // News that others suspect or declared this member dead, which it has
-  // just refuted (kSelfSuspected, kSelfFailed; see member.h). `accuser`
-  // is this member's own name when the news came in a peer's table.
+  // just refuted (kSelfSuspected, kSelfFailed; see member.h). Not through
+  // Emit: it is no change of this member, and not its last_change.
   void EmitAboutSelf(EventType type, std::string_view accuser) {
-    app_->OnEvent(
-        Event{type, table_.Info(*self_),
-              accuser == cfg_.name ? std::string() : std::string(accuser)});
+    app_->OnEvent(Event{type, table_.Info(*self_), std::string(accuser)});
   }
 
   // Logging (swim_log.cc).

@@ -195,7 +195,7 @@ void Swim::Impl::OnSuspect(std::string_view name, uint32_t life,
     if (leaving_) return;
     Refute(incarnation);
     if (cfg_.lifeguard) awareness_.ApplyDelta(1);
-    EmitAboutSelf(EventType::kSelfSuspected, from);
+    EmitAboutSelf(EventType::kSelfSuspected, from_peer_table ? "" : from);
     return;
   }
   if (verdict == Verdict::kConfirm) {
@@ -247,7 +247,9 @@ void Swim::Impl::OnSuspect(std::string_view name, uint32_t life,
     QueueSuspect(*m, from);
   }
   ScheduleSuspicion(*m);
-  if (!was_suspect) Emit(EventType::kSuspected, *m, from);
+  // A peer's table does not say who suspected the member.
+  if (!was_suspect)
+    Emit(EventType::kSuspected, *m, from_peer_table ? "" : from);
 }
 
 void Swim::Impl::OnDead(std::string_view name, uint32_t life,
@@ -269,7 +271,9 @@ void Swim::Impl::OnDead(std::string_view name, uint32_t life,
     }
     Refute(incarnation);
     if (cfg_.lifeguard) awareness_.ApplyDelta(1);
-    EmitAboutSelf(EventType::kSelfFailed, from);
+    // News that we left comes only from a peer's table (a leave is ours
+    // to send): nobody to name.
+    EmitAboutSelf(EventType::kSelfFailed, from == cfg_.name ? "" : from);
     return;
   }
   if (core::DeadVerdict(m->state(), m->incarnation(), incarnation) !=

@@ -84,10 +84,8 @@ void Swim::Impl::StartTcpProbe(Member& target) {
     Log(LogLevel::kInfo,
         absl::StrCat("member ", util::ToAbsl(target.name()), " at ",
                      util::ToAbsl(target.addr()),
-                     " did not answer UDP probes directly or through ",
-                     probe_.expected_nacks,
-                     " relays; probing it over TCP "
-                     "(logged once per member)"));
+                     " did not answer a UDP probe in time; probing it over "
+                     "TCP (logged once per member)"));
   }
   probe_.over_tcp = true;
   ++counters_.tcp_probes;

@@ -134,6 +134,9 @@ TEST(ObserveTest, AJoinIsDoneWhenTheFirstSeedAnswers) {
     sim.Join(joiner, {2, 0}, 9);
     sim.RunFor(absl::Seconds(10));
     ASSERT_NE(done, absl::InfinitePast()) << wait_for_all;
+    std::printf("join through a down seed and a live one%s: %s\n",
+                wait_for_all ? ", waiting for both" : "",
+                absl::FormatDuration(done - start).c_str());
     EXPECT_TRUE(result.status.ok()) << result.status;
     if (wait_for_all) {
       EXPECT_GE(done - start, o.network.sync_timeout);

@@ -71,9 +71,11 @@ struct MemberInfo {
 struct Event {
   EventType type;
   MemberInfo member;
-  // Who declared the suspicion or death: set for kSuspected, kFailed,
-  // kSelfSuspected and kSelfFailed when known (this member's own name
-  // when its own probes or timers decided).
+  // Who declared the suspicion or death, for kSuspected, kFailed,
+  // kSelfSuspected and kSelfFailed: the member the news names as its
+  // source (this member's own name when its own probes or timers
+  // decided); empty when the news came in a peer's table in push-pull,
+  // which does not say, and for every other type.
   std::string accuser;
 };
 
