@@ -118,6 +118,8 @@ size_t Observer::RunningCount() const {
 void Observer::OnEvent(int observer, const Event& event) {
   ++events_;
   if (event.type == EventType::kRestarted) ++restarted_events_;
+  if (event.type == EventType::kSelfSuspected) ++self_suspected_events_;
+  if (event.type == EventType::kSelfFailed) ++self_failed_events_;
   const bool suspect = event.type == EventType::kSuspected;
   const bool dead = event.type == EventType::kFailed;
   if (!suspect && !dead) return;

@@ -63,6 +63,11 @@ class Observer {
   uint64_t events() const { return events_; }
   // `restarted` events: a member seeing a new life of another.
   uint64_t restarted_events() const { return restarted_events_; }
+  // A member hearing that others suspect it or declared it dead (and
+  // refuting): kSelfSuspected and kSelfFailed. Not false suspicions of
+  // others, which the suspected members' peers count.
+  uint64_t self_suspected_events() const { return self_suspected_events_; }
+  uint64_t self_failed_events() const { return self_failed_events_; }
 
  private:
   struct Crashed {
@@ -91,6 +96,8 @@ class Observer {
   uint64_t false_deaths_of_impaired_ = 0;
   uint64_t events_ = 0;
   uint64_t restarted_events_ = 0;
+  uint64_t self_suspected_events_ = 0;
+  uint64_t self_failed_events_ = 0;
 };
 
 }  // namespace roster::sim

@@ -53,6 +53,8 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       "  \"bytes_per_node_s\": %.1f,\n"
       "  \"events\": %u,\n"
       "  \"restarted_events\": %u,\n"
+      "  \"self_suspected_events\": %u,\n"
+      "  \"self_failed_events\": %u,\n"
       "  \"host\": {\"wall_s\": %.3f, \"peak_rss_mb\": %.1f}\n"
       "}\n",
       s.nodes(), s.seed(), s.profile(), s.no_lifeguard() ? "false" : "true",
@@ -62,7 +64,8 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       Json(r.suspect_to_dead_s), r.detected_by_all, r.false_suspicions,
       r.false_deaths, r.false_deaths_of_slow, Json(r.healed_s),
       r.packets_per_node_s, r.bytes_per_node_s, r.events, r.restarted_events,
-      host.wall_s, host.peak_rss_mb);
+      r.self_suspected_events, r.self_failed_events, host.wall_s,
+      host.peak_rss_mb);
 }
 
 std::string ToCsv(const RunResult& r) {

@@ -458,6 +458,8 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
   result.bytes_per_node_s = bytes / member_seconds;
   result.events = observer.events();
   result.restarted_events = observer.restarted_events();
+  result.self_suspected_events = observer.self_suspected_events();
+  result.self_failed_events = observer.self_failed_events();
   result.crash_times = observer.crash_times();
   result.detection_times = observer.detection_times();
   return result;

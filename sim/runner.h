@@ -38,6 +38,8 @@ struct RunResult {
   double packets_per_node_s = 0, bytes_per_node_s = 0;
   uint64_t events = 0;
   uint64_t restarted_events = 0;
+  uint64_t self_suspected_events = 0;  // members told others suspect them
+  uint64_t self_failed_events = 0;     // ... declared them dead
   std::vector<SeriesPoint> series;
   std::vector<double> crash_times, detection_times;
 };

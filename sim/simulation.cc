@@ -55,6 +55,17 @@ class Simulation::NodeRuntime : public Runtime, public Delegate {
   bool AllowMember(const MemberInfo& member) override {
     return !sim_->allow_member || sim_->allow_member(index_, member);
   }
+  std::string AckPayload() override {
+    return sim_->ack_payload ? sim_->ack_payload(index_) : std::string();
+  }
+  void OnAckPayload(std::string_view from, std::string_view payload,
+                    absl::Duration rtt) override {
+    if (sim_->on_ack_payload) sim_->on_ack_payload(index_, from, payload, rtt);
+  }
+  void OnLog(LogLevel level, std::string_view message) override {
+    ++sim_->log_lines_;
+    if (sim_->on_log) sim_->on_log(index_, level, message);
+  }
 
  private:
   Simulation* sim_;

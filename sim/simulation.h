@@ -113,6 +113,15 @@ class Simulation {
   // Admission (Delegate::AllowMember) as seen by `observer`; unset admits
   // everyone.
   std::function<bool(int observer, const MemberInfo&)> allow_member;
+  // Delegate::AckPayload of `node`; unset sends none.
+  std::function<std::string(int node)> ack_payload;
+  // Delegate::OnAckPayload: (prober, target's name, payload, rtt).
+  std::function<void(int, std::string_view, std::string_view, absl::Duration)>
+      on_ack_payload;
+  // Delegate::OnLog of every member: (node, level, message). Unset, the
+  // lines are only counted (log_lines).
+  std::function<void(int, LogLevel, std::string_view)> on_log;
+  uint64_t log_lines() const { return log_lines_; }
 
  private:
   class NodeRuntime;
@@ -163,6 +172,7 @@ class Simulation {
   std::vector<uint32_t> free_slots_;
   uint64_t next_seq_ = 0;
   uint64_t events_processed_ = 0;
+  uint64_t log_lines_ = 0;
   int next_address_ = 0;
 };
 

@@ -120,15 +120,23 @@ std::string Ago(absl::Duration d) {
   return absl::StrCat(absl::ToInt64Hours(d), "h ago");
 }
 
+// The queried member's smoothed RTT to each member; "-" when it has none
+// (itself, not yet probed, or an older build).
+std::string RttText(absl::Duration rtt) {
+  if (rtt <= absl::ZeroDuration()) return "-";
+  return absl::StrFormat("%.1fms", absl::ToDoubleMilliseconds(rtt));
+}
+
 std::string Table(const std::vector<MemberInfo>& members) {
   std::vector<std::vector<std::string>> rows = {{"NAME", "ADDRESS", "STATE",
                                                  "INCARNATION", "REACHABLE",
-                                                 "META", "CHANGED"}};
+                                                 "RTT", "META", "CHANGED"}};
   const absl::Time now = absl::Now();
   for (const MemberInfo& m : members) {
     rows.push_back({m.name, m.addr, Str(MemberStateName(m.state)),
                     absl::StrCat(m.incarnation),
-                    Str(ReachabilityName(m.reachability)), MetaText(m.meta),
+                    Str(ReachabilityName(m.reachability)), RttText(m.rtt),
+                    MetaText(m.meta),
                     absl::StrCat(Str(EventTypeName(m.last_change)), " ",
                                  Ago(now - m.state_changed))});
   }
@@ -307,11 +315,14 @@ int Members(int argc, char** argv) {
     items.push_back(absl::StrFormat(
         "{\"name\": %s, \"addr\": %s, \"state\": %s, \"incarnation\": %d, "
         "\"life\": %d, \"reachability\": %s, \"meta\": %s, "
-        "\"last_change\": %s, \"changed_s_ago\": %.1f}",
+        "\"last_change\": %s, \"changed_s_ago\": %.1f, \"rtt_ms\": %s}",
         Json(m.name), Json(m.addr), Json(MemberStateName(m.state)),
         m.incarnation, m.life, Json(ReachabilityName(m.reachability)),
         MetaJson(m.meta), Json(EventTypeName(m.last_change)),
-        absl::ToDoubleSeconds(now - m.state_changed)));
+        absl::ToDoubleSeconds(now - m.state_changed),
+        m.rtt > absl::ZeroDuration()
+            ? absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(m.rtt))
+            : std::string("null")));
   }
   std::printf("{\"members\": [%s]}\n", absl::StrJoin(items, ", ").c_str());
   return kOk;

@@ -147,6 +147,9 @@ absl::StatusOr<NetworkList> CheckConfig(const Config& c) {
                    "could not be gossiped");
   if (c.limits.max_members < 1)
     return Invalid("limits.max_members", "must be > 0");
+  if (c.limits.max_ack_payload_bytes > c.packet_budget / 2)
+    return Invalid("limits.max_ack_payload_bytes",
+                   "must be at most half of packet_budget");
   if (c.limits.max_meta_bytes > 65535)
     return Invalid("limits.max_meta_bytes", "must be at most 65535");
   auto networks = NetworkList::Parse(c.allowed_networks);

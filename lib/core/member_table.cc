@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/rtt.h"
+
 namespace roster::core {
 
 size_t RandomBelow(RandomFn random, size_t n) {
@@ -117,11 +119,13 @@ Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
     slot = static_cast<uint32_t>(slots_.Grow());
   }
   Member* m = &slots_[slot];
+  if (slot < rtt_us_.size()) rtt_us_[slot] = 0;  // a reused slot's
   m->SetText(info.name, info.addr, info.meta);
   m->state_ = info.state;
   m->incarnation_ = info.incarnation;
   m->life_ = info.life;
   m->reachability_ = 0;
+  m->tcp_probed_ = 0;
   m->last_change_ = static_cast<uint8_t>(EventType::kJoined);
   m->set_protocols(info.protocol_min, info.protocol_max);
   m->changed_ns_ = absl::ToUnixNanos(info.state_changed);
@@ -197,6 +201,28 @@ uint32_t MemberTable::PreviousLife(const Member& member) const {
   return it == ended_lives_.end() ? 0 : it->second[0];
 }
 
+absl::Duration MemberTable::Rtt(const Member& member) const {
+  if (rtt_us_.empty()) return absl::ZeroDuration();
+  auto named = FindName(member.name());
+  if (named == by_name_.end() || named->slot >= rtt_us_.size())
+    return absl::ZeroDuration();
+  return RttFromMicros(rtt_us_[named->slot]);
+}
+
+void MemberTable::AddRttSample(const Member& member, absl::Duration sample) {
+  auto named = FindName(member.name());
+  if (named == by_name_.end()) return;
+  if (named->slot >= rtt_us_.size()) rtt_us_.resize(slots_.size(), 0);
+  uint32_t& srtt = rtt_us_[named->slot];
+  srtt = SmoothRtt(srtt, sample);
+}
+
+MemberInfo MemberTable::Info(const Member& member) const {
+  MemberInfo info = member.Info();
+  info.rtt = Rtt(member);
+  return info;
+}
+
 void MemberTable::Forget(Member* m) {
   --counts_[static_cast<size_t>(m->state_)];
   auto named = FindName(m->name());
@@ -206,6 +232,7 @@ void MemberTable::Forget(Member* m) {
   if (at != by_addr_.end() && *at == m) by_addr_.erase(at);
   suspicions_.erase(m);
   ended_lives_.erase(m);
+  if (slot < rtt_us_.size()) rtt_us_[slot] = 0;
   m->FreeText();
   free_.push_back(slot);
 }

@@ -77,6 +77,10 @@ class alignas(64) Member {
     last_change_ = static_cast<uint8_t>(type);
     changed_ns_ = absl::ToUnixNanos(at);
   }
+  // Whether this member has been probed over TCP yet (logged the first
+  // time).
+  bool tcp_probed() const { return tcp_probed_; }
+  void set_tcp_probed() { tcp_probed_ = 1; }
   // Held in a byte each: a bigger claim is kept at 255.
   void set_protocols(uint32_t min, uint32_t max) {
     protocol_min_ = static_cast<uint8_t>(std::min<uint32_t>(min, 255));
@@ -104,6 +108,7 @@ class alignas(64) Member {
   uint8_t on_heap_ : 1 = 0;
   uint8_t reachability_ : 1 = 0;  // a Reachability
   uint8_t last_change_ : 4 = 0;   // an EventType: what happened last
+  uint8_t tcp_probed_ : 1 = 0;
   uint8_t protocol_min_ = 0;
   uint8_t protocol_max_ = 0;
   union {
@@ -191,6 +196,13 @@ class MemberTable {
   bool Ended(const Member& member, uint32_t life) const;
   // The life `member`'s current one replaced, or 0 if none is known.
   uint32_t PreviousLife(const Member& member) const;
+
+  // The smoothed round-trip time of this member's direct probes of
+  // `member` (core/rtt.h), ZeroDuration before the first.
+  absl::Duration Rtt(const Member& member) const;
+  void AddRttSample(const Member& member, absl::Duration sample);
+  // What the application sees of `member`: Member::Info and its RTT.
+  MemberInfo Info(const Member& member) const;
 
   // A number never handed out before, for tagging timers.
   uint64_t NextGeneration() { return ++generation_; }
@@ -294,6 +306,9 @@ class MemberTable {
   // Kept beside the table too: few members have restarted.
   absl::flat_hash_map<const Member*, std::array<uint32_t, kEndedLives>>
       ended_lives_;
+  // Smoothed RTTs in microseconds by slot (0: none), beside the records
+  // rather than in them: 4 bytes a member, grown as members are probed.
+  std::vector<uint32_t> rtt_us_;
   std::vector<Member*> order_;
   size_t next_ = 0;
   uint64_t generation_ = 0;

@@ -1,6 +1,7 @@
 // The printable names of the public enums.
 #include "roster/counters.h"
 #include "roster/member.h"
+#include "roster/runtime.h"
 
 namespace roster {
 
@@ -44,6 +45,10 @@ std::string_view EventTypeName(EventType type) {
       return "left";
     case EventType::kRestarted:
       return "restarted";
+    case EventType::kSelfSuspected:
+      return "self-suspected";
+    case EventType::kSelfFailed:
+      return "self-failed";
   }
   return "unknown";
 }
@@ -80,6 +85,20 @@ std::string_view DropReasonName(DropReason reason) {
       return "not_admitted";
     case DropReason::kCount:
       break;
+  }
+  return "unknown";
+}
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
   }
   return "unknown";
 }

@@ -57,7 +57,7 @@ core::Decoded<std::string_view> Swim::Impl::Open(std::string_view frame,
                                                  std::string* opened) {
   auto payload =
       core::OpenFrame(frame, cfg_.label, max_bytes, cfg_.keyring.get(), opened);
-  if (!payload.ok()) counters_.Drop(payload.error.reason);
+  if (!payload.ok()) Drop(payload.error.reason);
   return payload;
 }
 
@@ -65,7 +65,7 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
   ++counters_.packets_received;
   counters_.bytes_received += bytes.size();
   if (!networks_.Admits(from)) {
-    counters_.Drop(DropReason::kNotAdmitted);
+    Drop(DropReason::kNotAdmitted);
     return;
   }
   // An encrypted datagram's plaintext; the messages read are views into
@@ -81,7 +81,7 @@ void Swim::Impl::HandlePacket(std::string_view from, std::string_view bytes) {
   // later versions are unknown to it.
   if (!reader.Read(payload.value, cfg_.limits, &error,
                    core::KnownKinds(cfg_.protocol_max))) {
-    counters_.Drop(error.reason);
+    Drop(error.reason);
     reader_ = std::move(reader);
     return;
   }
@@ -105,7 +105,7 @@ void Swim::Impl::HandleMessages(
         OnIndirectPing(in, msg.indirect_ping());
         break;
       case wire::Message::kAck:
-        OnAck(msg.ack().seq());
+        OnAck(in, msg.ack());
         break;
       case wire::Message::kNack:
         OnNack(msg.nack().seq());
@@ -253,7 +253,7 @@ absl::Status Swim::Impl::SetMeta(std::string meta) {
 std::vector<MemberInfo> Swim::Impl::Members() const {
   std::vector<MemberInfo> out;
   out.reserve(table_.size());
-  for (const Member* m : table_.members()) out.push_back(m->Info());
+  for (const Member* m : table_.members()) out.push_back(table_.Info(*m));
   std::sort(
       out.begin(), out.end(),
       [](const MemberInfo& a, const MemberInfo& b) { return a.name < b.name; });
@@ -332,7 +332,7 @@ std::vector<MemberInfo> Swim::Members() const { return impl_->Members(); }
 std::optional<MemberInfo> Swim::Lookup(std::string_view name) const {
   const Member* m = impl_->table().Find(name);
   if (m == nullptr) return std::nullopt;
-  return m->Info();
+  return impl_->table().Info(*m);
 }
 
 size_t Swim::NumAlive() const { return impl_->table().NumAlive(); }

@@ -128,7 +128,7 @@ absl::Status Swim::Impl::Broadcast(std::string payload) {
   MarkSeen(BroadcastKey(cfg_.name, self_->life(), id));
   user_.Push({}, std::move(entry));
   size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);
-  for (size_t i = 0; i < dropped; ++i) counters_.Drop(DropReason::kQueueFull);
+  for (size_t i = 0; i < dropped; ++i) Drop(DropReason::kQueueFull);
   return absl::OkStatus();
 }
 
@@ -140,12 +140,12 @@ void Swim::Impl::OnUser(const core::UserView& user) {
   // Passed on only if it fits our own datagrams (a peer with a larger
   // budget, or a hostile one, may send bigger).
   if (entry.size() + FrameOverhead() > cfg_.packet_budget) {
-    counters_.Drop(DropReason::kTooLarge);
+    Drop(DropReason::kTooLarge);
     return;
   }
   user_.Push({}, std::move(entry));
   size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);
-  for (size_t i = 0; i < dropped; ++i) counters_.Drop(DropReason::kQueueFull);
+  for (size_t i = 0; i < dropped; ++i) Drop(DropReason::kQueueFull);
 }
 
 }  // namespace roster

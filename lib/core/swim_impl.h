@@ -4,6 +4,7 @@
 #ifndef ROSTER_CORE_SWIM_IMPL_H_
 #define ROSTER_CORE_SWIM_IMPL_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -101,6 +102,7 @@ class Swim::Impl {
     int nacks = 0;
     int expected_nacks = 0;
     bool over_tcp = false;  // a TCP probe went out
+    absl::Time sent;        // the direct ping, for the target's RTT
   };
   // An indirect ping we relay for another member.
   struct Relay {
@@ -119,6 +121,8 @@ class Swim::Impl {
     uint64_t token = 0;
     size_t pending = 0;  // resolutions and exchanges not yet settled
     int successes = 0;
+    // OnJoinDone was called at the first answer; the rest only log.
+    bool reported = false;
     std::string conflict;  // why a seed showed our name taken
     std::vector<std::string> failed;
   };
@@ -168,10 +172,23 @@ class Swim::Impl {
   // life of the member; a Join after a Leave starts them again.
   void StartPeriodicTimers();
   absl::Duration Phase(absl::Duration interval);
-  void Emit(EventType type, Member& m) {
+  void Emit(EventType type, Member& m, std::string_view accuser = {}) {
     m.set_last_change(type, rt_.Now());
-    app_->OnEvent(Event{type, m.Info()});
+    app_->OnEvent(Event{type, table_.Info(m), std::string(accuser)});
   }
+  // News that others suspect or declared this member dead, which it has
+  // just refuted (kSelfSuspected, kSelfFailed; see member.h). Not through
+  // Emit: it is no change of this member, and not its last_change.
+  void EmitAboutSelf(EventType type, std::string_view accuser) {
+    app_->OnEvent(Event{type, table_.Info(*self_), std::string(accuser)});
+  }
+
+  // Logging (swim_log.cc).
+  void Log(LogLevel level, std::string_view message) {
+    app_->OnLog(level, message);
+  }
+  // Counts a drop, and tells the operator at a bounded rate.
+  void Drop(DropReason reason);
   // Framing with our label and keyring.
   size_t FrameOverhead() const {
     return core::FrameOverhead(cfg_.label, cfg_.keyring.get());
@@ -194,11 +211,17 @@ class Swim::Impl {
   void ConcludeProbe();
   void OnPing(Inbound& in, const core::PingView& ping);
   void OnIndirectPing(Inbound& in, const core::IndirectPingView& req);
-  void OnAck(uint32_t seq);
+  void OnAck(const Inbound& in, const core::AckView& ack);
+  // A direct ack of the probe in flight: the target's RTT, and the
+  // application's payload.
+  void OnDirectAck(Member& target, std::string_view payload);
+  // The application's payload for an ack, or empty if it breaks the
+  // limit (counted).
+  std::string AckPayload();
   void OnNack(uint32_t seq);
   void OnRelayNack(uint32_t seq);
   // TCP probes: the fallback when UDP probes failed, served and answered.
-  void StartTcpProbe(const Member& target);
+  void StartTcpProbe(Member& target);
   std::string ServeTcpProbe(std::string_view body);
   // The one message of `kind` a TCP probe's body (or its answer's) holds;
   // null, with the drop counted and `why` said, for anything else.
@@ -355,6 +378,13 @@ class Swim::Impl {
   void ServeAppMessage(std::string_view body, AppMessageKind kind,
                        Swim::StreamReply reply);
 
+  // Drops of one reason since the last line logged about them.
+  struct DropLog {
+    absl::Time logged = absl::InfinitePast();
+    uint64_t unlogged = 0;
+  };
+  static constexpr absl::Duration kDropLogInterval = absl::Seconds(10);
+
   Config cfg_;
   Runtime& rt_;
   std::function<uint64_t()> random_ = [this] { return rt_.Random(); };
@@ -367,6 +397,7 @@ class Swim::Impl {
   core::BroadcastQueue news_;  // membership news
   core::BroadcastQueue user_;  // application broadcasts
   Counters counters_;
+  std::array<DropLog, static_cast<size_t>(DropReason::kCount)> drop_logs_;
   core::NetworkList networks_;
   Probe probe_;
   absl::flat_hash_map<uint32_t, Relay> relays_;

@@ -151,6 +151,8 @@ void Swim::Impl::HandleSeedResolved(
 
 void Swim::Impl::JoinThrough(const std::string& addr,
                              std::vector<JoinUnit> units) {
+  Log(LogLevel::kInfo, absl::StrCat("join: trying seed ",
+                                    units.empty() ? addr : units[0].label));
   std::vector<JoinUnit>& waiting = join_syncs_[addr];
   for (JoinUnit& unit : units) waiting.push_back(std::move(unit));
   StartSync(addr, true);
@@ -164,19 +166,32 @@ void Swim::Impl::SettleJoinUnit(const JoinUnit& unit,
   if (!unit.label.empty()) {
     if (outcome.ok()) {
       ++wait.successes;
-    } else if (absl::IsAlreadyExists(outcome)) {
-      wait.conflict = std::string(outcome.message());
-      wait.failed.push_back(
-          absl::StrCat(unit.label, " (", outcome.message(), ")"));
+      Log(LogLevel::kInfo,
+          absl::StrCat("join: seed ", unit.label, " answered"));
     } else {
+      if (absl::IsAlreadyExists(outcome))
+        wait.conflict = std::string(outcome.message());
       wait.failed.push_back(
           absl::StrCat(unit.label, " (", outcome.message(), ")"));
+      Log(absl::IsAlreadyExists(outcome) ? LogLevel::kError
+                                         : LogLevel::kWarning,
+          absl::StrCat("join: seed ", unit.label,
+                       " failed: ", outcome.message(),
+                       wait.reported ? " (after the join succeeded)" : ""));
     }
   }
-  if (--wait.pending > 0) return;
+  --wait.pending;
+  if (wait.reported) {
+    if (wait.pending == 0) joins_.erase(it);
+    return;
+  }
+  // One answer is a join: a hung seed must not hold it (the rest go on,
+  // and a conflict one of them shows is still handled when it comes).
+  const bool early = wait.successes > 0 && !cfg_.join_waits_for_all_seeds;
+  if (wait.pending > 0 && !early) return;
   JoinResult result;
   result.token = wait.token;
-  result.failed = std::move(wait.failed);
+  result.failed = wait.failed;
   if (wait.successes > 0 || result.failed.empty()) {
     // Joined, or every seed was this member: it starts the cluster.
     result.status = absl::OkStatus();
@@ -190,7 +205,13 @@ void Swim::Impl::SettleJoinUnit(const JoinUnit& unit,
                            absl::FormatDuration(cfg_.reconnect_interval))
             : std::string()));
   }
-  joins_.erase(it);
+  // Settled before the application hears: OnJoinDone may call Join, which
+  // moves joins_.
+  if (wait.pending > 0) {
+    wait.reported = true;
+  } else {
+    joins_.erase(it);
+  }
   app_->OnJoinDone(result);
 }
 

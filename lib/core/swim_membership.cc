@@ -22,7 +22,7 @@ bool Swim::Impl::Admits(std::string_view name, std::string_view addr,
     info.state_changed = rt_.Now();
     admitted = app_->AllowMember(info);
   }
-  if (!admitted) counters_.Drop(DropReason::kNotAdmitted);
+  if (!admitted) Drop(DropReason::kNotAdmitted);
   return admitted;
 }
 
@@ -38,7 +38,7 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
   Member* m = table_.Find(name);
   if (m == nullptr) {
     if (table_.size() >= cfg_.limits.max_members) {
-      counters_.Drop(DropReason::kTableFull);
+      Drop(DropReason::kTableFull);
       return;
     }
     if (!Admits(name, addr, incarnation, meta)) return;
@@ -72,7 +72,7 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
                 (m->state() == MemberState::kDead &&
                  now - m->state_changed() >= cfg_.dead_reclaim_time);
     if (!gone) {
-      counters_.Drop(DropReason::kAddressConflict);
+      Drop(DropReason::kAddressConflict);
       return;
     }
     if (!Admits(name, addr, incarnation, meta)) return;
@@ -125,7 +125,7 @@ void Swim::Impl::OnNewLife(Member& m, std::string_view addr,
     // Another process claims the name of a live member elsewhere and has
     // not shown that the holder is gone.
     ++counters_.name_conflicts;
-    counters_.Drop(DropReason::kAddressConflict);
+    Drop(DropReason::kAddressConflict);
     return;
   }
   if (!Admits(m.name(), addr, incarnation, meta)) return;
@@ -195,6 +195,7 @@ void Swim::Impl::OnSuspect(std::string_view name, uint32_t life,
     if (leaving_) return;
     Refute(incarnation);
     if (cfg_.lifeguard) awareness_.ApplyDelta(1);
+    EmitAboutSelf(EventType::kSelfSuspected, from_peer_table ? "" : from);
     return;
   }
   if (verdict == Verdict::kConfirm) {
@@ -246,7 +247,9 @@ void Swim::Impl::OnSuspect(std::string_view name, uint32_t life,
     QueueSuspect(*m, from);
   }
   ScheduleSuspicion(*m);
-  if (!was_suspect) Emit(EventType::kSuspected, *m);
+  // A peer's table does not say who suspected the member.
+  if (!was_suspect)
+    Emit(EventType::kSuspected, *m, from_peer_table ? "" : from);
 }
 
 void Swim::Impl::OnDead(std::string_view name, uint32_t life,
@@ -268,6 +271,9 @@ void Swim::Impl::OnDead(std::string_view name, uint32_t life,
     }
     Refute(incarnation);
     if (cfg_.lifeguard) awareness_.ApplyDelta(1);
+    // News that we left comes only from a peer's table (a leave is ours
+    // to send): nobody to name.
+    EmitAboutSelf(EventType::kSelfFailed, from == cfg_.name ? "" : from);
     return;
   }
   if (core::DeadVerdict(m->state(), m->incarnation(), incarnation) !=
@@ -279,7 +285,11 @@ void Swim::Impl::OnDead(std::string_view name, uint32_t life,
   table_.SetState(*m, left ? MemberState::kLeft : MemberState::kDead,
                   rt_.Now());
   QueueDead(*m, from);
-  Emit(left ? EventType::kLeft : EventType::kFailed, *m);
+  if (left) {
+    Emit(EventType::kLeft, *m);
+  } else {
+    Emit(EventType::kFailed, *m, from);
+  }
 }
 
 void Swim::Impl::ScheduleSuspicion(Member& m) {

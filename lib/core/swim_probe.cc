@@ -22,7 +22,11 @@ void Swim::Impl::OnProbeTimer() {
   Member* target = table_.NextProbeTarget(cfg_.name, random_, rt_.Now(),
                                           cfg_.dead_retention);
   if (target == nullptr) return;
-  probe_ = Probe{next_seq_++, std::string(target->name()), true, false, 0, 0};
+  probe_ = Probe{};
+  probe_.seq = next_seq_++;
+  probe_.target = std::string(target->name());
+  probe_.active = true;
+  probe_.sent = rt_.Now();
   ++counters_.probes;
   std::string entries;
   if (cfg_.lifeguard && target->state() == MemberState::kSuspect) {
@@ -52,7 +56,7 @@ void Swim::Impl::OnProbeTimer() {
 
 void Swim::Impl::OnProbeTimeout(uint32_t seq) {
   if (!probe_.active || probe_.seq != seq || probe_.acked) return;
-  const Member* target = table_.Find(probe_.target);
+  Member* target = table_.Find(probe_.target);
   if (target == nullptr) return;
   const std::string& target_name = probe_.target;
   auto relays =
@@ -72,7 +76,17 @@ void Swim::Impl::OnProbeTimeout(uint32_t seq) {
   if (cfg_.tcp_probes) StartTcpProbe(*target);
 }
 
-void Swim::Impl::StartTcpProbe(const Member& target) {
+void Swim::Impl::StartTcpProbe(Member& target) {
+  if (!target.tcp_probed()) {
+    // Once per member: its UDP probes failing is news to an operator
+    // (a firewall rule, a NAT), every later TCP probe of it is not.
+    target.set_tcp_probed();
+    Log(LogLevel::kInfo,
+        absl::StrCat("member ", util::ToAbsl(target.name()), " at ",
+                     util::ToAbsl(target.addr()),
+                     " did not answer a UDP probe in time; probing it over "
+                     "TCP (logged once per member)"));
+  }
   probe_.over_tcp = true;
   ++counters_.tcp_probes;
   ++tcp_probes_in_flight_[std::string(target.addr())];
@@ -87,13 +101,13 @@ const core::MessageView* Swim::Impl::ReadTcpProbeMessage(
     wire::Message::BodyCase kind, std::string* why) {
   core::WireError error;
   if (!reader.Read(body, cfg_.limits, &error)) {
-    counters_.Drop(error.reason);
+    Drop(error.reason);
     *why = std::move(error.message);
     return nullptr;
   }
   if (reader.messages().size() != 1 ||
       reader.messages()[0].body_case() != kind) {
-    counters_.Drop(DropReason::kMalformed);
+    Drop(DropReason::kMalformed);
     *why = "a TCP probe and its answer hold one ping and one ack";
     return nullptr;
   }
@@ -108,9 +122,10 @@ std::string Swim::Impl::ServeTcpProbe(std::string_view body) {
   if (message == nullptr) return Refuse(why);
   const core::PingView& ping = message->ping();
   if (ping.target() != cfg_.name) {
-    counters_.Drop(DropReason::kWrongTarget);
+    Drop(DropReason::kWrongTarget);
     return Refuse(absl::StrCat("this is not ", util::ToAbsl(ping.target())));
   }
+  // No payload: a TCP probe's ack is not timed as a round trip (OnAck).
   return SealStream(wire::STREAM_KIND_ACK, core::AckEntry(ping.seq()));
 }
 
@@ -122,7 +137,7 @@ void Swim::Impl::OnTcpProbeAck(std::string_view body) {
   if (message == nullptr) return;
   const uint32_t seq = message->ack().seq();
   if (!probe_.active || seq != probe_.seq || probe_.acked) {
-    counters_.Drop(DropReason::kUnknownAck);
+    Drop(DropReason::kUnknownAck);
     return;
   }
   // Answered, though not over UDP: no suspicion, and no credit to our
@@ -161,7 +176,7 @@ void Swim::Impl::OnPing(Inbound& in, const core::PingView& ping) {
   if (ping.target() != cfg_.name) {
     // Another member used to live at this address (a restart under a new
     // name, a reused pod IP): do not answer for it.
-    counters_.Drop(DropReason::kWrongTarget);
+    Drop(DropReason::kWrongTarget);
     return;
   }
   std::string entries;
@@ -177,7 +192,7 @@ void Swim::Impl::OnPing(Inbound& in, const core::PingView& ping) {
     entries += AliveEntry(*self_);
     in.owe_refutation = false;
   }
-  entries += core::AckEntry(ping.seq());
+  entries += core::AckEntry(ping.seq(), AckPayload());
   // News rides along only to a member known at that address: the source
   // of a datagram can be forged, and a replayed ping must not turn into
   // 1,400-byte answers aimed wherever the forger likes.
@@ -190,12 +205,12 @@ void Swim::Impl::OnIndirectPing(Inbound& in,
   // An honest prober asks a relay once per datagram; more would turn one
   // datagram into a fan-out of pings to addresses of the sender's choice.
   if (++in.relays > 1 || relays_.size() >= kMaxRelays) {
-    counters_.Drop(DropReason::kOverloaded);
+    Drop(DropReason::kOverloaded);
     return;
   }
   if (!networks_.Admits(req.target_addr()) ||
       !networks_.Admits(req.source_addr())) {
-    counters_.Drop(DropReason::kNotAdmitted);
+    Drop(DropReason::kNotAdmitted);
     return;
   }
   uint32_t seq = next_seq_++;
@@ -214,21 +229,35 @@ void Swim::Impl::OnIndirectPing(Inbound& in,
             core::MakeTimer(core::TimerKind::kRelayExpire, seq));
 }
 
-void Swim::Impl::OnAck(uint32_t seq) {
+std::string Swim::Impl::AckPayload() {
+  std::string payload = app_->AckPayload();
+  if (payload.size() > cfg_.limits.max_ack_payload_bytes) {
+    ++counters_.ack_payloads_refused;
+    payload.clear();
+  }
+  return payload;
+}
+
+void Swim::Impl::OnAck(const Inbound& in, const core::AckView& ack) {
+  const uint32_t seq = ack.seq();
   if (probe_.active && seq == probe_.seq) {
     if (!probe_.acked) {
       probe_.acked = true;
       probe_.active = false;
       awareness_.ApplyDelta(-1);
-      if (Member* target = table_.Find(probe_.target); target != nullptr)
+      if (Member* target = table_.Find(probe_.target); target != nullptr) {
         SetReachability(*target, Reachability::kUdp);
+        // From a relay, the ack took two round trips and a relay's delay:
+        // not the target's RTT (nor its payload, which relays drop).
+        if (target->addr() == in.from) OnDirectAck(*target, ack.payload());
+      }
     }
     return;
   }
   if (OnTakeoverAck(seq)) return;
   auto it = relays_.find(seq);
   if (it == relays_.end()) {
-    counters_.Drop(DropReason::kUnknownAck);
+    Drop(DropReason::kUnknownAck);
     return;
   }
   const uint32_t requester_seq = it->second.requester_seq;
@@ -237,13 +266,26 @@ void Swim::Impl::OnAck(uint32_t seq) {
   Send(to, core::AckEntry(requester_seq));
 }
 
+void Swim::Impl::OnDirectAck(Member& target, std::string_view payload) {
+  const absl::Duration rtt = rt_.Now() - probe_.sent;
+  table_.AddRttSample(target, rtt);
+  if (payload.size() > cfg_.limits.max_ack_payload_bytes) {
+    // The ack still proves the target lives; only its payload is refused.
+    Drop(DropReason::kTooLarge);
+    payload = {};
+  }
+  // The name is copied: the application may call back into us.
+  const std::string name(target.name());
+  app_->OnAckPayload(name, payload, rtt);
+}
+
 void Swim::Impl::OnNack(uint32_t seq) {
   if (probe_.active && seq == probe_.seq) {
     ++probe_.nacks;
     ++counters_.nacks_received;
     return;
   }
-  counters_.Drop(DropReason::kUnknownAck);
+  Drop(DropReason::kUnknownAck);
 }
 
 void Swim::Impl::OnRelayNack(uint32_t seq) {

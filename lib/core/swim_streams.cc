@@ -27,7 +27,7 @@ core::Decoded<core::StreamView> Swim::Impl::OpenStream(std::string_view frame,
   if (core::IsSealed(frame)) ++counters_.stream_frames_opened;
   auto stream = core::OpenStream(frame, cfg_.label, kMaxStreamFrameBytes,
                                  cfg_.keyring.get(), opened);
-  if (!stream.ok()) counters_.Drop(stream.error.reason);
+  if (!stream.ok()) Drop(stream.error.reason);
   return stream;
 }
 
@@ -59,7 +59,7 @@ std::string Swim::Impl::HandleStream(std::string_view from,
 void Swim::Impl::HandleStream(std::string_view from, std::string_view frame,
                               Swim::StreamReply reply) {
   if (!networks_.Admits(from)) {
-    counters_.Drop(DropReason::kNotAdmitted);
+    Drop(DropReason::kNotAdmitted);
     reply(Refuse(absl::StrCat("not admitted: ", util::ToAbsl(from),
                               " is outside the allowed networks")),
           false);
@@ -94,7 +94,7 @@ void Swim::Impl::HandleStream(std::string_view from, std::string_view frame,
       ServeAppMessage(body, AppMessageKind::kRequest, std::move(reply));
       return;
     default:
-      counters_.Drop(DropReason::kMalformed);
+      Drop(DropReason::kMalformed);
       reply(Refuse("unknown request kind"), false);
       return;
   }
@@ -104,7 +104,7 @@ void Swim::Impl::ServeAppMessage(std::string_view body, AppMessageKind kind,
                                  Swim::StreamReply reply) {
   auto message = core::DecodeAppMessage(body, cfg_.limits);
   if (!message.ok()) {
-    counters_.Drop(DropReason::kMalformed);
+    Drop(DropReason::kMalformed);
     reply(Refuse(util::ToStd(message.status().message())), false);
     return;
   }
@@ -168,7 +168,7 @@ absl::StatusOr<std::string_view> Swim::Impl::OpenReply(std::string_view frame,
     default:
       break;
   }
-  counters_.Drop(DropReason::kMalformed);
+  Drop(DropReason::kMalformed);
   return absl::DataLossError("it sent an unknown kind of reply");
 }
 
@@ -183,12 +183,12 @@ absl::StatusOr<std::string> Swim::Impl::ReadResponse(std::string_view frame) {
   if (!body.ok()) return body.status();
   if (kind == wire::STREAM_KIND_OK) return std::string(*body);  // an old peer
   if (kind != wire::STREAM_KIND_REPLY) {
-    counters_.Drop(DropReason::kMalformed);
+    Drop(DropReason::kMalformed);
     return absl::DataLossError("it sent an unknown kind of reply");
   }
   auto reply = core::DecodeAppReply(*body);
   if (!reply.ok()) {
-    counters_.Drop(DropReason::kMalformed);
+    Drop(DropReason::kMalformed);
     return absl::DataLossError(
         absl::StrCat("its reply is malformed: ", reply.status().message()));
   }

@@ -103,7 +103,7 @@ std::string Swim::Impl::ServePushPull(std::string_view from,
   core::PushPullReader state;
   core::WireError error;
   if (!state.Read(body, cfg_.limits, &error)) {
-    counters_.Drop(error.reason);
+    Drop(error.reason);
     return Refuse(error.message);
   }
   const core::PushPullView& remote = state.state();
@@ -114,6 +114,10 @@ std::string Swim::Impl::ServePushPull(std::string_view from,
     // refused either way): our own record alone shows it the name is
     // taken, and it learns nothing else of the cluster or the application.
     ++counters_.name_conflicts;
+    Log(LogLevel::kWarning,
+        absl::StrCat("a push-pull from ", util::ToAbsl(from),
+                     " claims this member's name: another process was given "
+                     "it; answered with this member's record alone"));
     core::PushPullWriter self(remote.join(), cfg_.name);
     self.AddMember(self_->name(), self_->addr(), self_->incarnation(),
                    self_->state(), self_->meta(), self_->life(),
@@ -156,7 +160,7 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
   core::PushPullReader state;
   core::WireError error;
   if (!state.Read(*body, cfg_.limits, &error)) {
-    counters_.Drop(error.reason);
+    Drop(error.reason);
     ++counters_.syncs_failed;
     SettleJoinSync(from, absl::DataLossError(absl::StrCat(
                              "its answer is malformed: ", error.message)));
@@ -177,6 +181,10 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
     // and say who holds the name.
     if (std::string conflict = NameConflict(remote); !conflict.empty()) {
       ++counters_.name_conflicts;
+      // A Join waiting on it logs the outcome itself.
+      if (!join_syncs_.contains(util::ToAbsl(from)))
+        Log(LogLevel::kError, absl::StrCat("push-pull with ",
+                                           util::ToAbsl(from), ": ", conflict));
       SettleJoinSync(from, absl::AlreadyExistsError(conflict));
       return;
     }

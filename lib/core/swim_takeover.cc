@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/swim_impl.h"
 #include "core/wire/encode.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -50,6 +51,11 @@ void Swim::Impl::StartTakeover(std::string_view seed_addr,
         r.addr() != holder.addr() && networks_.Admits(r.addr()))
       check.relays.emplace_back(r.addr());
   }
+  Log(LogLevel::kWarning,
+      absl::StrCat("join: seed ", util::ToAbsl(seed_addr),
+                   " shows this member's name held by another process (life ",
+                   holder.life(), ") at ", util::ToAbsl(holder.addr()),
+                   "; checking that it is gone before taking the name over"));
   const uint32_t seq = next_seq_++;
   Send(check.holder_addr, core::PingEntry(seq, cfg_.name, cfg_.name, {}),
        /*piggyback=*/false);
@@ -82,6 +88,11 @@ void Swim::Impl::OnTakeoverTimer(uint32_t seq) {
   Takeover taken = std::move(check);
   takeovers_.erase(it);
   ++counters_.takeovers;
+  Log(LogLevel::kWarning,
+      absl::StrCat("took over this member's name from the process at ",
+                   taken.holder_addr, " (life ", taken.holder_life,
+                   "), which answered neither directly nor through ",
+                   taken.relays.size(), " relays"));
   NotePredecessor(taken.holder_life);
   JoinThrough(taken.seed_addr, std::move(taken.units));
 }
@@ -94,6 +105,7 @@ bool Swim::Impl::OnTakeoverAck(uint32_t seq) {
   ++counters_.name_conflicts;
   const absl::Status conflict =
       absl::AlreadyExistsError(NameTaken(check.holder_addr, " (it answers)"));
+  Log(LogLevel::kError, std::string(conflict.message()));
   for (const JoinUnit& unit : check.units) SettleJoinUnit(unit, conflict);
   return true;
 }

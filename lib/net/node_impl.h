@@ -111,6 +111,16 @@ class Node::Impl : public net::UvRuntime::Host,
   bool AllowMember(const MemberInfo& member) override {
     return !config_.allow_member || config_.allow_member(member);
   }
+  std::string AckPayload() override {
+    return config_.ack_payload ? config_.ack_payload() : std::string();
+  }
+  void OnAckPayload(std::string_view from, std::string_view payload,
+                    absl::Duration rtt) override {
+    if (config_.on_ack_payload) config_.on_ack_payload(from, payload, rtt);
+  }
+  void OnLog(LogLevel level, std::string_view message) override {
+    Log(level, message);
+  }
   void OnJoinDone(const JoinResult& result) override;
   // Hands the message to the handlers' thread (app_messages.cc).
   void OnAppMessage(std::string_view from, std::string_view payload,

@@ -10,13 +10,7 @@ namespace roster::net {
 namespace {
 
 // Whether two views of a member differ in anything Members() shows.
-bool SameMember(const MemberInfo& a, const MemberInfo& b) {
-  return a.name == b.name && a.addr == b.addr && a.state == b.state &&
-         a.incarnation == b.incarnation && a.meta == b.meta &&
-         a.state_changed == b.state_changed && a.life == b.life &&
-         a.reachability == b.reachability && a.last_change == b.last_change &&
-         a.protocol_min == b.protocol_min && a.protocol_max == b.protocol_max;
-}
+bool SameMember(const MemberInfo& a, const MemberInfo& b) { return a == b; }
 
 bool IsLive(const MemberInfo& m) {
   return m.state == MemberState::kAlive || m.state == MemberState::kSuspect;

@@ -50,9 +50,10 @@ inline wire::Message MakeIndirectPing(uint32_t seq, const std::string& target,
 }
 
 // With seq 0 the body is present but empty: still an ack.
-inline wire::Message MakeAck(uint32_t seq) {
+inline wire::Message MakeAck(uint32_t seq, const std::string& payload = "") {
   wire::Message m;
   m.mutable_ack()->set_seq(seq);
+  if (!payload.empty()) m.mutable_ack()->set_payload(payload);
   return m;
 }
 

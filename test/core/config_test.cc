@@ -213,6 +213,14 @@ TEST(ValidateTest, RejectsOversizeMeta) {
   ExpectInvalid(c, "meta");
 }
 
+TEST(ValidateTest, AnAckPayloadMustLeaveRoomInTheAck) {
+  Config c = Valid();
+  c.limits.max_ack_payload_bytes = c.packet_budget / 2;
+  EXPECT_TRUE(c.Validate().ok()) << c.Validate();
+  c.limits.max_ack_payload_bytes = c.packet_budget / 2 + 1;
+  ExpectInvalid(c, "limits.max_ack_payload_bytes");
+}
+
 TEST(ValidateTest, LabelLengthBound) {
   // The label travels behind a single length byte.
   Config c = Valid();

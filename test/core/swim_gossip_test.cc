@@ -127,7 +127,13 @@ TEST_F(SwimTest, SuspicionOfSelfIsRefuted) {
   EXPECT_EQ(swim_->Self().state, MemberState::kAlive);
   EXPECT_EQ(swim_->counters().refutations, 1u);
   EXPECT_EQ(swim_->HealthScore(), 1);
-  EXPECT_EQ(app_.events.size(), 3u) << "an event about ourselves";
+  // Three joins, and news of the suspicion about ourselves.
+  ASSERT_EQ(app_.events.size(), 4u);
+  const Event& told = app_.events.back().event;
+  EXPECT_EQ(told.type, EventType::kSelfSuspected);
+  EXPECT_EQ(told.member.name, kSelf);
+  EXPECT_EQ(told.member.incarnation, 1u) << "after the refutation";
+  EXPECT_EQ(told.accuser, NameOf(1));
 
   const size_t mark = Mark();
   ASSERT_TRUE(Fire(TimerKind::kGossip));

@@ -149,6 +149,26 @@ class RecordingDelegate : public Delegate {
   void OnJoinDone(const JoinResult& result) override {
     joins.push_back(result);
   }
+  std::string AckPayload() override { return ack_payload; }
+  void OnAckPayload(std::string_view from, std::string_view payload,
+                    absl::Duration rtt) override {
+    acks.push_back(Ack{std::string(from), std::string(payload), rtt});
+  }
+  void OnLog(LogLevel level, std::string_view message) override {
+    logs.emplace_back(level, std::string(message));
+  }
+  // Whether a line logged at `level` holds `text`.
+  bool Logged(LogLevel level, std::string_view text) const {
+    for (const auto& [l, m] : logs)
+      if (l == level && m.find(text) != std::string::npos) return true;
+    return false;
+  }
+
+  struct Ack {
+    std::string from;
+    std::string payload;
+    absl::Duration rtt;
+  };
 
   std::vector<Seen> events;
   std::vector<std::string> broadcasts;
@@ -157,6 +177,9 @@ class RecordingDelegate : public Delegate {
   std::vector<bool> local_state_calls;
   std::vector<std::pair<std::string, bool>> merged;
   std::vector<JoinResult> joins;
+  std::string ack_payload;
+  std::vector<Ack> acks;
+  std::vector<std::pair<LogLevel, std::string>> logs;
 
  private:
   ScriptedRuntime* rt_;

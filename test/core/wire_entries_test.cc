@@ -62,6 +62,7 @@ TEST(WireEntriesTest, EveryKindMatchesProtobuf) {
                   EncodeMessageEntry(MakeIndirectPing(seq, a, b, c, d, nack)));
       }
       EXPECT_EQ(AckEntry(seq), EncodeMessageEntry(MakeAck(seq)));
+      EXPECT_EQ(AckEntry(seq, a), EncodeMessageEntry(MakeAck(seq, a)));
       EXPECT_EQ(NackEntry(seq), EncodeMessageEntry(MakeNack(seq)));
       EXPECT_EQ(AliveEntry(a, b, number, c),
                 EncodeMessageEntry(MakeAlive(a, b, number, c)));

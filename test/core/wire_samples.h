@@ -86,6 +86,11 @@ inline wire::Message AckMessage() { return test::MakeAck(99); }
 // seq 0: the body is present but empty.
 inline wire::Message ZeroAckMessage() { return test::MakeAck(0); }
 
+// With the application's payload (Delegate::AckPayload).
+inline wire::Message PayloadAckMessage() {
+  return test::MakeAck(77, std::string("rtt\0payload", 11));
+}
+
 inline wire::Message NackMessage() { return test::MakeNack(12345); }
 
 inline wire::Message AliveMessage() {
@@ -124,7 +129,8 @@ inline std::vector<wire::Message> AllKinds() {
           ZeroAckMessage(),        NackMessage(),         AliveMessage(),
           VersionedAliveMessage(), SuspectMessage(),      DeadMessage(),
           UserMessage(),           UserMessage(0),        UserMessage(300),
-          UserMessage(20000),      HelloMessage(),        test::MakeHello("")};
+          UserMessage(20000),      HelloMessage(),        test::MakeHello(""),
+          PayloadAckMessage()};
 }
 
 inline wire::PushPull SamplePushPull() {

@@ -125,6 +125,10 @@ TEST(JoinTest, TheClaimantGetsInOnceTheHolderHasLeft) {
 TEST(JoinTest, OutcomesNameEachFailedSeed) {
   SimOptions o;
   o.seed = 3;
+  // Waiting for every seed, so that the one answering first does not
+  // settle the Join before the down one has failed (observe_test.cc
+  // checks the default).
+  o.tune = [](int, Config& c) { c.join_waits_for_all_seeds = true; };
   Simulation sim(o);
   sim.AddCluster(4, -1);
   sim.Crash(2);

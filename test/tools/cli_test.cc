@@ -166,6 +166,18 @@ TEST(CliTest, FiveAgentsFormAClusterAndOneLeavesOnSigterm) {
         << json;
   EXPECT_TRUE(absl::StrContains(json, "\"meta\": {\"role\": \"seed\"}"))
       << json;
+  // The seed's smoothed RTT to each member, once it has probed them all;
+  // none to itself.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto [status, out] =
+            RunRoster(absl::StrCat("members ", seed, " --json"));
+        json = out;
+        return status == 0 && Count(out, "\"rtt_ms\": ") == 5 &&
+               Count(out, "\"rtt_ms\": null") == 1;
+      },
+      absl::Seconds(20)))
+      << json;
   // Any member answers, and each one's table comes to list everyone.
   for (auto& a : agents) {
     std::string table;
@@ -177,6 +189,7 @@ TEST(CliTest, FiveAgentsFormAClusterAndOneLeavesOnSigterm) {
         },
         absl::Seconds(40)))
         << table;
+    EXPECT_TRUE(absl::StrContains(table, " RTT ")) << table;
   }
 
   // SIGTERM: a graceful leave, exit 0, and "left" at the others.

@@ -224,7 +224,9 @@ std::string IndirectPingEntry(uint32_t seq, std::string_view target,
                                       .want_nack = want_nack});
 }
 
-std::string AckEntry(uint32_t seq) { return KindEntry(AckValues{.seq = seq}); }
+std::string AckEntry(uint32_t seq, std::string_view payload) {
+  return KindEntry(AckValues{.seq = seq, .payload = payload});
+}
 
 std::string NackEntry(uint32_t seq) {
   return KindEntry(NackValues{.seq = seq});

@@ -90,7 +90,8 @@ enum class FieldRule : uint8_t {
   X(6, want_nack,   WantNack,   kBool,   kAny)
 
 #define ROSTER_WIRE_FIELDS_Ack(X)                                  \
-  X(1, seq,         Seq,        kUint32, kAny)
+  X(1, seq,         Seq,        kUint32, kAny)                     \
+  X(2, payload,     Payload,    kBytes,  kPayload)
 
 #define ROSTER_WIRE_FIELDS_Nack(X)                                 \
   X(1, seq,         Seq,        kUint32, kAny)

@@ -110,6 +110,8 @@ std::string EncodeMemberList(const std::vector<MemberInfo>& members,
     e->set_last_change(static_cast<uint32_t>(m.last_change));
     absl::Duration age = std::max(now - m.state_changed, absl::ZeroDuration());
     e->set_age_ms(static_cast<uint64_t>(absl::ToInt64Milliseconds(age)));
+    e->set_rtt_us(static_cast<uint32_t>(std::clamp<int64_t>(
+        absl::ToInt64Microseconds(m.rtt), 0, int64_t{UINT32_MAX})));
   }
   return list.SerializeAsString();
 }
@@ -151,6 +153,7 @@ absl::StatusOr<std::vector<MemberInfo>> DecodeMemberList(std::string_view body,
     m.state_changed =
         now - absl::Milliseconds(static_cast<int64_t>(
                   std::min<uint64_t>(e.age_ms(), uint64_t{1} << 50)));
+    m.rtt = absl::Microseconds(e.rtt_us());
     out.push_back(std::move(m));
   }
   return out;

@@ -40,6 +40,9 @@ struct Limits {
   size_t max_user_state_bytes = 8 << 20;     // application state in push-pull
   size_t max_messages_per_packet = 1024;     // messages in one datagram
   size_t max_queued_user_broadcasts = 1024;  // oldest are dropped past this
+  // The application's payload on an ack (Delegate::AckPayload); at most
+  // half the packet budget, so that the ack always fits.
+  size_t max_ack_payload_bytes = 256;
 };
 
 struct Config {
@@ -70,6 +73,12 @@ struct Config {
   // this build's version; a lower one makes the member behave as an older
   // build would, which is how a mixed cluster is simulated. In [1, 255].
   uint32_t protocol_max = 1;
+  // Joining: by default Swim::Join (and Node::Join) report Ok as soon as
+  // one seed has answered a push-pull, and the other seeds' exchanges go
+  // on in the background (their failures logged), so one hung seed does
+  // not hold a join that another answered. True waits for every seed to
+  // answer or fail, as builds before this did.
+  bool join_waits_for_all_seeds = false;
 
   // Failure detection.
   absl::Duration probe_interval = absl::Seconds(1);

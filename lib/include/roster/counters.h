@@ -75,6 +75,9 @@ struct Counters {
   // Hello messages (version 2's kind) received: members that speak it
   // send one with their first ping to each life that does too.
   uint64_t hellos_received = 0;
+  // Ack payloads the application gave over Limits::max_ack_payload_bytes:
+  // those acks went without one.
+  uint64_t ack_payloads_refused = 0;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
 
   void Drop(DropReason reason) { ++drops[static_cast<size_t>(reason)]; }

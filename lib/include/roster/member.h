@@ -30,6 +30,17 @@ enum class EventType : uint8_t {
   kRestarted,  // a member known alive came back as a new process (a new
                // life), at the same address or a new one: whatever it held
                // in memory is gone
+  // About this member itself (event.member is Swim::Self()): news arrived
+  // that others suspect it, or declared it dead. It has refuted already
+  // (a higher incarnation is on its way to them), so there is no separate
+  // "recovered" event: the next probes settle it. Event::accuser names the
+  // member that raised the suspicion or death when the news said (empty
+  // when it came from a peer's table in push-pull). Types of their own,
+  // not kSuspected/kFailed, so that a handler that drops failed members
+  // never drops itself; not shown as a member's last change. Frequent
+  // ones mean this member's network is lossy or it runs too slowly.
+  kSelfSuspected,
+  kSelfFailed,
 };
 std::string_view EventTypeName(EventType type);
 
@@ -51,11 +62,24 @@ struct MemberInfo {
   // from builds before versions, which speak version 1).
   uint32_t protocol_min = 0;
   uint32_t protocol_max = 0;
+  // The smoothed round-trip time of this member's direct UDP probes of it
+  // (an EWMA with weight 1/8, the first sample as it is; relayed and TCP
+  // probe acks are not counted), to microseconds; ZeroDuration until the
+  // first probe is answered, and for this member itself.
+  absl::Duration rtt = absl::ZeroDuration();
+
+  bool operator==(const MemberInfo&) const = default;
 };
 
 struct Event {
   EventType type;
   MemberInfo member;
+  // Who declared the suspicion or death, for kSuspected, kFailed,
+  // kSelfSuspected and kSelfFailed: the member the news names as its
+  // source (this member's own name when its own probes or timers
+  // decided); empty when the news came in a peer's table in push-pull,
+  // which does not say, and for every other type.
+  std::string accuser;
 };
 
 }  // namespace roster

@@ -81,14 +81,13 @@
 #include "roster/counters.h"
 #include "roster/keyring.h"
 #include "roster/member.h"
-#include "roster/tags.h"   // EncodeTags and DecodeTags, for SetMeta
-#include "roster/types.h"  // the API's string, status and time types
+#include "roster/runtime.h"  // LogLevel
+#include "roster/tags.h"     // EncodeTags and DecodeTags, for SetMeta
+#include "roster/types.h"    // the API's string, status and time types
 
 struct uv_loop_s;  // libuv's uv_loop_t; the header does not include uv.h
 
 namespace roster {
-
-enum class LogLevel : uint8_t { kDebug, kInfo, kWarning, kError };
 
 // Which members Node::Members lists.
 enum class MemberFilter : uint8_t {
@@ -155,7 +154,17 @@ struct NodeConfig {
   // Application state exchanged in push-pull (on join and periodically).
   std::function<std::string(bool join)> local_state;
   std::function<void(std::string_view state, bool join)> merge_remote_state;
+  // Lines for the operator, from the node and from the protocol core
+  // (Delegate::OnLog: joins, name conflicts, TCP fallback, drops).
   std::function<void(LogLevel, std::string_view)> on_log;
+  // A small payload for each ack this node sends (at most
+  // swim.limits.max_ack_payload_bytes; a bigger one is not sent), and the
+  // payload and round-trip time of each direct probe of another member
+  // that it answered (Delegate::AckPayload, Delegate::OnAckPayload).
+  std::function<std::string()> ack_payload;
+  std::function<void(std::string_view from, std::string_view payload,
+                     absl::Duration rtt)>
+      on_ack_payload;
   // Admission (Delegate::AllowMember): false keeps a member out of the
   // table. Unset admits everyone (within swim.allowed_networks).
   std::function<bool(const MemberInfo&)> allow_member;
@@ -185,18 +194,23 @@ class Node {
 
   // Joins through `seeds`: "HOST:PORT", "[V6]:PORT", "dns:NAME:PORT" (every
   // A and AAAA record) or "srv:_service._proto.NAME" (SRV records). Seeds
-  // that are this node's own address are skipped. Ok once any seed has
-  // answered a push-pull; otherwise Unavailable naming every seed and why
-  // it failed (or AlreadyExists if a live member holds this node's name,
-  // InvalidArgument for a seed that does not parse). Either way the node
-  // keeps running and, while it is alone, retries the seeds every
-  // reconnect interval, resolving names again each time. Returns once every
-  // resolved seed has answered or failed (bounded by the DNS and stream
-  // timeouts, and a takeover check's probe times), and the reads show the
-  // members learnt; the callbacks about them (on_event, merge_remote_state)
-  // are queued by then and may still be on their way. After Leave, rejoins
-  // as a new life of this member (Swim::Join). Callable from a callback on
-  // the delivery thread; FailedPrecondition on the loop thread.
+  // that are this node's own address are skipped. Returns Ok as soon as
+  // one seed has answered a push-pull: a seed that hangs does not hold the
+  // join, and the other seeds' exchanges go on in the background (their
+  // failures go to on_log). Otherwise, once every resolved seed has failed
+  // (bounded by the DNS and stream timeouts, and a takeover check's probe
+  // times): Unavailable naming every seed and why it failed, or
+  // AlreadyExists if a live member holds this node's name; InvalidArgument
+  // at once for a seed that does not parse. With
+  // swim.join_waits_for_all_seeds it returns only once every seed has
+  // answered or failed, Ok if any answered. Either way the node keeps
+  // running and, while it is alone, retries the seeds every reconnect
+  // interval, resolving names again each time. When it returns, the reads
+  // show the members learnt; the callbacks about them (on_event,
+  // merge_remote_state) are queued by then and may still be on their way.
+  // After Leave, rejoins as a new life of this member (Swim::Join).
+  // Callable from a callback on the delivery thread; FailedPrecondition on
+  // the loop thread.
   absl::Status Join(const std::vector<std::string>& seeds);
   // The same without blocking: `done` runs on the loop thread (at once on
   // the calling thread for a seed that does not parse, or after Shutdown).

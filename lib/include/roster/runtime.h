@@ -21,6 +21,10 @@
 
 namespace roster {
 
+// How much a line from the core (Delegate::OnLog) matters to an operator.
+enum class LogLevel : uint8_t { kDebug, kInfo, kWarning, kError };
+std::string_view LogLevelName(LogLevel level);
+
 // A timer is opaque data: the core sets it, the runtime keeps it unread
 // and hands it back to Swim::HandleTimer() when it fires. Timers are never
 // cancelled; the core ignores stale ones by their token. (What the fields
@@ -57,8 +61,9 @@ class Runtime {
   }
 };
 
-// What became of one Swim::Join call, once every seed has answered, failed
-// or been found to be this member itself.
+// What became of one Swim::Join call: as soon as one seed has answered a
+// push-pull (unless Config::join_waits_for_all_seeds), otherwise once every
+// seed has answered, failed or been found to be this member itself.
 struct JoinResult {
   uint64_t token = 0;  // as given to Join
   // Ok once a seed answered a push-pull (or every seed was this member).
@@ -66,7 +71,9 @@ struct JoinResult {
   // member's name at another address (the message names that address),
   // or Unavailable naming each seed and why it failed.
   absl::Status status;
-  // "seed (why)" for each seed that failed, also when status is Ok.
+  // "seed (why)" for each seed that failed, also when status is Ok; with
+  // an early Ok, only those that had failed by then (the later failures
+  // are logged, Delegate::OnLog).
   std::vector<std::string> failed;
 };
 
@@ -136,6 +143,31 @@ class Delegate {
   virtual bool AllowMember(const MemberInfo& member) {
     (void)member;
     return true;
+  }
+  // A small payload for every ack this member sends in answer to a ping
+  // (memberlist's PingDelegate): called each time, so it must be quick. One
+  // over Limits::max_ack_payload_bytes is not sent (the ack goes without
+  // it), counted in Counters::ack_payloads_refused.
+  virtual std::string AckPayload() { return {}; }
+  // The ack of one of this member's direct UDP probes arrived from `from`
+  // (a member name), `rtt` after the ping went out, with the payload its
+  // AckPayload gave (empty if none). Acks relayed by indirect probes and TCP
+  // probe acks carry no payload and are not reported: their time is not the
+  // round trip to the member.
+  virtual void OnAckPayload(std::string_view from, std::string_view payload,
+                            absl::Duration rtt) {
+    (void)from;
+    (void)payload;
+    (void)rtt;
+  }
+  // A line for the operator: join attempts and their outcomes, name
+  // conflicts and takeovers, members first probed over TCP, and inputs
+  // dropped (per reason at most one line per 10 s of the Runtime's clock,
+  // with the count since the last line). Called rarely; the message has no
+  // trailing newline.
+  virtual void OnLog(LogLevel level, std::string_view message) {
+    (void)level;
+    (void)message;
   }
 };
 

@@ -103,7 +103,9 @@ class Swim {
   // retried every reconnect interval (and, when it is not, about once an
   // interval across the cluster, the seeds not known as live members, so
   // that separate groups merge). Delegate::OnJoinDone reports the outcome
-  // with `token`.
+  // with `token`: at the first seed's answer (the rest go on, their
+  // outcomes logged through Delegate::OnLog), or with
+  // Config::join_waits_for_all_seeds once every seed has settled.
   //
   // A reply that shows another life holding this member's name live at
   // another address starts a takeover check: the holder is pinged, then
