@@ -247,8 +247,13 @@ void Cache::ReplicateOnce() {
   for (const auto& [key, version] : store_.Versions()) {
     bool owned_here = false;
     bool all_hold = true;
-    for (const roster::MemberInfo& owner :
-         Owners(key, members, options_.replicas)) {
+    const std::vector<roster::MemberInfo> owners =
+        Owners(key, members, options_.replicas);
+    std::set<Holder> owner_set;
+    for (const roster::MemberInfo& o : owners)
+      owner_set.emplace(o.name, o.life);
+    store_.KeepOnly(key, owner_set);
+    for (const roster::MemberInfo& owner : owners) {
       if (owner.name == self.name) {
         owned_here = true;
         continue;

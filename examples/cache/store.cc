@@ -58,6 +58,14 @@ void Store::Confirm(const std::string& key, const Version& version,
     it->second.holders.insert(std::move(holder));
 }
 
+void Store::KeepOnly(const std::string& key, const std::set<Holder>& owners) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = slots_.find(key);
+  if (it == slots_.end()) return;
+  std::erase_if(it->second.holders,
+                [&](const Holder& h) { return owners.count(h) == 0; });
+}
+
 void Store::Drop(const std::string& key, const Version& version) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = slots_.find(key);

@@ -53,6 +53,10 @@ class Store {
   bool Confirmed(const std::string& key, const Version& version,
                  const Holder& holder) const;
   void Confirm(const std::string& key, const Version& version, Holder holder);
+  // Forgets the holders of `key` that are not in `owners`: a member that
+  // stopped owning a key may have dropped it, and must be sent it again
+  // if it owns it once more.
+  void KeepOnly(const std::string& key, const std::set<Holder>& owners);
   // Drops `key` if it is still at `version` (a newer write keeps it).
   void Drop(const std::string& key, const Version& version);
 

@@ -37,6 +37,19 @@ void Node::Impl::OnAppMessage(std::string_view from, std::string_view payload,
                   "(NodeConfig::on_message)"));
     return;
   }
+  // A sender that closes its connection frees its inbound reservation,
+  // but the payload stays queued: the bytes waiting are bounded too.
+  const size_t budget = PendingMessageBytesBudget();
+  if (pending_message_bytes_.load() + payload.size() > budget) {
+    ++net_counters_.messages_overflowed;
+    answer(absl::ResourceExhaustedError(absl::StrCat(
+        "the messages and requests waiting for this member's handlers "
+        "already hold ",
+        pending_message_bytes_.load(), " bytes (at most ", budget,
+        ": 16 times NodeConfig::max_message_bytes)")));
+    return;
+  }
+  pending_message_bytes_ += payload.size();
   auto shared_answer = std::make_shared<AppAnswer>(std::move(answer));
   std::weak_ptr<Impl> weak = weak_from_this();
   const bool queued = message_handlers_.Post([weak, kind, shared_answer,
@@ -45,7 +58,9 @@ void Node::Impl::OnAppMessage(std::string_view from, std::string_view payload,
     // Held while the handler runs, so that a handler that destroys its
     // Node does not pull the handler out from under itself.
     std::shared_ptr<Impl> self = weak.lock();
-    if (self == nullptr || self->handlers_stopped_) return;
+    if (self == nullptr) return;
+    self->pending_message_bytes_ -= payload.size();
+    if (self->handlers_stopped_) return;
     absl::StatusOr<std::string> response;
     if (kind == AppMessageKind::kRequest) {
       response = self->config_.on_request(from, payload);
@@ -61,6 +76,7 @@ void Node::Impl::OnAppMessage(std::string_view from, std::string_view payload,
         });
   });
   if (!queued) {
+    pending_message_bytes_ -= payload.size();
     ++net_counters_.messages_overflowed;
     (*shared_answer)(absl::ResourceExhaustedError(absl::StrCat(
         config_.max_pending_messages,

@@ -8,7 +8,11 @@ namespace roster::net {
 Delivery::Delivery(size_t max_pending)
     : max_pending_(max_pending), state_(std::make_shared<State>()) {}
 
-Delivery::~Delivery() { Stop(); }
+Delivery::~Delivery() {
+  Cancel();
+  std::lock_guard<std::mutex> lock(thread_mu_);
+  if (thread_.joinable()) thread_.detach();
+}
 
 bool Delivery::Post(std::function<void()> fn) {
   bool start = false;

@@ -24,7 +24,11 @@ class Delivery {
  public:
   // At most `max_pending` calls wait; the thread starts with the first.
   explicit Delivery(size_t max_pending);
-  // Stop().
+  // Cancel(), and lets the thread go without waiting for it: a call still
+  // under way (one a Cancel() left running) finishes on its own, holding
+  // what it captured. The destructor may run on a thread that must never
+  // wait on the application, such as a caller's loop thread; whoever needs
+  // the call under way to have returned calls Stop() first.
   ~Delivery();
   Delivery(const Delivery&) = delete;
   Delivery& operator=(const Delivery&) = delete;

@@ -80,7 +80,10 @@ absl::Status Node::Impl::Open() {
   uv_check_start(&turn_end_,
                  [](uv_check_t* c) { static_cast<Impl*>(c->data)->Settle(); });
   uv_unref(reinterpret_cast<uv_handle_t*>(&turn_end_));
-  closer_.Add(2);  // turn_end_, and the runtime as one
+  uv_timer_init(loop_.loop(), &settle_soon_);
+  settle_soon_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&settle_soon_));
+  closer_.Add(3);  // turn_end_, settle_soon_, and the runtime as one
   runtime_ = std::make_unique<net::UvRuntime>(loop_.loop(), std::move(options),
                                               this, &net_counters_);
   if (absl::Status s = runtime_->Start(); !s.ok()) return s;
@@ -101,9 +104,11 @@ void Node::Impl::Shutdown() {
   snapshots_.Close();
   handlers_stopped_ = true;
   loop_.Shutdown(shared_from_this());
-  // Not joined on the loop thread: a callback or handler may wait on the
-  // loop.
-  if (loop_.OnLoopThread()) {
+  // Not joined on the loop thread (a callback or handler may wait on the
+  // loop), nor on one callback thread: the other's callback may be
+  // shutting the node down too, and waiting for this one.
+  if (loop_.OnLoopThread() || delivery_.OnDeliveryThread() ||
+      message_handlers_.OnDeliveryThread()) {
     delivery_.Cancel();
     message_handlers_.Cancel();
   } else {
@@ -130,6 +135,7 @@ void Node::Impl::CloseHandles(std::function<void()> closed) {
   closer_.Close(
       [this] {
         net::CloseHandle<&Impl::closer_>(&turn_end_);
+        net::CloseHandle<&Impl::closer_>(&settle_soon_);
         runtime_->Close([this] { closer_.Done(); });
       },
       std::move(closed));
@@ -158,6 +164,16 @@ void Node::Impl::OnSyncDone(const std::string& to,
   } else {
     swim_->HandleSyncFailed(to, response.status());
   }
+  SettleSoon();
+}
+
+void Node::Impl::SettleSoon() {
+  // An exchange ends as its connection closes, in the loop's close phase,
+  // after this turn's check (Settle) has run; unsettled, what it answered
+  // would wait for whatever wakes the loop next.
+  uv_timer_start(
+      &settle_soon_,
+      [](uv_timer_t* t) { static_cast<Impl*>(t->data)->Settle(); }, 0, 0);
 }
 
 void Node::Impl::OnSeedResolved(

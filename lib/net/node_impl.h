@@ -143,6 +143,8 @@ class Node::Impl : public net::UvRuntime::Host,
   }
   // The end of a turn (see the top): publish, deliver, answer.
   void Settle();
+  // Settle() at the start of the next turn (settle_soon_).
+  void SettleSoon();
   // SendTo and Request (send_to.cc): the checks, the call on a pooled
   // connection, and the reply read and worded for the caller.
   void CallMember(std::string name, std::string payload, AppMessageKind kind,
@@ -166,7 +168,10 @@ class Node::Impl : public net::UvRuntime::Host,
   std::unique_ptr<Swim> swim_;
   // Runs Settle() at the end of every turn of the loop.
   uv_check_t turn_end_;
-  // turn_end_ and the runtime.
+  // Runs Settle() at the start of the next turn, for what a close callback
+  // (after turn_end_'s) raised.
+  uv_timer_t settle_soon_;
+  // turn_end_, settle_soon_ and the runtime.
   net::CloseGroup closer_;
 
   // What this turn raised, settled at its end.
@@ -191,6 +196,12 @@ class Node::Impl : public net::UvRuntime::Host,
   // node shuts down is dropped.
   net::Delivery message_handlers_;
   std::atomic<bool> handlers_stopped_{false};
+  // The payload bytes waiting in message_handlers_, bounded by
+  // PendingMessageBytesBudget().
+  std::atomic<size_t> pending_message_bytes_{0};
+  size_t PendingMessageBytesBudget() const {
+    return 16 * std::max<size_t>(config_.max_message_bytes, 4096);
+  }
 };
 
 }  // namespace roster

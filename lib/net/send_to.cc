@@ -86,6 +86,7 @@ void Node::Impl::CallMember(
             [done = std::move(done), outcome = std::move(outcome)]() mutable {
               done(std::move(outcome));
             });
+        SettleSoon();
       });
 }
 

@@ -139,5 +139,21 @@ TEST(DeliveryTest, CancelDiscardsWhatWaitsWithoutWaitingForTheCallUnderWay) {
   EXPECT_EQ(ran, 0);
 }
 
+TEST(DeliveryTest, DestroyingDoesNotWaitForTheCallUnderWay) {
+  auto release = std::make_shared<Waiter>();
+  std::promise<void> started;
+  std::promise<void> finished;
+  auto delivery = std::make_unique<Delivery>(10);
+  ASSERT_TRUE(delivery->Post([&, release] {
+    started.set_value();
+    release->Wait().IgnoreError();
+    finished.set_value();
+  }));
+  started.get_future().wait();
+  delivery.reset();  // returns while the call still blocks
+  release->Set(absl::OkStatus());
+  finished.get_future().wait();
+}
+
 }  // namespace
 }  // namespace roster::net

@@ -302,6 +302,35 @@ TEST(MessagesTest, AMemberThatLeftHasItsConnectionsClosed) {
   EXPECT_NE(s.message().find("left"), std::string::npos) << s;
 }
 
+TEST(MessagesTest, TheBytesWaitingForTheHandlerAreBounded) {
+  // 16 times max_message_bytes may wait, however many messages that is.
+  constexpr size_t kMessage = 4096;
+  Gate gate;
+  Cluster cluster(2, [&](NodeConfig& c) {
+    c.max_message_bytes = kMessage;
+    c.message_connections = 32;  // each call on a connection of its own
+    c.on_message = [&](std::string_view, std::string_view) { gate.Pass(); };
+  });
+  OpenOnExit open_on_exit{gate};
+  ASSERT_TRUE(cluster.JoinAll().ok());
+  Node& a = cluster.node(0);
+  Outcomes outcomes;
+  auto send = [&] {
+    a.SendToAsync("n1", std::string(kMessage, 'm'), absl::Seconds(10),
+                  [&](absl::Status s) { outcomes.Add(std::move(s)); });
+  };
+  send();
+  ASSERT_TRUE(gate.WaitEntered(1, absl::Seconds(3)));
+  for (int i = 0; i < 17; ++i) send();  // 16 fit behind the one under way
+  ASSERT_TRUE(
+      WaitUntil([&] { return outcomes.size() == 1; }, absl::Seconds(5)));
+  EXPECT_EQ(outcomes.Count(absl::StatusCode::kResourceExhausted), 1);
+  gate.Open();
+  ASSERT_TRUE(
+      WaitUntil([&] { return outcomes.size() == 18; }, absl::Seconds(10)));
+  EXPECT_EQ(outcomes.Count(absl::StatusCode::kOk), 17);
+}
+
 TEST(MessagesTest, AFullHandlerQueueRefusesAtOnce) {
   Gate gate;
   Cluster cluster(2, [&](NodeConfig& c) {
@@ -462,6 +491,13 @@ TEST(MessagesTest, HostileFramesOnAReusedConnectionAreCountedDrops) {
     EXPECT_EQ(c.ReadKind(), wire::STREAM_KIND_REPLY);
     EXPECT_TRUE(c.Closed());
   }
+  // The target's snapshot is published at the end of its loop's turn.
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return target.counters().net.messages_received ==
+               before.net.messages_received + 5;
+      },
+      absl::Seconds(2)));
   const NodeCounters after = target.counters();
   EXPECT_GE(after.protocol.total_drops(), before.protocol.total_drops() + 1);
   EXPECT_GE(after.net.streams_malformed, before.net.streams_malformed + 1);

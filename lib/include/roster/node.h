@@ -123,7 +123,8 @@ struct NodeConfig {
   size_t message_connections = 2;
   absl::Duration connection_idle_timeout = absl::Seconds(15);
   // Messages and requests received wait for the handlers' thread in a
-  // queue of at most this many (at least 1); past it the sender gets
+  // queue of at most this many (at least 1), holding at most 16 times
+  // max_message_bytes of payloads; past either the sender gets
   // ResourceExhausted (NetCounters::messages_overflowed).
   size_t max_pending_messages = 1024;
 
@@ -266,7 +267,8 @@ class Node {
   //       receiver's), or `timeout` is not positive.
   //     FailedPrecondition: the member has no on_message handler.
   //     ResourceExhausted: the member's queue of messages waiting for its
-  //       handler is full (NodeConfig::max_pending_messages), or 4,096
+  //       handler is full (NodeConfig::max_pending_messages, in number
+  //       or in bytes), or 4,096
   //       calls already wait here for a connection to it.
   //     Unavailable, when the member is known to have failed or left.
   //   Not known to be delivered (on_message may have run, or may still):
