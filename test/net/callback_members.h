@@ -30,13 +30,13 @@ class Gate {
     std::lock_guard<std::mutex> lock(mu_);
     armed_ = true;
   }
-  // In a callback: blocks if armed (once), until Release() or 30 s.
+  // In a callback: blocks if armed (once), until Release() or 60 s.
   void MaybeBlock() {
     std::unique_lock<std::mutex> lock(mu_);
     if (!armed_) return;
     armed_ = false;
     blocking_ = true;
-    cv_.wait_for(lock, std::chrono::seconds(30), [&] { return released_; });
+    cv_.wait_for(lock, std::chrono::seconds(60), [&] { return released_; });
     blocking_ = false;
   }
   bool blocking() {
