@@ -265,6 +265,9 @@ const std::string* Swim::Impl::PickSeedAddr(
   const bool alone = table_.NumAlive() <= 1;
   std::vector<const std::string*> unknown;
   for (const std::string* a : addrs) {
+    // One exchange at a time with a seed: a hung one is not piled up on,
+    // and a Join waiting on its outcome is not put off by a retry.
+    if (syncs_in_flight_.contains(util::ToAbsl(*a))) continue;
     const Member* m = table_.FindByAddr(*a);
     if (alone || m == nullptr || m->state() == MemberState::kDead ||
         m->state() == MemberState::kLeft)

@@ -176,16 +176,33 @@ TEST_F(SwimTest, TheNewest64SeedsAreRetried) {
     seeds.push_back(absl::StrCat("10.9.0.", i, ":1"));
   swim_->Join(seeds, 1);
   ASSERT_EQ(rt_.syncs.size(), 70u) << "every seed is tried at once";
+  // Each exchange fails (a seed with one in flight is not tried again).
+  for (const std::string& seed : seeds) swim_->HandleSyncFailed(seed);
   std::set<std::string> retried;
   for (int round = 0; round < 500; ++round) {
     const size_t before = rt_.syncs.size();
     ASSERT_TRUE(Fire(TimerKind::kReconnect));
-    for (size_t i = before; i < rt_.syncs.size(); ++i)
+    for (size_t i = before; i < rt_.syncs.size(); ++i) {
       retried.insert(rt_.syncs[i].to);
+      swim_->HandleSyncFailed(rt_.syncs[i].to);
+    }
   }
   for (int i = 0; i < 6; ++i) EXPECT_FALSE(retried.contains(seeds[i])) << i;
   EXPECT_GE(retried.size(), 60u);
   EXPECT_LE(retried.size(), 64u);
+}
+
+TEST_F(SwimTest, ASeedWithAnExchangeInFlightIsNotTriedAgain) {
+  CreateAndStart();
+  swim_->Join({"10.9.1.1:1"}, 1);
+  ASSERT_EQ(rt_.syncs.size(), 1u);
+  // A hung seed: the retries wait for its exchange to end.
+  for (int round = 0; round < 5; ++round)
+    ASSERT_TRUE(Fire(TimerKind::kReconnect));
+  EXPECT_EQ(rt_.syncs.size(), 1u);
+  swim_->HandleSyncFailed("10.9.1.1:1");
+  ASSERT_TRUE(Fire(TimerKind::kReconnect));
+  EXPECT_EQ(rt_.syncs.size(), 2u);
 }
 
 TEST_F(SwimTest, JoinSyncsWithSeedsAndMergesTheAnswer) {
