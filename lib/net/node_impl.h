@@ -31,6 +31,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "net/close_group.h"
 #include "net/delivery.h"
 #include "net/loop_thread.h"
@@ -76,6 +77,13 @@ class Node::Impl : public net::UvRuntime::Host,
   // Where every sealing and opening happens (in the Swim, which holds the
   // keyring).
   void SetKeyring(std::shared_ptr<Keyring> keyring) {
+    Log(LogLevel::kInfo,
+        keyring == nullptr
+            ? std::string("keyring removed: datagrams and streams are sent "
+                          "in plaintext from now on")
+            : absl::StrCat("keyring set: datagrams and streams are sealed "
+                           "from now on (",
+                           keyring->size(), " keys)"));
     swim_->SetKeyring(std::move(keyring));
   }
 

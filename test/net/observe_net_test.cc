@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "roster/node.h"
+#include "test/common/test_keys.h"
 #include "test/common/wait_until.h"
 #include "test/net/net_cluster.h"
 
@@ -164,6 +165,34 @@ TEST(ObserveNetTest, AcksCarryPayloadsAndRttsAreListed) {
   ASSERT_EQ(listed->size(), 2u);
   EXPECT_EQ((*listed)[0].rtt, absl::ZeroDuration()) << "n0 itself";
   EXPECT_GT((*listed)[1].rtt, absl::ZeroDuration()) << "n0's view of n1";
+}
+
+TEST(ObserveNetTest, KeyringChangesAreLogged) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  NodeConfig c = TestConfig("n0");
+  c.on_log = [&](LogLevel level, std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (level == LogLevel::kInfo) lines.emplace_back(line);
+  };
+  auto node = Node::Start(std::move(c));
+  ASSERT_TRUE(node.ok()) << node.status();
+  auto logged = [&](std::string_view what) {
+    return WaitUntil(
+        [&] {
+          std::lock_guard<std::mutex> lock(mu);
+          for (const std::string& line : lines)
+            if (line.find(what) != std::string::npos) return true;
+          return false;
+        },
+        absl::Seconds(5));
+  };
+  ASSERT_TRUE((*node)->SetKeyring(Ring({Key('a'), Key('b')})).ok());
+  EXPECT_TRUE(
+      logged("keyring set: datagrams and streams are sealed from "
+             "now on (2 keys)"));
+  ASSERT_TRUE((*node)->SetKeyring(nullptr).ok());
+  EXPECT_TRUE(logged("keyring removed"));
 }
 
 }  // namespace
