@@ -260,9 +260,12 @@ void Cache::ReplicateOnce() {
       }
       const Holder holder(owner.name, owner.life);
       if (store_.Confirmed(key, version, holder)) continue;
+      if (unreachable.count(owner.name) != 0) {
+        all_hold = false;
+        continue;
+      }
       auto entry = store_.Get(key);
-      if (!entry || !(entry->version == version) ||
-          unreachable.count(owner.name) != 0) {
+      if (!entry || !(entry->version == version)) {
         all_hold = false;
         continue;
       }

@@ -59,8 +59,12 @@ void Node::Impl::Settle() {
     for (auto& w : leave_waiters_) w->Set(absl::OkStatus());
     leave_waiters_.clear();
   }
-  // A Join's done may be the application's (JoinAsync), which may call
-  // back in (SetMeta settles again): taken out first, and answered last.
+  // A done may be the application's (JoinAsync, SendToAsync), which may
+  // call back in (SetMeta settles again): answered last.
+  AnswerFinishedCalls();
+}
+
+void Node::Impl::AnswerFinishedCalls() {
   auto joins_done = std::move(joins_done_);
   joins_done_.clear();
   for (auto& [done, status] : joins_done) done(status);

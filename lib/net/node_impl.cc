@@ -121,13 +121,8 @@ void Node::Impl::CloseHandles(std::function<void()> closed) {
   turn_calls_.clear();  // the node is going: nobody is told any more
   for (auto& w : leave_waiters_) w->Set(absl::CancelledError("shut down"));
   leave_waiters_.clear();
-  // Joins already answered keep their answer.
-  auto joins_done = std::move(joins_done_);
-  joins_done_.clear();
-  for (auto& [done, status] : joins_done) done(status);
-  auto calls_done = std::move(calls_done_);
-  calls_done_.clear();
-  for (auto& answer : calls_done) answer();
+  // Calls already answered keep their answer.
+  AnswerFinishedCalls();
   auto joins = std::move(joins_);
   joins_.clear();
   for (auto& [token, done] : joins)

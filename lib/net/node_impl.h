@@ -153,6 +153,9 @@ class Node::Impl : public net::UvRuntime::Host,
   void Settle();
   // Settle() at the start of the next turn (settle_soon_).
   void SettleSoon();
+  // Gives the Join, SendTo and Request calls finished this turn their
+  // answers (taken out first: an answer may call back in and settle).
+  void AnswerFinishedCalls();
   // SendTo and Request (send_to.cc): the checks, the call on a pooled
   // connection, and the reply read and worded for the caller.
   void CallMember(std::string name, std::string payload, AppMessageKind kind,

@@ -9,9 +9,6 @@
 namespace roster::net {
 namespace {
 
-// Whether two views of a member differ in anything Members() shows.
-bool SameMember(const MemberInfo& a, const MemberInfo& b) { return a == b; }
-
 bool IsLive(const MemberInfo& m) {
   return m.state == MemberState::kAlive || m.state == MemberState::kSuspect;
 }
@@ -78,7 +75,7 @@ void Snapshots::Sweep(const Swim& swim, absl::Time now) {
       changed_ = true;
       continue;
     }
-    if (!SameMember(*fresh, *it->second)) {
+    if (*fresh != *it->second) {
       it->second = std::make_shared<const MemberInfo>(*std::move(fresh));
       changed_ = true;
     }
@@ -100,8 +97,7 @@ void Snapshots::Publish(const Swim& swim, const NetCounters& net,
   } else {
     Sweep(swim, now);
     auto self = table_.find(next.self.name);
-    if (self == table_.end() || !SameMember(*self->second, next.self))
-      Note(next.self);
+    if (self == table_.end() || *self->second != next.self) Note(next.self);
   }
   if (changed_) {
     auto members = std::make_shared<MemberList>();

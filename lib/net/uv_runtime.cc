@@ -250,29 +250,29 @@ bool UvRuntime::ResolveSeed(const std::string& seed) {
   return true;
 }
 
-void UvRuntime::Exchange(const std::string& to, std::string_view frame,
-                         Reply done) {
+const sockaddr_storage* UvRuntime::ResolveOrFail(const std::string& to,
+                                                 Reply& done) {
   const sockaddr_storage* dest = Resolve(to);
   if (dest == nullptr) {
     Defer([done = std::move(done), to] {
       done(absl::InvalidArgumentError(
           absl::StrCat("'", to, "' is not an IP address and port")));
     });
-    return;
   }
+  return dest;
+}
+
+void UvRuntime::Exchange(const std::string& to, std::string_view frame,
+                         Reply done) {
+  const sockaddr_storage* dest = ResolveOrFail(to, done);
+  if (dest == nullptr) return;
   streams_.Exchange(*dest, LengthPrefixed(frame), std::move(done));
 }
 
 void UvRuntime::Call(const std::string& to, std::string_view frame,
                      absl::Duration timeout, Reply done) {
-  const sockaddr_storage* dest = Resolve(to);
-  if (dest == nullptr) {
-    Defer([done = std::move(done), to] {
-      done(absl::InvalidArgumentError(
-          absl::StrCat("'", to, "' is not an IP address and port")));
-    });
-    return;
-  }
+  const sockaddr_storage* dest = ResolveOrFail(to, done);
+  if (dest == nullptr) return;
   pool_.Call(*dest, to, LengthPrefixed(frame), timeout, std::move(done));
 }
 

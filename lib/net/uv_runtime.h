@@ -107,6 +107,9 @@ class UvRuntime final : public Runtime {
   };
 
   const sockaddr_storage* Resolve(const std::string& addr);
+  // Resolve(), or nullptr with `done` (moved from) to be told, later, that
+  // `to` is not an address.
+  const sockaddr_storage* ResolveOrFail(const std::string& to, Reply& done);
   void ArmTimer();
   void OnTimerFired();
   void OnDatagram(ssize_t n, const uv_buf_t* buf, const sockaddr* from,
