@@ -26,6 +26,19 @@ std::string Line(const char* what, const Distribution& d) {
       d.mean, d.p50, d.p99, d.max);
 }
 
+// user_events and queries, as experiments script them: dissemination and
+// completion times, what never arrived.
+std::string EventsJson(const EventResults& e) {
+  return absl::StrFormat(
+      "  \"user_events\": {\"count\": %u, \"dissemination_s\": %s, "
+      "\"deliveries_missing\": %u},\n"
+      "  \"queries\": {\"count\": %u, \"finished\": %u, \"complete\": %u, "
+      "\"completion_s\": %s, \"answers_missing\": %u},\n",
+      e.user_events, Json(e.dissemination_s), e.deliveries_missing, e.queries,
+      e.queries_finished, e.queries_complete, Json(e.completion_s),
+      e.answers_missing);
+}
+
 }  // namespace
 
 std::string ToJson(const RunResult& r, const HostStats& host) {
@@ -55,6 +68,7 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       "  \"restarted_events\": %u,\n"
       "  \"self_suspected_events\": %u,\n"
       "  \"self_failed_events\": %u,\n"
+      "%s"
       "  \"host\": {\"wall_s\": %.3f, \"peak_rss_mb\": %.1f}\n"
       "}\n",
       s.nodes(), s.seed(), s.profile(), s.no_lifeguard() ? "false" : "true",
@@ -64,8 +78,8 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       Json(r.suspect_to_dead_s), r.detected_by_all, r.false_suspicions,
       r.false_deaths, r.false_deaths_of_slow, Json(r.healed_s),
       r.packets_per_node_s, r.bytes_per_node_s, r.events, r.restarted_events,
-      r.self_suspected_events, r.self_failed_events, host.wall_s,
-      host.peak_rss_mb);
+      r.self_suspected_events, r.self_failed_events,
+      EventsJson(r.user_events_and_queries), host.wall_s, host.peak_rss_mb);
 }
 
 std::string ToCsv(const RunResult& r) {
@@ -181,6 +195,21 @@ std::string ToText(const RunResult& r, const HostStats& host) {
   if (r.healed_s) {
     absl::StrAppendFormat(
         &out, "healed: all alive again %.1f s after the heal\n", *r.healed_s);
+  }
+  const EventResults& e = r.user_events_and_queries;
+  if (e.user_events > 0) {
+    absl::StrAppendFormat(
+        &out, "user events: %u, deliveries to live members missing: %u\n",
+        e.user_events, e.deliveries_missing);
+    out += Line("delivered after", e.dissemination_s);
+  }
+  if (e.queries > 0) {
+    absl::StrAppendFormat(&out,
+                          "queries: %u (%u finished, %u with every live "
+                          "member's answer), answers missing: %u\n",
+                          e.queries, e.queries_finished, e.queries_complete,
+                          e.answers_missing);
+    out += Line("last answer after", e.completion_s);
   }
   absl::StrAppendFormat(
       &out,

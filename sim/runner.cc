@@ -38,6 +38,24 @@ absl::Status CheckMembers(const scenario::Members& members, uint32_t nodes,
   return absl::OkStatus();
 }
 
+// User events and queries: how many, when, from whom.
+template <typename Traffic>
+absl::Status CheckTraffic(const Traffic& t, const Scenario& s, double at_s,
+                          const std::string& where) {
+  if (t.count() < 1 || t.count() > 1000000)
+    return Bad(where + ".count", "must be in [1, 1000000]");
+  if (t.until_s() != 0 && !InRange(t.until_s(), at_s, s.duration_s()))
+    return Bad(where + ".until_s", "is outside [at_s, duration_s]");
+  if (t.payload_bytes() > 65536)
+    return Bad(where + ".payload_bytes", "must be at most 65536");
+  for (uint32_t i : t.from()) {
+    if (i >= s.nodes())
+      return Bad(where + ".from",
+                 absl::StrCat("index ", i, " is not below nodes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckFault(const Fault& f, const Scenario& s, int i) {
   const std::string at = absl::StrCat("faults[", i, "]");
   const double end = s.duration_s();
@@ -81,6 +99,19 @@ absl::Status CheckFault(const Fault& f, const Scenario& s, int i) {
         return Bad(at + ".one_way_loss.for_s", "must be in [0, 1e6]");
       return CheckMembers(f.one_way_loss().members(), s.nodes(),
                           at + ".one_way_loss");
+    case Fault::kUserEvents:
+      return CheckTraffic(f.user_events(), s, f.at_s(), at + ".user_events");
+    case Fault::kQueries:
+      if (!InRange(f.queries().timeout_s(), 0, 600))
+        return Bad(at + ".queries.timeout_s", "must be in [0, 600]");
+      if (f.queries().relay_factor() > 5)
+        return Bad(at + ".queries.relay_factor", "must be in [0, 5]");
+      for (uint32_t i : f.queries().to()) {
+        if (i >= s.nodes())
+          return Bad(at + ".queries.to",
+                     absl::StrCat("index ", i, " is not below nodes"));
+      }
+      return CheckTraffic(f.queries(), s, f.at_s(), at + ".queries");
     case Fault::KIND_NOT_SET:
       break;
   }
@@ -111,7 +142,9 @@ enum class Act {
   kPartition,
   kHeal,
   kSetLoss,
-  kOneWayLoss
+  kOneWayLoss,
+  kUserEvent,
+  kQuery
 };
 
 struct Action {
@@ -121,6 +154,7 @@ struct Action {
   int node = -1;
   double value = 0;
   bool flag = false;
+  int fault = -1;  // the fault it comes from, for what it sends
 };
 
 // Turns faults into a time-ordered list of actions on single members,
@@ -162,8 +196,26 @@ class Planner {
     return out;
   }
 
-  void Push(double at, Act act, int node, double value = 0, bool flag = false) {
-    actions_.push_back(Action{at, order_++, act, node, value, flag});
+  void Push(double at, Act act, int node, double value = 0, bool flag = false,
+            int fault = -1) {
+    actions_.push_back(Action{at, order_++, act, node, value, flag, fault});
+  }
+
+  // User events or queries: `count` senders at times spread over
+  // [at, until], each chosen from `from` or among every member (one that
+  // is down when its time comes hands over to the next running one).
+  template <typename Traffic>
+  void Spread(double at, const Traffic& t, Act act, int fault) {
+    const double until = std::max(at, t.until_s());
+    for (uint32_t k = 0; k < t.count(); ++k) {
+      const double when = at + rng_.Unit() * (until - at);
+      const int node =
+          t.from_size() > 0
+              ? static_cast<int>(t.from(static_cast<int>(
+                    rng_.Below(static_cast<uint64_t>(t.from_size())))))
+              : static_cast<int>(rng_.Below(s_.nodes()));
+      Push(when, act, node, 0, false, fault);
+    }
   }
 
   absl::Status Add(const Fault& f, int i) {
@@ -232,6 +284,12 @@ class Planner {
         }
         return absl::OkStatus();
       }
+      case Fault::kUserEvents:
+        Spread(f.at_s(), f.user_events(), Act::kUserEvent, i);
+        return absl::OkStatus();
+      case Fault::kQueries:
+        Spread(f.at_s(), f.queries(), Act::kQuery, i);
+        return absl::OkStatus();
       case Fault::KIND_NOT_SET:
         break;
     }
@@ -247,8 +305,27 @@ class Planner {
   uint64_t order_ = 0;
 };
 
-void Apply(const Action& a, Simulation& sim, Observer& observer) {
+// The running member `node`, or the next running one after it.
+int RunningFrom(const Simulation& sim, int node) {
+  const int n = static_cast<int>(sim.size());
+  for (int k = 0; k < n; ++k) {
+    const int candidate = (node + k) % n;
+    if (sim.running(candidate)) return candidate;
+  }
+  return -1;
+}
+
+void Apply(const Action& a, const Scenario& s, Simulation& sim,
+           Observer& observer, EventObserver& events) {
   switch (a.act) {
+    case Act::kUserEvent:
+      if (int node = RunningFrom(sim, a.node); node >= 0)
+        events.SendUserEvent(node, s.faults(a.fault).user_events());
+      break;
+    case Act::kQuery:
+      if (int node = RunningFrom(sim, a.node); node >= 0)
+        events.SendQuery(node, s.faults(a.fault).queries());
+      break;
     case Act::kCrash:
       if (sim.running(a.node)) observer.Crash(a.node);
       break;
@@ -365,6 +442,7 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
       absl::Microseconds(std::llround(s.network().latency_max_ms() * 1000));
   Simulation sim(std::move(options));
   Observer observer(sim);
+  EventObserver events(sim);
   const int n = static_cast<int>(s.nodes());
   if (s.bootstrap() == scenario::BOOTSTRAP_CONVERGED) {
     sim.AddConverged(n);
@@ -390,7 +468,7 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
   while (true) {
     while (next_action < actions.size() &&
            when(actions[next_action].at) <= elapsed()) {
-      Apply(actions[next_action++], sim, observer);
+      Apply(actions[next_action++], s, sim, observer, events);
     }
     if (elapsed() >= duration) break;
     absl::Duration target = std::min(next_sample, duration);
@@ -462,6 +540,7 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
   result.self_failed_events = observer.self_failed_events();
   result.crash_times = observer.crash_times();
   result.detection_times = observer.detection_times();
+  result.user_events_and_queries = events.Results();
   return result;
 }
 

@@ -62,6 +62,23 @@ class Simulation::NodeRuntime : public Runtime, public Delegate {
                     absl::Duration rtt) override {
     if (sim_->on_ack_payload) sim_->on_ack_payload(index_, from, payload, rtt);
   }
+  void OnUserEvent(const UserEvent& event) override {
+    if (sim_->on_user_event) sim_->on_user_event(index_, event);
+  }
+  void OnQuery(const QueryRequest& query, QueryAnswer answer) override {
+    answer(sim_->on_query ? sim_->on_query(index_, query) : std::nullopt);
+  }
+  void OnQueryAck(uint64_t token, std::string_view from) override {
+    if (sim_->on_query_ack) sim_->on_query_ack(index_, token, from);
+  }
+  void OnQueryResponse(uint64_t token, std::string_view from,
+                       std::string_view payload) override {
+    if (sim_->on_query_response)
+      sim_->on_query_response(index_, token, from, payload);
+  }
+  void OnQueryDone(const QueryResult& result) override {
+    if (sim_->on_query_done) sim_->on_query_done(index_, result);
+  }
   void OnLog(LogLevel level, std::string_view message) override {
     ++sim_->log_lines_;
     if (sim_->on_log) sim_->on_log(index_, level, message);

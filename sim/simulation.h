@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string>
 #include <vector>
@@ -118,6 +119,16 @@ class Simulation {
   // Delegate::OnAckPayload: (prober, target's name, payload, rtt).
   std::function<void(int, std::string_view, std::string_view, absl::Duration)>
       on_ack_payload;
+  // User events and queries (roster/events.h): Delegate::OnUserEvent of
+  // each member (node, event); Delegate::OnQuery, whose answer is given at
+  // once (unset: no response); and what a querier hears of its queries:
+  // (querier, token, from[, payload]) and (querier, result).
+  std::function<void(int, const UserEvent&)> on_user_event;
+  std::function<std::optional<std::string>(int, const QueryRequest&)> on_query;
+  std::function<void(int, uint64_t, std::string_view)> on_query_ack;
+  std::function<void(int, uint64_t, std::string_view, std::string_view)>
+      on_query_response;
+  std::function<void(int, const QueryResult&)> on_query_done;
   // Delegate::OnLog of every member: (node, level, message). Unset, the
   // lines are only counted (log_lines).
   std::function<void(int, LogLevel, std::string_view)> on_log;

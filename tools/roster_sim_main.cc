@@ -33,6 +33,13 @@ constexpr char kUsage[] = R"(usage: roster-sim [flags]
   --pause K --pause-at S --pause-for S
   --partition-at S --heal-at S two halves, then healed
   --one-way-loss K:FRACTION    K members lose that fraction of what they get
+  --events K                   K user events from random members, spread over
+                               [0.2, 0.7] of the run
+  --event-payload BYTES        each event's payload (default 16)
+  --queries K                  K queries to every member from random members,
+                               spread likewise (each member answers its name)
+  --relay-factor R             each answer also through R members (default 0)
+  --query-timeout SECONDS      a query's deadline (default: Serf's, from size)
   --scenario FILE              a scenario in protobuf text format (flags add to it)
   --json FILE --csv FILE --svg FILE
   --quiet                      no progress line
@@ -75,6 +82,43 @@ absl::Status ReadFile(const std::string& path, std::string* out) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   *out = buffer.str();
+  return absl::OkStatus();
+}
+
+// --events and --queries: spread over [0.2, 0.7] of the run, so that the
+// last have time to spread, or reach their deadline, before it ends.
+absl::Status AddEventsAndQueries(const Flags& flags, scenario::Scenario& s) {
+  const double duration = s.duration_s() > 0 ? s.duration_s() : 120;
+  if (flags.Has("events") || flags.Has("event-payload")) {
+    auto k = flags.GetInt("events", 0, 1, 1000000);
+    auto bytes = flags.GetInt("event-payload", 16, 0, 65536);
+    for (const absl::Status& st : {k.status(), bytes.status()})
+      if (!st.ok()) return st;
+    if (!flags.Has("events")) return Bad("event-payload", "needs --events");
+    scenario::Fault* f = s.add_faults();
+    f->set_at_s(0.2 * duration);
+    f->mutable_user_events()->set_count(static_cast<uint32_t>(*k));
+    f->mutable_user_events()->set_until_s(0.7 * duration);
+    f->mutable_user_events()->set_payload_bytes(static_cast<uint32_t>(*bytes));
+  }
+  if (flags.Has("queries") || flags.Has("relay-factor") ||
+      flags.Has("query-timeout")) {
+    auto k = flags.GetInt("queries", 0, 1, 1000000);
+    auto relay = flags.GetInt("relay-factor", 0, 0, 5);
+    auto timeout = flags.GetDouble("query-timeout", 0, 0, 600);
+    for (const absl::Status& st :
+         {k.status(), relay.status(), timeout.status()})
+      if (!st.ok()) return st;
+    if (!flags.Has("queries"))
+      return Bad(flags.Has("relay-factor") ? "relay-factor" : "query-timeout",
+                 "needs --queries");
+    scenario::Fault* f = s.add_faults();
+    f->set_at_s(0.2 * duration);
+    f->mutable_queries()->set_count(static_cast<uint32_t>(*k));
+    f->mutable_queries()->set_until_s(0.7 * duration);
+    f->mutable_queries()->set_relay_factor(static_cast<uint32_t>(*relay));
+    f->mutable_queries()->set_timeout_s(*timeout);
+  }
   return absl::OkStatus();
 }
 
@@ -208,6 +252,7 @@ absl::StatusOr<scenario::Scenario> BuildScenario(const Flags& flags) {
         static_cast<uint32_t>(v->first));
     f->mutable_one_way_loss()->set_fraction(v->second);
   }
+  if (absl::Status st = AddEventsAndQueries(flags, s); !st.ok()) return st;
   if (absl::Status st = sim::NormalizeScenario(s); !st.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(flags.Has("scenario") ? "scenario " : "", st.message()));
@@ -224,12 +269,13 @@ absl::Status Write(const std::string& path, const std::string& text) {
 }
 
 int Main(int argc, char** argv) {
-  Flags flags({"nodes",        "seed",      "profile",       "duration",
-               "bootstrap",    "crash",     "crash-at",      "loss",
-               "latency-ms",   "slow",      "slow-delay-ms", "pause",
-               "pause-at",     "pause-for", "partition-at",  "heal-at",
-               "one-way-loss", "scenario",  "json",          "csv",
-               "svg"},
+  Flags flags({"nodes",        "seed",         "profile",       "duration",
+               "bootstrap",    "crash",        "crash-at",      "loss",
+               "latency-ms",   "slow",         "slow-delay-ms", "pause",
+               "pause-at",     "pause-for",    "partition-at",  "heal-at",
+               "one-way-loss", "scenario",     "json",          "csv",
+               "svg",          "events",       "event-payload", "queries",
+               "relay-factor", "query-timeout"},
               {"no-lifeguard", "quiet", "help"});
   absl::Status parsed = flags.Parse(argc, argv);
   if (parsed.ok() && flags.Has("help")) {

@@ -130,6 +130,15 @@ void Swim::Impl::HandleMessages(
       case wire::Message::kHello:
         ++counters_.hellos_received;
         break;
+      case wire::Message::kUserEvent:
+        OnUserEvent(msg.user_event());
+        break;
+      case wire::Message::kQuery:
+        OnQuery(msg.query());
+        break;
+      case wire::Message::kQueryResponse:
+        OnQueryResponse(msg.query_response());
+        break;
       case wire::Message::BODY_NOT_SET:
         // Only unknown kinds get past the checks without a body.
         ++counters_.unknown_kinds_skipped;
@@ -173,6 +182,15 @@ void Swim::Impl::HandleTimer(const Timer& timer) {
       break;
     case core::TimerKind::kTakeover:
       OnTakeoverTimer(static_cast<uint32_t>(timer.token));
+      break;
+    case core::TimerKind::kCoalesce:
+      OnCoalesceTimer();
+      break;
+    case core::TimerKind::kQueryDeadline:
+      OnQueryDeadline(static_cast<uint32_t>(timer.token));
+      break;
+    case core::TimerKind::kAnsweringDeadline:
+      OnAnsweringDeadline(timer.token);
       break;
   }
 }
@@ -318,6 +336,21 @@ void Swim::Leave() { impl_->Leave(); }
 bool Swim::LeaveComplete() const { return impl_->LeaveComplete(); }
 absl::Status Swim::Broadcast(std::string payload) {
   return impl_->Broadcast(std::move(payload));
+}
+
+absl::Status Swim::UserEvent(std::string_view name, std::string payload,
+                             bool coalesce) {
+  return impl_->UserEvent(name, std::move(payload), coalesce);
+}
+
+absl::Status Swim::Query(const QueryParams& params, uint64_t token) {
+  return impl_->Query(params, token);
+}
+
+LamportClocks Swim::Clocks() const { return impl_->Clocks(); }
+
+void Swim::RestoreClocks(const LamportClocks& clocks) {
+  impl_->RestoreClocks(clocks);
 }
 absl::Status Swim::SetMeta(std::string meta) {
   return impl_->SetMeta(std::move(meta));

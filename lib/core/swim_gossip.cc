@@ -16,7 +16,8 @@ void Swim::Impl::Send(const std::string& to, std::string entries,
                       bool piggyback) {
   size_t overhead = FrameOverhead() + entries.size();
   if (piggyback && overhead < cfg_.packet_budget) {
-    FillBroadcasts(cfg_.packet_budget - overhead, &entries);
+    FillBroadcasts(cfg_.packet_budget - overhead,
+                   !serf_.empty() && SpeaksEvents(to), &entries);
   }
   if (entries.empty()) return;
   std::string frame = Seal(entries);
@@ -26,11 +27,14 @@ void Swim::Impl::Send(const std::string& to, std::string entries,
 }
 
 // While both kinds wait, membership news leaves room for at least half a
-// packet of application broadcasts, or for the next broadcast whole if it
-// is bigger; broadcasts then take what is left. Neither kind can starve the
-// other, and each queue is filled once, so no entry rides twice.
-void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
-  if (news_.empty() && user_.empty()) return;
+// packet of the application's (broadcasts, user events and queries), or
+// for the next of those whole if it is bigger; the application's then
+// take what is left, user events and queries first. Neither kind can
+// starve the other, and each queue is filled once, so no entry rides
+// twice.
+void Swim::Impl::FillBroadcasts(size_t budget, bool events, std::string* out) {
+  events = events && !serf_.empty();
+  if (news_.empty() && user_.empty() && !events) return;
   // In a small cluster RetransmitMult * ceil(log10(n + 1)) can be fewer
   // sends than one gossip round's fan-out (the Local profile sends news
   // twice when gossiping to 3), and news then misses members outright.
@@ -42,13 +46,15 @@ void Swim::Impl::FillBroadcasts(size_t budget, std::string* out) {
                                                            table_.NumAlive()),
                        2 * (cfg_.gossip_nodes + 1));
   size_t reserve = 0;
-  if (!user_.empty()) {
+  if (!user_.empty() || events) {
     // A broadcast too big for this datagram waits for an emptier one; it
     // must not keep membership news out meanwhile.
-    const size_t next = user_.NextSize();
+    const size_t next =
+        std::max(user_.NextSize(), events ? serf_.NextSize() : 0);
     reserve = next <= budget ? std::max(budget / 2, next) : budget / 2;
   }
   size_t used = news_.Fill(budget - reserve, limit, out);
+  if (events) used += serf_.Fill(budget - used, limit, out);
   user_.Fill(budget - used, limit, out);
 }
 
@@ -77,7 +83,7 @@ void Swim::Impl::QueueDead(const Member& m, std::string_view from) {
 
 void Swim::Impl::OnGossipTimer() {
   rt_.After(cfg_.gossip_interval, core::MakeTimer(core::TimerKind::kGossip));
-  if (news_.empty() && user_.empty()) return;
+  if (news_.empty() && user_.empty() && serf_.empty()) return;
   const absl::Time now = rt_.Now();
   auto targets =
       table_.Sample(cfg_.gossip_nodes, random_, [&](const Member& m) {
@@ -95,7 +101,7 @@ void Swim::Impl::OnGossipTimer() {
         return false;
       });
   for (const Member* t : targets) {
-    if (news_.empty() && user_.empty()) break;
+    if (news_.empty() && user_.empty() && serf_.empty()) break;
     Send(std::string(t->addr()), {});
   }
 }
@@ -107,16 +113,6 @@ std::string Swim::Impl::BroadcastKey(std::string_view origin, uint32_t life,
   return absl::StrCat(util::ToAbsl(origin), "/", life, "/", id);
 }
 
-bool Swim::Impl::MarkSeen(std::string key) {
-  if (!seen_.insert(key).second) return false;
-  seen_order_.push_back(std::move(key));
-  while (seen_order_.size() > kSeenBroadcasts) {
-    seen_.erase(seen_order_.front());
-    seen_order_.pop_front();
-  }
-  return true;
-}
-
 absl::Status Swim::Impl::Broadcast(std::string payload) {
   const uint64_t id = next_broadcast_id_++;
   std::string entry = core::UserEntry(payload, cfg_.name, id, self_->life());
@@ -125,7 +121,7 @@ absl::Status Swim::Impl::Broadcast(std::string payload) {
         "broadcast of ", payload.size(),
         " bytes does not fit in the packet budget of ", cfg_.packet_budget));
   }
-  MarkSeen(BroadcastKey(cfg_.name, self_->life(), id));
+  seen_broadcasts_.Insert(BroadcastKey(cfg_.name, self_->life(), id));
   user_.Push({}, std::move(entry));
   size_t dropped = user_.Prune(cfg_.limits.max_queued_user_broadcasts);
   for (size_t i = 0; i < dropped; ++i) Drop(DropReason::kQueueFull);
@@ -133,7 +129,9 @@ absl::Status Swim::Impl::Broadcast(std::string payload) {
 }
 
 void Swim::Impl::OnUser(const core::UserView& user) {
-  if (!MarkSeen(BroadcastKey(user.origin(), user.life(), user.id()))) return;
+  if (!seen_broadcasts_.Insert(
+          BroadcastKey(user.origin(), user.life(), user.id())))
+    return;
   ++counters_.broadcasts_delivered;
   app_->OnBroadcast(user.origin(), user.payload());
   std::string entry = core::UserEntryFromBody(user.body());

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,10 +17,14 @@
 #include "absl/container/flat_hash_set.h"
 #include "core/awareness.h"
 #include "core/broadcast_queue.h"
+#include "core/lamport_clock.h"
 #include "core/member_table.h"
 #include "core/networks.h"
+#include "core/query_filter.h"
+#include "core/seen_set.h"
 #include "core/suspicion.h"
 #include "core/timers.h"
+#include "core/user_event_log.h"
 #include "core/wire/decode.h"
 #include "core/wire/frame.h"
 #include "core/wire/streams.h"
@@ -79,6 +84,13 @@ class Swim::Impl {
   void Leave();
   bool LeaveComplete() const;
   absl::Status Broadcast(std::string payload);
+  absl::Status UserEvent(std::string_view name, std::string payload,
+                         bool coalesce);
+  absl::Status Query(const QueryParams& params, uint64_t token);
+  LamportClocks Clocks() const {
+    return {event_clock_.time(), query_clock_.time()};
+  }
+  void RestoreClocks(const LamportClocks& clocks);
   absl::Status SetMeta(std::string meta);
   void SetKeyring(std::shared_ptr<Keyring> keyring) {
     cfg_.keyring = std::move(keyring);
@@ -149,6 +161,28 @@ class Swim::Impl {
   // body is then held to its own limit.
   static constexpr size_t kMaxStreamFrameBytes = SIZE_MAX;
   static constexpr size_t kSeenBroadcasts = 8192;
+  // The recent user events a join's answer carries, at most.
+  static constexpr size_t kMaxReplayBytes = 16 << 10;
+
+  // One of this member's queries, until its deadline.
+  struct OwnQuery {
+    uint64_t token = 0;
+    bool want_ack = false;
+    std::vector<std::string> expected;  // sorted
+    absl::flat_hash_set<std::string> acked;
+    absl::flat_hash_set<std::string> answered;
+    QueryResult result;
+  };
+  // Another member's query (or this member's own) waiting for this
+  // member's handler to answer.
+  struct Answering {
+    std::string origin;
+    std::string origin_addr;  // empty for this member's own query
+    uint32_t life = 0;
+    uint32_t id = 0;
+    uint32_t relay_factor = 0;
+    absl::Time deadline;
+  };
 
   // What handling one datagram carries from message to message.
   struct Inbound {
@@ -245,7 +279,8 @@ class Swim::Impl {
   // Sends `entries`, filled up with queued news unless `piggyback` is off
   // (for datagrams to addresses that may be nobody's).
   void Send(const std::string& to, std::string entries, bool piggyback = true);
-  void FillBroadcasts(size_t budget, std::string* out);
+  // `events`: the receiver speaks user events and queries.
+  void FillBroadcasts(size_t budget, bool events, std::string* out);
   std::string AliveEntry(const Member& m);
   std::string SuspectEntry(const Member& m, std::string_view from);
   void QueueAlive(const Member& m);
@@ -254,9 +289,36 @@ class Swim::Impl {
   void OnGossipTimer();
   static std::string BroadcastKey(std::string_view origin, uint32_t life,
                                   uint64_t id);
-  // Records a user broadcast as seen; false if it already was.
-  bool MarkSeen(std::string key);
   void OnUser(const core::UserView& user);
+
+  // User events (swim_events.cc).
+  void OnUserEvent(const core::UserEventView& event);
+  // Records an event, delivers it if new (or holds it to coalesce), and
+  // gossips it on; false if it was not new.
+  bool AcceptUserEvent(const roster::UserEvent& event, uint32_t life,
+                       std::string entry, bool gossip);
+  void OnCoalesceTimer();
+  // Gossip of version 2's kinds, to members that speak them.
+  void QueueEvents(std::string entry);
+  bool SpeaksEvents(std::string_view addr);
+  // The clocks and, in an answer to a join, the recent events of a
+  // push-pull; `answer_to_our_join`: this member asked to join.
+  void MergeEvents(const core::PushPullView& remote, bool answer_to_our_join);
+
+  // Queries (swim_queries.cc).
+  void OnQuery(const core::QueryView& query);
+  void OnQueryResponse(const core::QueryResponseView& response);
+  // A selected member's acknowledgement or response reached this member's
+  // query `id`.
+  void OnAnswerToOwnQuery(uint32_t id, std::string_view from, bool ack,
+                          std::string_view payload);
+  // Hands a query to this member's handler; its answer is sent by
+  // SendAnswer.
+  void AskHandler(const QueryRequest& request, Answering answering);
+  void SendAnswer(uint64_t answering, std::optional<std::string> response);
+  void OnQueryDeadline(uint32_t id);
+  void OnAnsweringDeadline(uint64_t answering);
+  absl::Duration DefaultQueryTimeout() const;
 
   // Membership (swim_membership.cc). `in` is the datagram the news came
   // in, or null (push-pull, our own timers).
@@ -401,8 +463,23 @@ class Swim::Impl {
   core::NetworkList networks_;
   Probe probe_;
   absl::flat_hash_map<uint32_t, Relay> relays_;
-  absl::flat_hash_set<std::string> seen_;  // (origin, id) of user broadcasts
-  std::deque<std::string> seen_order_;
+  // (origin, life, id) of user broadcasts, and of queries.
+  core::SeenSet seen_broadcasts_{kSeenBroadcasts};
+  core::SeenSet seen_queries_{kSeenBroadcasts};
+  // User events and queries (swim_events.cc, swim_queries.cc).
+  core::BroadcastQueue serf_;  // their gossip, to members speaking them
+  core::LamportClock event_clock_;
+  core::LamportClock query_clock_;
+  core::UserEventLog event_log_;
+  // Events older than this member's join are not delivered (unless
+  // Config::join_replays_user_events).
+  uint64_t event_min_time_ = 0;
+  // Coalesced events waiting for the window's end, by name.
+  std::map<std::string, roster::UserEvent> coalescing_;
+  absl::flat_hash_map<uint32_t, OwnQuery> own_queries_;
+  uint32_t next_query_id_ = 1;
+  absl::flat_hash_map<uint64_t, Answering> answering_;
+  uint64_t next_answering_ = 1;
   uint64_t next_broadcast_id_ = 1;
   uint32_t next_seq_ = 1;
   std::vector<Seed> seeds_;

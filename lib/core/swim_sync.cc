@@ -44,9 +44,14 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
   }
   std::string user = app_->LocalState(join);
   if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
+  // A joiner that asked to replay user events needs them; the others
+  // ignore them (builds before version 2 do not know the field).
+  const std::string recent = peer != nullptr && peer->join()
+                                 ? event_log_.Recent(kMaxReplayBytes)
+                                 : std::string();
   return SealStream(
       peer != nullptr ? wire::STREAM_KIND_OK : wire::STREAM_KIND_PUSH_PULL,
-      state.Finish(user));
+      state.Finish(user, event_clock_.time(), query_clock_.time(), recent));
 }
 
 void Swim::Impl::StartSync(const std::string& to, bool join) {
@@ -138,6 +143,7 @@ std::string Swim::Impl::ServePushPull(std::string_view from,
   }
   ++counters_.syncs_served;
   Merge(remote);
+  MergeEvents(remote, /*answer_to_our_join=*/false);
   return SyncBody(remote.join(), &remote);
 }
 
@@ -189,8 +195,13 @@ void Swim::Impl::HandleSyncResponse(std::string_view from,
       return;
     }
   }
+  // Only a member's first join draws the line under old events: a member
+  // already in the cluster that knocks on a seed again (healing) must not
+  // start ignoring events still in flight.
+  const bool first_join = !joined_;
   joined_ = true;
   Merge(remote);
+  MergeEvents(remote, /*answer_to_our_join=*/remote.join() && first_join);
   SettleJoinSync(from, absl::OkStatus());
 }
 

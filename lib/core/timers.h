@@ -21,10 +21,13 @@ enum class TimerKind : uint8_t {
   kSuspicionNotice,  // still suspect: tell the member (token = incarnation)
   kGossip,
   kPushPull,
-  kReconnect,    // alone: retry the seeds; else maybe a failed member
-  kRelayNack,    // a relayed ping is late: tell the requester (nack)
-  kRelayExpire,  // stop waiting for a relayed ping
-  kTakeover,     // a takeover check's ping is unanswered (token = seq)
+  kReconnect,          // alone: retry the seeds; else maybe a failed member
+  kRelayNack,          // a relayed ping is late: tell the requester (nack)
+  kRelayExpire,        // stop waiting for a relayed ping
+  kTakeover,           // a takeover check's ping is unanswered (token = seq)
+  kCoalesce,           // deliver the coalesced user events (token = epoch)
+  kQueryDeadline,      // one of our queries is over (token = its id)
+  kAnsweringDeadline,  // too late to answer a query (token = its key)
 };
 
 inline Timer MakeTimer(TimerKind kind, uint64_t token = 0,

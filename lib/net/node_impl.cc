@@ -18,7 +18,8 @@ Node::Impl::Impl(NodeConfig config)
     : config_(std::move(config)),
       callbacks_(std::make_shared<const Callbacks>(Callbacks{
           std::move(config_.on_event), std::move(config_.on_broadcast),
-          std::move(config_.merge_remote_state), std::move(config_.on_log)})),
+          std::move(config_.merge_remote_state), std::move(config_.on_log),
+          std::move(config_.on_user_event)})),
       delivery_(config_.max_pending_callbacks),
       message_handlers_(std::max<size_t>(1, config_.max_pending_messages)) {}
 
@@ -127,6 +128,10 @@ void Node::Impl::CloseHandles(std::function<void()> closed) {
   joins_.clear();
   for (auto& [token, done] : joins)
     done(absl::CancelledError("the node shut down"));
+  auto queries = std::move(queries_);
+  queries_.clear();
+  for (auto& [token, handlers] : queries)
+    handlers->on_done(absl::CancelledError("the node shut down"));
   closer_.Close(
       [this] {
         net::CloseHandle<&Impl::closer_>(&turn_end_);

@@ -74,6 +74,16 @@ class Node::Impl : public net::UvRuntime::Host,
   absl::Duration default_call_timeout() const { return config_.stream_timeout; }
   absl::Status SetMeta(std::string meta);
   absl::Status Broadcast(std::string payload);
+  absl::Status UserEvent(std::string_view name, std::string payload,
+                         bool coalesce) {
+    absl::Status status = swim_->UserEvent(name, std::move(payload), coalesce);
+    Settle();  // this node's own delivery, and the gossip, go now
+    return status;
+  }
+  // The query's handlers wait in queries_ for the Swim's answers to them
+  // (events.cc).
+  absl::Status Query(const QueryParams& params,
+                     std::shared_ptr<Node::QueryHandlers> handlers);
   // Where every sealing and opening happens (in the Swim, which holds the
   // keyring).
   void SetKeyring(std::shared_ptr<Keyring> keyring) {
@@ -130,6 +140,14 @@ class Node::Impl : public net::UvRuntime::Host,
     Log(level, message);
   }
   void OnJoinDone(const JoinResult& result) override;
+  // User events and queries (events.cc): events and a query's answers
+  // to the delivery thread, a query to the handlers' thread.
+  void OnUserEvent(const roster::UserEvent& event) override;
+  void OnQuery(const QueryRequest& query, QueryAnswer answer) override;
+  void OnQueryAck(uint64_t token, std::string_view from) override;
+  void OnQueryResponse(uint64_t token, std::string_view from,
+                       std::string_view payload) override;
+  void OnQueryDone(const QueryResult& result) override;
   // Hands the message to the handlers' thread (app_messages.cc).
   void OnAppMessage(std::string_view from, std::string_view payload,
                     AppMessageKind kind, AppAnswer answer) override;
@@ -142,6 +160,7 @@ class Node::Impl : public net::UvRuntime::Host,
     std::function<void(std::string_view, std::string_view)> on_broadcast;
     std::function<void(std::string_view, bool)> merge_remote_state;
     std::function<void(LogLevel, std::string_view)> on_log;
+    std::function<void(const roster::UserEvent&)> on_user_event;
   };
 
   void Log(LogLevel level, std::string_view message);
@@ -196,6 +215,9 @@ class Node::Impl : public net::UvRuntime::Host,
   absl::flat_hash_map<uint64_t, std::function<void(absl::Status)>> joins_;
   uint64_t next_join_token_ = 1;
   std::vector<std::shared_ptr<net::Waiter>> leave_waiters_;
+  // Queries under way, by their token to the Swim.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<Node::QueryHandlers>> queries_;
+  uint64_t next_query_token_ = 1;
 
   net::Snapshots snapshots_;
   net::Delivery delivery_;

@@ -390,7 +390,7 @@ TEST(ValidateTest, MetadataMustFitInOneDatagram) {
 
 TEST(ValidateTest, ProtocolMaxRange) {
   Config c = Valid();
-  EXPECT_EQ(c.protocol_max, 1u);  // this build's version
+  EXPECT_EQ(c.protocol_max, 2u);  // this build's version
   c.protocol_max = 0;
   ExpectInvalid(c, "protocol_max");
   c.protocol_max = 256;

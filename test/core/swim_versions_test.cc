@@ -140,8 +140,9 @@ TEST_F(SwimVersionsTest, AnUnknownKindIsSkippedAndTheRestHandled) {
   CreateAndStart();
   const std::string alive =
       core::AliveEntry("peer", "10.0.2.1:7946", 3, "m", 31, 0, 1, 4);
-  swim_->HandlePacket(kStranger,
-                      core::SealFrame(RawEntry(12, "later") + alive, ""));
+  swim_->HandlePacket(
+      kStranger, core::SealFrame(
+                     RawEntry(core::kMaxMessageKind + 1, "later") + alive, ""));
   ASSERT_TRUE(swim_->Lookup("peer").has_value());
   EXPECT_EQ(swim_->Lookup("peer")->incarnation, 3u);
   EXPECT_EQ(swim_->Lookup("peer")->protocol_max, 4u);
@@ -200,7 +201,9 @@ TEST_F(SwimVersionsTest, AHelloGoesOnceALifeToMembersThatSpeakVersion2) {
 }
 
 TEST_F(SwimVersionsTest, AMemberOfVersion1SendsNoHelloAndSkipsOne) {
-  CreateAndStart();  // protocol_max 1: an older build
+  Config c = BaseConfig();
+  c.protocol_max = 1;  // an older build
+  CreateAndStart(c);
   Deliver(kStranger, {VersionedAlive("new", "10.0.2.1:7946", 0, 41, 1, 2)});
   const size_t mark = Mark();
   for (int i = 0; i < 2; ++i) ProbeOnce();

@@ -113,6 +113,23 @@ void ExpectValidPacket(const wire::Packet& packet, const Limits& limits) {
       case wire::Message::kHello:
         EXPECT_LE(m.hello().note().size(), limits.max_packet_bytes);
         break;
+      case wire::Message::kUserEvent:
+        EXPECT_TRUE(TextOk(m.user_event().name(), n));
+        EXPECT_TRUE(TextOk(m.user_event().origin(), n));
+        EXPECT_LE(m.user_event().payload().size(), limits.max_packet_bytes);
+        break;
+      case wire::Message::kQuery:
+        EXPECT_TRUE(TextOk(m.query().name(), n));
+        EXPECT_TRUE(TextOk(m.query().origin(), n));
+        EXPECT_TRUE(TextOk(m.query().origin_addr(), a));
+        EXPECT_LE(m.query().payload().size(), limits.max_packet_bytes);
+        EXPECT_LE(m.query().filter().size(), limits.max_packet_bytes);
+        break;
+      case wire::Message::kQueryResponse:
+        EXPECT_TRUE(TextOk(m.query_response().origin(), n));
+        EXPECT_TRUE(TextOk(m.query_response().from(), n));
+        EXPECT_LE(m.query_response().payload().size(), limits.max_packet_bytes);
+        break;
       case wire::Message::BODY_NOT_SET: {
         // Only a kind from the future: length-delimited fields numbered
         // past every kind this build knows.
@@ -479,16 +496,17 @@ TEST(DecodePacketTest, RejectsMessageWithoutBody) {
   EXPECT_NE(decoded.error.message.find("messages[1]"), std::string::npos)
       << decoded.error.message;
 
-  // A kind from the future (field 12) is kept to be skipped, not refused;
+  // A kind from the future (field 13) is kept to be skipped, not refused;
   // but not as a number (a varint), nor past kMaxFutureKind.
+  static_assert(kMaxMessageKind == 12);
   const std::string future =
-      Payload(AckMessage()) + std::string("\x0a\x02\x62\x00", 4);
+      Payload(AckMessage()) + std::string("\x0a\x02\x6a\x00", 4);
   const auto decoded_future = DecodePacket(future, Limits());
   ASSERT_TRUE(decoded_future.ok()) << decoded_future.error.message;
   ASSERT_EQ(decoded_future.value.messages_size(), 2);
   EXPECT_EQ(decoded_future.value.messages(1).body_case(),
             wire::Message::BODY_NOT_SET);
-  for (const std::string& bad : {std::string("\x0a\x02\x60\x01", 4),
+  for (const std::string& bad : {std::string("\x0a\x02\x68\x01", 4),
                                  std::string("\x0a\x03\x82\x08\x00", 5)}) {
     const auto decoded_bad =
         DecodePacket(Payload(AckMessage()) + bad, Limits());

@@ -73,6 +73,24 @@ void CheckMessage(const wire::Message& m, const Limits& limits) {
     case wire::Message::kHello:
       FUZZ_CHECK(m.hello().note().size() <= limits.max_packet_bytes);
       return;
+    case wire::Message::kUserEvent:
+      CheckText(m.user_event().name(), name);
+      CheckText(m.user_event().origin(), name);
+      FUZZ_CHECK(m.user_event().payload().size() <= limits.max_packet_bytes);
+      return;
+    case wire::Message::kQuery:
+      CheckText(m.query().name(), name);
+      CheckText(m.query().origin(), name);
+      CheckText(m.query().origin_addr(), addr);
+      FUZZ_CHECK(m.query().payload().size() <= limits.max_packet_bytes);
+      FUZZ_CHECK(m.query().filter().size() <= limits.max_packet_bytes);
+      return;
+    case wire::Message::kQueryResponse:
+      CheckText(m.query_response().origin(), name);
+      CheckText(m.query_response().from(), name);
+      FUZZ_CHECK(m.query_response().payload().size() <=
+                 limits.max_packet_bytes);
+      return;
     case wire::Message::BODY_NOT_SET: {
       // Only a kind from the future, kept to be skipped: length-delimited
       // fields numbered past every kind this build knows.

@@ -59,6 +59,8 @@ Outcome RollingUpgrade(uint64_t seed, double loss = 0) {
   Outcome out;
   SimOptions options = SimOptions::WithSeed(seed);
   options.network.loss = loss;
+  // The cluster runs the older build until each member is upgraded.
+  options.tune = [](int, Config& c) { c.protocol_max = 1; };
   Simulation sim(options);
   sim.AddCluster(kMembers, 0);
   EXPECT_TRUE(sim.RunUntil([&] { return AllSeeAlive(sim, Range(0, kMembers)); },

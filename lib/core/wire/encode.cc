@@ -268,6 +268,43 @@ std::string HelloEntry(std::string_view note) {
   return KindEntry(HelloValues{.note = note});
 }
 
+std::string UserEventEntry(std::string_view name, std::string_view payload,
+                           std::string_view origin, uint32_t life,
+                           uint64_t ltime, bool coalesce) {
+  return KindEntry(UserEventValues{.name = name,
+                                   .payload = payload,
+                                   .origin = origin,
+                                   .life = life,
+                                   .ltime = ltime,
+                                   .coalesce = coalesce});
+}
+
+std::string QueryEntry(const QueryEntryValues& q) {
+  return KindEntry(QueryValues{.name = q.name,
+                               .payload = q.payload,
+                               .origin = q.origin,
+                               .origin_addr = q.origin_addr,
+                               .life = q.life,
+                               .ltime = q.ltime,
+                               .id = q.id,
+                               .timeout_ms = q.timeout_ms,
+                               .relay_factor = q.relay_factor,
+                               .want_ack = q.want_ack,
+                               .filter = q.filter});
+}
+
+std::string QueryResponseEntry(std::string_view origin, uint32_t life,
+                               uint32_t id, std::string_view from, bool ack,
+                               std::string_view payload, bool relay) {
+  return KindEntry(QueryResponseValues{.origin = origin,
+                                       .life = life,
+                                       .id = id,
+                                       .from = from,
+                                       .ack = ack,
+                                       .payload = payload,
+                                       .relay = relay});
+}
+
 std::string UserEntryFromBody(std::string_view body) {
   const size_t message = NestedSize(body.size());
   std::string out;
@@ -301,8 +338,14 @@ void PushPullWriter::AddMember(std::string_view name, std::string_view addr,
   AppendBody(record, &out_);
 }
 
-std::string PushPullWriter::Finish(std::string_view user_state) {
-  AppendBody(PushPullValues{.user_state = user_state}, &out_);
+std::string PushPullWriter::Finish(std::string_view user_state,
+                                   uint64_t event_clock, uint64_t query_clock,
+                                   std::string_view recent_events) {
+  AppendBody(PushPullValues{.user_state = user_state,
+                            .event_clock = event_clock,
+                            .query_clock = query_clock,
+                            .recent_events = recent_events},
+             &out_);
   return std::move(out_);
 }
 

@@ -39,6 +39,27 @@ std::string UserEntry(std::string_view payload, std::string_view origin,
                       uint64_t id, uint32_t life = 0);
 // Version 2's kind (versions.h): only for members that speak it.
 std::string HelloEntry(std::string_view note);
+// Version 2's kinds: user events and queries.
+std::string UserEventEntry(std::string_view name, std::string_view payload,
+                           std::string_view origin, uint32_t life,
+                           uint64_t ltime, bool coalesce);
+struct QueryEntryValues {
+  std::string_view name;
+  std::string_view payload;
+  std::string_view origin;
+  std::string_view origin_addr;
+  uint32_t life = 0;
+  uint64_t ltime = 0;
+  uint32_t id = 0;
+  uint32_t timeout_ms = 0;
+  uint32_t relay_factor = 0;
+  bool want_ack = false;
+  std::string_view filter;  // an encoded QueryFilter
+};
+std::string QueryEntry(const QueryEntryValues& query);
+std::string QueryResponseEntry(std::string_view origin, uint32_t life,
+                               uint32_t id, std::string_view from, bool ack,
+                               std::string_view payload, bool relay);
 // The entry of a user broadcast whose UserBroadcast body is already
 // encoded (a broadcast passed on as it came).
 std::string UserEntryFromBody(std::string_view body);
@@ -51,8 +72,11 @@ class PushPullWriter {
                  uint64_t incarnation, MemberState state, std::string_view meta,
                  uint32_t life = 0, uint32_t previous_life = 0,
                  uint32_t protocol_min = 0, uint32_t protocol_max = 0);
-  // The encoded PushPull; the writer is spent.
-  std::string Finish(std::string_view user_state);
+  // The encoded PushPull; the writer is spent. `recent_events` is
+  // Packet.messages entries (UserEventEntry).
+  std::string Finish(std::string_view user_state, uint64_t event_clock = 0,
+                     uint64_t query_clock = 0,
+                     std::string_view recent_events = {});
 
  private:
   std::string out_;

@@ -127,6 +127,36 @@ enum class FieldRule : uint8_t {
 #define ROSTER_WIRE_FIELDS_Hello(X)                                \
   X(1, note,        Note,       kBytes,  kPayload)
 
+#define ROSTER_WIRE_FIELDS_UserEvent(X)                            \
+  X(1, name,        Name,       kBytes,  kName)                    \
+  X(2, payload,     Payload,    kBytes,  kPayload)                 \
+  X(3, origin,      Origin,     kBytes,  kName)                    \
+  X(4, life,        Life,       kUint32, kAny)                     \
+  X(5, ltime,       Ltime,      kUint64, kAny)                     \
+  X(6, coalesce,    Coalesce,   kBool,   kAny)
+
+#define ROSTER_WIRE_FIELDS_Query(X)                                \
+  X(1, name,        Name,       kBytes,  kName)                    \
+  X(2, payload,     Payload,    kBytes,  kPayload)                 \
+  X(3, origin,      Origin,     kBytes,  kName)                    \
+  X(4, origin_addr, OriginAddr, kBytes,  kAddr)                    \
+  X(5, life,        Life,       kUint32, kAny)                     \
+  X(6, ltime,       Ltime,      kUint64, kAny)                     \
+  X(7, id,          Id,         kUint32, kAny)                     \
+  X(8, timeout_ms,  TimeoutMs,  kUint32, kAny)                     \
+  X(9, relay_factor, RelayFactor, kUint32, kAny)                   \
+  X(10, want_ack,   WantAck,    kBool,   kAny)                     \
+  X(11, filter,     Filter,     kBytes,  kPayload)
+
+#define ROSTER_WIRE_FIELDS_QueryResponse(X)                        \
+  X(1, origin,      Origin,     kBytes,  kName)                    \
+  X(2, life,        Life,       kUint32, kAny)                     \
+  X(3, id,          Id,         kUint32, kAny)                     \
+  X(4, from,        From,       kBytes,  kName)                    \
+  X(5, ack,         Ack,        kBool,   kAny)                     \
+  X(6, payload,     Payload,    kBytes,  kPayload)                 \
+  X(7, relay,       Relay,      kBool,   kAny)
+
 #define ROSTER_WIRE_FIELDS_MemberRecord(X)                         \
   X(1, name,        Name,       kBytes,  kName)                    \
   X(2, addr,        Addr,       kBytes,  kAddr)                    \
@@ -142,7 +172,10 @@ enum class FieldRule : uint8_t {
   X(1, join,        Join,       kBool,   kAny)                     \
   X(2, source,      Source,     kBytes,  kName)                    \
   X(3, members,     Members,    kMemberRecords, kMembers)          \
-  X(4, user_state,  UserState,  kBytes,  kUserState)
+  X(4, user_state,  UserState,  kBytes,  kUserState)               \
+  X(5, event_clock, EventClock, kUint64, kAny)                     \
+  X(6, query_clock, QueryClock, kUint64, kAny)                     \
+  X(7, recent_events, RecentEvents, kBytes, kUserState)
 
 // The kinds of message a datagram carries: Message.body, one X(...) per
 // member of the oneof, in field-number order from 1 with no gap (the
@@ -162,7 +195,10 @@ enum class FieldRule : uint8_t {
   X(6, suspect,       Suspect,      Suspect)                       \
   X(7, dead,          Dead,         Dead)                          \
   X(8, user,          User,         UserBroadcast)                 \
-  X(9, hello,         Hello,        Hello)
+  X(9, hello,         Hello,        Hello)                         \
+  X(10, user_event,   UserEvent,    UserEvent)                     \
+  X(11, query,        Query,        Query)                         \
+  X(12, query_response, QueryResponse, QueryResponse)
 
 // The messages of a push-pull body, by the name of their tables.
 #define ROSTER_WIRE_PUSH_PULL_MESSAGES(X) X(MemberRecord) X(PushPull)

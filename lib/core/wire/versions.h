@@ -13,7 +13,7 @@
 namespace roster::core {
 
 // The version this build speaks at most, and the oldest it still speaks.
-inline constexpr uint32_t kProtocolVersion = 1;
+inline constexpr uint32_t kProtocolVersion = 2;
 inline constexpr uint32_t kMinProtocolVersion = 1;
 // The member table keeps a version in one byte; nothing near it is
 // expected, so a bigger claim is held at the top rather than wrapped.
@@ -29,6 +29,8 @@ inline constexpr int kMaxFutureKind = 127;
 // The version that introduced each kind, by its number (kinds are numbered
 // in the order they came, so a version knows kinds 1 to KnownKinds).
 inline constexpr uint32_t kHelloVersion = 2;
+// User events and queries (Serf's layer).
+inline constexpr uint32_t kEventsVersion = 2;
 inline constexpr uint32_t kKindSince[] = {
     0,  // no kind
     1,
@@ -38,8 +40,11 @@ inline constexpr uint32_t kKindSince[] = {
     1,
     1,
     1,
-    1,              // alive, suspect, dead, user
-    kHelloVersion,  // hello
+    1,               // alive, suspect, dead, user
+    kHelloVersion,   // hello
+    kEventsVersion,  // user_event
+    kEventsVersion,
+    kEventsVersion,  // query, query_response
 };
 static_assert(std::size(kKindSince) == kMaxMessageKind + 1,
               "a kind of ROSTER_WIRE_KINDS with no version here");
@@ -58,7 +63,7 @@ constexpr int KnownKinds(uint32_t version) {
   return known;
 }
 static_assert(KnownKinds(1) == wire::Message::kUser);
-static_assert(KnownKinds(kHelloVersion) == wire::Message::kHello);
+static_assert(KnownKinds(kEventsVersion) == wire::Message::kQueryResponse);
 
 // A peer that did not say (0: a build before versions) speaks version 1.
 constexpr uint32_t EffectiveVersion(uint32_t advertised) {

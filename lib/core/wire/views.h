@@ -162,6 +162,9 @@ ROSTER_WIRE_BODY_VIEW(AliveView, Alive);
 ROSTER_WIRE_BODY_VIEW(SuspectView, Suspect);
 ROSTER_WIRE_BODY_VIEW(DeadView, Dead);
 ROSTER_WIRE_BODY_VIEW(HelloView, Hello);
+ROSTER_WIRE_BODY_VIEW(UserEventView, UserEvent);
+ROSTER_WIRE_BODY_VIEW(QueryView, Query);
+ROSTER_WIRE_BODY_VIEW(QueryResponseView, QueryResponse);
 
 class UserView {
   const MessageView& m_;

@@ -43,6 +43,16 @@ struct Limits {
   // The application's payload on an ack (Delegate::AckPayload); at most
   // half the packet budget, so that the ack always fits.
   size_t max_ack_payload_bytes = 256;
+  // User events and queries (roster/events.h), as Serf bounds them: an
+  // event's name and payload together; a query's name, payload and
+  // filter; one answer's payload. Each must also fit one datagram.
+  size_t max_user_event_bytes = 512;
+  size_t max_query_bytes = 1024;
+  size_t max_query_response_bytes = 1024;
+  // This member's own queries waiting for their deadline, and others'
+  // queries waiting for this member's handler to answer.
+  size_t max_pending_queries = 64;
+  size_t max_answering_queries = 1024;
 };
 
 struct Config {
@@ -72,13 +82,20 @@ struct Config {
   // the version that introduced the kind is in that range. The default is
   // this build's version; a lower one makes the member behave as an older
   // build would, which is how a mixed cluster is simulated. In [1, 255].
-  uint32_t protocol_max = 1;
+  uint32_t protocol_max = 2;
   // Joining: by default Swim::Join (and Node::Join) report Ok as soon as
   // one seed has answered a push-pull, and the other seeds' exchanges go
   // on in the background (their failures logged), so one hung seed does
   // not hold a join that another answered. True waits for every seed to
   // answer or fail, as builds before this did.
   bool join_waits_for_all_seeds = false;
+  // A member that joins does not deliver the user events sent before it
+  // joined (Serf's default). True asks the seeds for their recent events
+  // and delivers those it has not seen.
+  bool join_replays_user_events = false;
+  // User events sent with coalescing are held this long from the first of
+  // a name; only the latest of each name is then delivered.
+  absl::Duration user_event_coalesce_window = absl::Seconds(1);
 
   // Failure detection.
   absl::Duration probe_interval = absl::Seconds(1);

@@ -78,6 +78,27 @@ struct Counters {
   // Ack payloads the application gave over Limits::max_ack_payload_bytes:
   // those acks went without one.
   uint64_t ack_payloads_refused = 0;
+  // User events (roster/events.h): sent by this member, delivered to its
+  // application (its own included), replaced by a later one of the same
+  // name while coalescing, and ignored as older than the buffer of recent
+  // events or than this member's join.
+  uint64_t user_events_sent = 0;
+  uint64_t user_events_delivered = 0;
+  uint64_t user_events_coalesced = 0;
+  uint64_t user_events_too_old = 0;
+  // Queries: sent by this member; handed to its handler; its
+  // acknowledgements and responses sent, and answers it gave after the
+  // deadline (not sent); answers it passed on for others (relays); and
+  // the acknowledgements and responses its own queries received, once per
+  // member.
+  uint64_t queries_sent = 0;
+  uint64_t queries_handled = 0;
+  uint64_t query_acks_sent = 0;
+  uint64_t query_responses_sent = 0;
+  uint64_t query_answers_late = 0;
+  uint64_t query_responses_relayed = 0;
+  uint64_t query_acks_received = 0;
+  uint64_t query_responses_received = 0;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
 
   void Drop(DropReason reason) { ++drops[static_cast<size_t>(reason)]; }

@@ -17,16 +17,18 @@
 // caller runs. That thread answers probes, so nothing the application does
 // may hold it up:
 //
-//  - on_event, on_broadcast, merge_remote_state and on_log run on the
-//    node's delivery thread (its own, started with the first call), one at
-//    a time, in the order the protocol raised them, each with copies of
-//    what it is told. They may take as long as they like, call any method
-//    (Join, Leave, SendTo and Request block only the delivery thread), and
-//    shut the node down or destroy it. While one runs, later calls wait in a
-//    queue of at most max_pending_callbacks; past that they are dropped and
-//    counted (NetCounters::callbacks_dropped), never waited for. By the
-//    time a callback runs, the reads below already show what it is told.
-//  - on_message and on_request run on the node's handlers' thread, one at
+//  - on_event, on_broadcast, on_user_event, merge_remote_state, on_log
+//    and a QueryAsync's handlers run on the node's delivery thread (its own,
+//    started with the first call), one at a time, in the order the protocol
+//    raised them, each with copies of what it is told. They may take as long as
+//    they like, call any method (Join, Leave, SendTo and Request block only the
+//    delivery thread), and shut the node down or destroy it. While one runs,
+//    later calls wait in a queue of at most max_pending_callbacks; past that
+//    they are dropped and counted (NetCounters::callbacks_dropped), never
+//    waited for. By the time a callback runs, the reads below already show what
+//    it is told.
+//  - on_message, on_request and on_query run on the node's handlers'
+//    thread, one at
 //    a time, in the order the calls arrived, and may take as long as they
 //    like and call any method: the caller's SendTo or Request waits for
 //    the handler (within its own deadline), the loop does not. Calls past
@@ -79,6 +81,7 @@
 #include "absl/time/time.h"
 #include "roster/config.h"
 #include "roster/counters.h"
+#include "roster/events.h"
 #include "roster/keyring.h"
 #include "roster/member.h"
 #include "roster/runtime.h"  // LogLevel
@@ -152,6 +155,14 @@ struct NodeConfig {
   std::function<absl::StatusOr<std::string>(std::string_view from,
                                             std::string_view payload)>
       on_request;
+  // User events (Node::UserEvent, roster/events.h), this node's own too.
+  // On the delivery thread.
+  std::function<void(const UserEvent&)> on_user_event;
+  // A query that selects this node (Node::Query): the response, or nullopt
+  // for none; one returned after query.deadline is not sent. Unset, the
+  // node gives no response (it still acknowledges when asked). On the
+  // handlers' thread, behind the messages and requests waiting there.
+  std::function<std::optional<std::string>(const QueryRequest& query)> on_query;
   // Application state exchanged in push-pull (on join and periodically).
   std::function<std::string(bool join)> local_state;
   std::function<void(std::string_view state, bool join)> merge_remote_state;
@@ -256,6 +267,28 @@ class Node {
   // datagram (swim.packet_budget), and each member's on_broadcast sees it
   // once.
   absl::Status Broadcast(std::string payload);
+  // Sends a user event to every member (on_user_event), this node
+  // included: Swim::UserEvent's statuses, or Cancelled after Shutdown.
+  absl::Status UserEvent(std::string_view name, std::string payload,
+                         bool coalesce = false);
+  // Sends a query (roster/events.h) and waits for its deadline: what it
+  // got, or the refusal Swim::Query words (InvalidArgument for a bad
+  // name, size, filter, relay factor or timeout; ResourceExhausted with
+  // too many queries waiting), or Cancelled when the node shuts down
+  // first. FailedPrecondition on the loop thread.
+  absl::StatusOr<QueryResult> Query(const QueryParams& params);
+  // The same without blocking. on_ack and on_response (either may be
+  // unset) hear each member's acknowledgement and response as they come,
+  // and on_done the outcome: all on the delivery thread, in that order,
+  // except that on_done runs at once on the calling thread for a query
+  // refused or a node shut down.
+  struct QueryHandlers {
+    std::function<void(std::string_view from)> on_ack;
+    std::function<void(std::string_view from, std::string_view payload)>
+        on_response;
+    std::function<void(absl::StatusOr<QueryResult>)> on_done;
+  };
+  void QueryAsync(const QueryParams& params, QueryHandlers handlers);
   // Sends `payload` to member `name` over TCP and waits at most `timeout`
   // (by default NodeConfig::stream_timeout) for its answer. Connections to
   // a member are reused (NodeConfig::message_connections). What the status

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "roster/events.h"
 #include "roster/member.h"
 
 namespace roster {
@@ -160,6 +161,32 @@ class Delegate {
     (void)payload;
     (void)rtt;
   }
+  // A user event (Swim::UserEvent), once per origin, origin's life,
+  // Lamport time and name; this member's own too.
+  virtual void OnUserEvent(const UserEvent& event) { (void)event; }
+  // A query that selects this member (its own included). `answer` takes
+  // the response: call it once, on the thread that drives the Swim, now or
+  // later (an answer after query.deadline is not sent), and not after the
+  // Swim is gone. By default there is no response (an acknowledgement, if
+  // asked, has gone already).
+  virtual void OnQuery(const QueryRequest& query, QueryAnswer answer) {
+    (void)query;
+    answer(std::nullopt);
+  }
+  // One of this member's queries (Swim::Query's token) was acknowledged,
+  // or answered, by `from`: once per member, as it arrives.
+  virtual void OnQueryAck(uint64_t token, std::string_view from) {
+    (void)token;
+    (void)from;
+  }
+  virtual void OnQueryResponse(uint64_t token, std::string_view from,
+                               std::string_view payload) {
+    (void)token;
+    (void)from;
+    (void)payload;
+  }
+  // One of this member's queries reached its deadline: what it got.
+  virtual void OnQueryDone(const QueryResult& result) { (void)result; }
   // A line for the operator: join attempts and their outcomes, name
   // conflicts and takeovers, members first probed over TCP, and inputs
   // dropped (per reason at most one line per 10 s of the Runtime's clock,

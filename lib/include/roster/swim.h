@@ -125,6 +125,26 @@ class Swim {
   bool LeaveComplete() const;
   // Gossips an application payload to every member, best effort.
   absl::Status Broadcast(std::string payload);
+  // Sends a user event (roster/events.h) to every member, this one
+  // included (Delegate::OnUserEvent), stamped with the next time of this
+  // member's event clock. InvalidArgument when the name is empty or not
+  // text, or name and payload are over Limits::max_user_event_bytes or do
+  // not fit one datagram; FailedPrecondition before Start or after Leave.
+  absl::Status UserEvent(std::string_view name, std::string payload,
+                         bool coalesce = false);
+  // Sends a query (roster/events.h) to every member the filter selects,
+  // this one included. Acknowledgements and responses come to
+  // Delegate::OnQueryAck and OnQueryResponse with `token` as they arrive,
+  // and the summary to OnQueryDone at the deadline. InvalidArgument for a
+  // name, size, filter (a regex RE2 refuses), relay factor or timeout out
+  // of bounds; ResourceExhausted with Limits::max_pending_queries of this
+  // member's queries waiting; FailedPrecondition before Start or after
+  // Leave.
+  absl::Status Query(const QueryParams& params, uint64_t token = 0);
+  // The Lamport clocks of user events and queries, and a restart's way to
+  // go on from those of its previous life (a clock never goes back).
+  LamportClocks Clocks() const;
+  void RestoreClocks(const LamportClocks& clocks);
   absl::Status SetMeta(std::string meta);
   // Starts sealing (or, with nullptr, stops) with `keyring` from now on:
   // how a running plaintext cluster turns encryption on (see

@@ -1,6 +1,5 @@
-// Tags (roster/tags.h). They need nothing of the network, but only users
-// of roster::Node and the roster command line have any use for them, so
-// they are built with roster_net rather than with the protocol core.
+// Tags (roster/tags.h). Built with the protocol core, which selects the
+// members of a query by them.
 #include "roster/tags.h"
 
 #include "absl/strings/str_cat.h"
