@@ -4,6 +4,7 @@
 //                [--join SEED]... [--profile lan|wan|local]
 //                [--meta KEY=VALUE]... [--label LABEL]
 //                [--dns-server HOST:PORT]
+//                [--snapshot FILE [--rejoin-after-leave]]
 //   roster members HOST:PORT [--json] [--label LABEL]
 //   roster demo [--nodes 5] [--profile local]
 //
@@ -39,12 +40,16 @@ constexpr char kUsage[] =
     "                    [--meta KEY=VALUE]... [--label LABEL]\n"
     "                    [--dns-server HOST:PORT] [--keyring FILE]\n"
     "                    [--plaintext accept|send] [--allow-network CIDR]...\n"
+    "                    [--snapshot FILE [--rejoin-after-leave]]\n"
     "       roster members HOST:PORT [--json] [--label LABEL] [--keyring "
     "FILE]\n"
     "       roster keygen [--out FILE]\n"
     "       roster demo [--nodes N] [--profile lan|wan|local]\n"
     "SEED is HOST:PORT, [IPV6]:PORT, dns:NAME:PORT or srv:NAME.\n"
-    "An agent re-reads its --keyring file on SIGHUP (key rotation).\n";
+    "An agent re-reads its --keyring file on SIGHUP (key rotation).\n"
+    "With --snapshot it records the members it knows in FILE and, started\n"
+    "again, rejoins them without --join (unless it had left, without\n"
+    "--rejoin-after-leave).\n";
 
 // Exit statuses.
 constexpr int kOk = 0;
@@ -173,9 +178,10 @@ std::string EventLine(const Event& e) {
 
 int Agent(int argc, char** argv) {
   const std::string cmd = "agent";
-  Flags flags({"name", "bind", "advertise", "join", "profile", "meta", "label",
-               "dns-server", "keyring", "plaintext", "allow-network"},
-              {"help"});
+  Flags flags(
+      {"name", "bind", "advertise", "join", "profile", "meta", "label",
+       "dns-server", "keyring", "plaintext", "allow-network", "snapshot"},
+      {"help", "rejoin-after-leave"});
   if (auto s = flags.Parse(argc, argv, 2); !s.ok())
     return UsageError(cmd, Std(s.message()));
   if (flags.Has("help")) {
@@ -219,6 +225,8 @@ int Agent(int argc, char** argv) {
   config.swim.meta = *meta;
   config.swim.label = flags.Get("label", "");
   config.dns_server = flags.Get("dns-server", "");
+  config.snapshot_path = flags.Get("snapshot", "");
+  config.rejoin_after_leave = flags.Has("rejoin-after-leave");
   std::mutex out_mu;
   config.on_event = [&out_mu](const Event& e) {
     std::string line = EventLine(e);

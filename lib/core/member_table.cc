@@ -140,6 +140,15 @@ Member* MemberTable::Add(const MemberInfo& info, RandomFn random) {
   return m;
 }
 
+void MemberTable::Remove(Member* member) {
+  auto it = std::find(order_.begin(), order_.end(), member);
+  if (it == order_.end()) return;
+  // The walk of the probe order goes on where it was.
+  if (static_cast<size_t>(it - order_.begin()) < next_) --next_;
+  order_.erase(it);
+  Forget(member);
+}
+
 void MemberTable::SetState(Member& member, MemberState state, absl::Time now) {
   if (member.state_ == state) return;
   --counts_[static_cast<size_t>(member.state_)];

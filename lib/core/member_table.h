@@ -180,6 +180,10 @@ class MemberTable {
   // Adds a member at a random place in the probe order. Names and
   // addresses longer than 255 bytes are a caller bug (limits forbid them).
   Member* Add(const MemberInfo& info, RandomFn random);
+  // Forgets `member` now (a forced leave with prune), as the reaping of
+  // NextProbeTarget does once retention has passed; `member` is invalid
+  // afterwards.
+  void Remove(Member* member);
   void SetState(Member& member, MemberState state, absl::Time now);
   void SetAddr(Member& member, std::string_view addr);
   void SetMeta(Member& member, std::string_view meta);

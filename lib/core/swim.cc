@@ -122,7 +122,7 @@ void Swim::Impl::HandleMessages(
         break;
       case wire::Message::kDead:
         OnDead(msg.dead().name(), msg.dead().life(), msg.dead().incarnation(),
-               msg.dead().from(), &in);
+               msg.dead().from(), &in, msg.dead().prune());
         break;
       case wire::Message::kUser:
         OnUser(msg.user());
@@ -333,6 +333,9 @@ void Swim::Join(const std::vector<std::string>& seeds, uint64_t token) {
   impl_->Join(seeds, token);
 }
 void Swim::Leave() { impl_->Leave(); }
+absl::Status Swim::ForceLeave(std::string_view name, bool prune) {
+  return impl_->ForceLeave(name, prune);
+}
 bool Swim::LeaveComplete() const { return impl_->LeaveComplete(); }
 absl::Status Swim::Broadcast(std::string payload) {
   return impl_->Broadcast(std::move(payload));

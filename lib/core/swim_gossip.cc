@@ -76,9 +76,9 @@ void Swim::Impl::QueueSuspect(const Member& m, std::string_view from) {
   news_.Push(m.name(), SuspectEntry(m, from));
 }
 
-void Swim::Impl::QueueDead(const Member& m, std::string_view from) {
+void Swim::Impl::QueueDead(const Member& m, std::string_view from, bool prune) {
   news_.Push(m.name(),
-             core::DeadEntry(m.name(), m.incarnation(), from, m.life()));
+             core::DeadEntry(m.name(), m.incarnation(), from, m.life(), prune));
 }
 
 void Swim::Impl::OnGossipTimer() {

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -52,12 +53,14 @@ class Swim::Impl {
     info.addr = cfg_.advertise_addr;
     info.meta = cfg_.meta;
     info.incarnation = cfg_.initial_incarnation;
-    info.life = NewLife(0);
+    info.life = NewLife(cfg_.previous_life);
     info.protocol_min = core::kMinProtocolVersion;
     info.protocol_max = cfg_.protocol_max;
     info.state = MemberState::kAlive;
     info.state_changed = rt_.Now();
     self_ = table_.Add(info, random_);
+    // Announced with every alive of ours (AliveEntry's previous_life).
+    table_.EndLife(*self_, cfg_.previous_life);
     // A random start, so acks captured in an earlier life of this member
     // cannot complete the probes of this one.
     next_seq_ = static_cast<uint32_t>(rt_.Random());
@@ -83,6 +86,7 @@ class Swim::Impl {
   void Preload(const std::vector<MemberInfo>& members);
   void Leave();
   bool LeaveComplete() const;
+  absl::Status ForceLeave(std::string_view name, bool prune);
   absl::Status Broadcast(std::string payload);
   absl::Status UserEvent(std::string_view name, std::string payload,
                          bool coalesce);
@@ -285,7 +289,7 @@ class Swim::Impl {
   std::string SuspectEntry(const Member& m, std::string_view from);
   void QueueAlive(const Member& m);
   void QueueSuspect(const Member& m, std::string_view from);
-  void QueueDead(const Member& m, std::string_view from);
+  void QueueDead(const Member& m, std::string_view from, bool prune = false);
   void OnGossipTimer();
   static std::string BroadcastKey(std::string_view origin, uint32_t life,
                                   uint64_t id);
@@ -350,8 +354,9 @@ class Swim::Impl {
   void OnSuspect(std::string_view name, uint32_t life, uint64_t incarnation,
                  std::string_view from, Inbound* in,
                  bool from_peer_table = false);
+  // `prune`: a forced leave whose member is forgotten at once.
   void OnDead(std::string_view name, uint32_t life, uint64_t incarnation,
-              std::string_view from, Inbound* in);
+              std::string_view from, Inbound* in, bool prune = false);
   // Whether news of `life` is about the life we hold of `m` (either side
   // not saying counts as yes).
   static bool SameLife(const Member& m, uint32_t life) {
@@ -370,6 +375,14 @@ class Swim::Impl {
   void ResendRefutation(Inbound* in);
   void TellSuspect(Member* sender);
   void Merge(const core::PushPullView& remote);
+
+  // Forced leaves (swim_force_leave.cc). Forgets `m` now, remembering its
+  // life so that stale news of it does not bring it back.
+  void Prune(Member* m);
+  bool Pruned(std::string_view name, uint32_t life) const {
+    return life != 0 && !pruned_.empty() &&
+           pruned_.contains(PrunedLife{std::string(name), life});
+  }
 
   // Push-pull and healing (swim_sync.cc).
   // Our push-pull state, as a request's frame; as the frame of an answer
@@ -499,6 +512,12 @@ class Swim::Impl {
   absl::flat_hash_map<std::string, uint32_t> hello_sent_;
   // Takeover checks by the seq of their pings.
   absl::flat_hash_map<uint32_t, Takeover> takeovers_;
+  // Lives pruned by a forced leave, the newest kPrunedLives, oldest first
+  // in pruned_order_.
+  using PrunedLife = std::pair<std::string, uint32_t>;
+  static constexpr size_t kPrunedLives = 1024;
+  absl::flat_hash_set<PrunedLife> pruned_;
+  std::deque<PrunedLife> pruned_order_;
   // Tags the periodic timers of this life (Rebirth starts new ones).
   uint64_t epoch_ = 1;
   bool started_ = false;

@@ -37,6 +37,8 @@ void Swim::Impl::OnAlive(std::string_view name, std::string_view addr,
   }
   Member* m = table_.Find(name);
   if (m == nullptr) {
+    // Stale news of a life an operator pruned (ForceLeave).
+    if (Pruned(name, life)) return;
     if (table_.size() >= cfg_.limits.max_members) {
       Drop(DropReason::kTableFull);
       return;
@@ -254,7 +256,7 @@ void Swim::Impl::OnSuspect(std::string_view name, uint32_t life,
 
 void Swim::Impl::OnDead(std::string_view name, uint32_t life,
                         uint64_t incarnation, std::string_view from,
-                        Inbound* in) {
+                        Inbound* in, bool prune) {
   Member* m = name == cfg_.name ? self_ : table_.Find(name);
   if (m == nullptr) return;
   if (!SameLife(*m, life)) {
@@ -276,17 +278,29 @@ void Swim::Impl::OnDead(std::string_view name, uint32_t life,
     EmitAboutSelf(EventType::kSelfFailed, from == cfg_.name ? "" : from);
     return;
   }
-  if (core::DeadVerdict(m->state(), m->incarnation(), incarnation) !=
-      Verdict::kApply)
-    return;
   const bool left = from == name;
+  // A leave of a member we hold failed is an operator's forced leave (or a
+  // leave that came after we timed it out): left says more than failed.
+  const bool dead_to_left = left && m->state() == MemberState::kDead &&
+                            incarnation >= m->incarnation();
+  if (core::DeadVerdict(m->state(), m->incarnation(), incarnation) !=
+          Verdict::kApply &&
+      !dead_to_left) {
+    if (prune && left && m->state() == MemberState::kLeft &&
+        incarnation >= m->incarnation()) {
+      QueueDead(*m, from, /*prune=*/true);
+      Prune(m);
+    }
+    return;
+  }
   m->set_incarnation(incarnation);
   table_.ClearSuspicion(*m);
   table_.SetState(*m, left ? MemberState::kLeft : MemberState::kDead,
                   rt_.Now());
-  QueueDead(*m, from);
+  QueueDead(*m, from, prune && left);
   if (left) {
     Emit(EventType::kLeft, *m);
+    if (prune) Prune(m);
   } else {
     Emit(EventType::kFailed, *m, from);
   }

@@ -118,6 +118,12 @@ absl::Status Node::Leave(absl::Duration timeout) {
   return *status;
 }
 
+absl::Status Node::ForceLeave(std::string_view name, bool prune) {
+  return impl_->loop()
+      .Call([this, name, prune] { return impl_->ForceLeave(name, prune); })
+      .value_or(absl::CancelledError("the node has shut down"));
+}
+
 std::vector<MemberInfo> Node::Members(MemberFilter filter) const {
   std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
   if (snapshot == nullptr) return {};

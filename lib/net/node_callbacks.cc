@@ -51,6 +51,7 @@ void Node::Impl::Log(LogLevel level, std::string_view message) {
 void Node::Impl::Settle() {
   if (swim_ == nullptr || loop_.closing()) return;
   snapshots_.Publish(*swim_, net_counters_, runtime_->Now());
+  if (snapshot_file_ != nullptr) snapshot_file_->Offer(snapshots_.Latest());
   std::vector<std::function<void()>> calls;
   calls.swap(turn_calls_);
   // Past the bound the Delivery drops a call and counts it: never waited.

@@ -93,10 +93,12 @@ absl::Status Node::Impl::Open() {
       net::AdvertiseAddress(config_.swim.advertise_addr, runtime_->bound());
   if (!advertise.ok()) return advertise.status();
   config_.swim.advertise_addr = *std::move(advertise);
+  std::optional<net::SnapshotFileContents> restored = RestoreSnapshotFile();
   auto swim = Swim::Create(config_.swim, runtime_.get(), this);
   if (!swim.ok()) return swim.status();
   swim_ = std::move(*swim);
   swim_->Start();
+  StartSnapshotFile(std::move(restored));
   Settle();  // the first snapshot, before Start() returns
   return absl::OkStatus();
 }
@@ -105,6 +107,8 @@ void Node::Impl::Shutdown() {
   snapshots_.Close();
   handlers_stopped_ = true;
   loop_.Shutdown(shared_from_this());
+  // What the last turn published is written before this returns.
+  if (snapshot_file_ != nullptr) snapshot_file_->Stop();
   // Not joined on the loop thread (a callback or handler may wait on the
   // loop), nor on one callback thread: the other's callback may be
   // shutting the node down too, and waiting for this one.

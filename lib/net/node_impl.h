@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +37,7 @@
 #include "net/delivery.h"
 #include "net/loop_thread.h"
 #include "net/snapshot.h"
+#include "net/snapshot_file.h"
 #include "net/uv_runtime.h"
 #include "roster/node.h"
 #include "roster/swim.h"
@@ -81,9 +83,14 @@ class Node::Impl : public net::UvRuntime::Host,
     return status;
   }
   // The query's handlers wait in queries_ for the Swim's answers to them
-  // (events.cc).
+  // (node_events.cc).
   absl::Status Query(const QueryParams& params,
                      std::shared_ptr<Node::QueryHandlers> handlers);
+  absl::Status ForceLeave(std::string_view name, bool prune) {
+    absl::Status status = swim_->ForceLeave(name, prune);
+    Settle();
+    return status;
+  }
   // Where every sealing and opening happens (in the Swim, which holds the
   // keyring).
   void SetKeyring(std::shared_ptr<Keyring> keyring) {
@@ -190,6 +197,12 @@ class Node::Impl : public net::UvRuntime::Host,
                         absl::StatusOr<std::string> response);
   // The loop's shutdown: fails what waits, then closes the runtime.
   void CloseHandles(std::function<void()> closed);
+  // The snapshot file (node_snapshot_file.cc). Before the Swim is
+  // created: reads the file and, if it is good, takes this member's
+  // previous life and incarnation from it into config_.swim.
+  std::optional<net::SnapshotFileContents> RestoreSnapshotFile();
+  // Once it runs: starts the writer and, unless it had left, the rejoin.
+  void StartSnapshotFile(std::optional<net::SnapshotFileContents> restored);
 
   NodeConfig config_;
   const std::shared_ptr<const Callbacks> callbacks_;
@@ -220,6 +233,8 @@ class Node::Impl : public net::UvRuntime::Host,
   uint64_t next_query_token_ = 1;
 
   net::Snapshots snapshots_;
+  // Writes the snapshot file, when NodeConfig::snapshot_path is set.
+  std::unique_ptr<net::SnapshotFileWriter> snapshot_file_;
   net::Delivery delivery_;
   // Last but one, so that it goes first but one: its thread has ended
   // before the rest goes.

@@ -89,6 +89,7 @@ void Snapshots::Publish(const Swim& swim, const NetCounters& net,
   next.self = swim.Self();
   next.num_alive = swim.NumAlive();
   next.health = swim.HealthScore();
+  next.clocks = swim.Clocks();
   next.counters = NodeCounters{swim.counters(), net};
   const size_t total = next.num_alive + swim.Count(MemberState::kDead) +
                        swim.Count(MemberState::kLeft);
@@ -107,6 +108,8 @@ void Snapshots::Publish(const Swim& swim, const NetCounters& net,
     changed_ = false;
   } else {
     if (next.num_alive == last_->num_alive && next.health == last_->health &&
+        next.clocks.event == last_->clocks.event &&
+        next.clocks.query == last_->clocks.query &&
         next.counters.protocol == last_->counters.protocol &&
         next.counters.net == last_->counters.net)
       return;  // nothing a reader could tell apart

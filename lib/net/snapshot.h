@@ -47,6 +47,7 @@ struct Snapshot {
   MemberInfo self;
   size_t num_alive = 0;  // alive or suspect, this member included
   int health = 0;
+  LamportClocks clocks;   // of user events and queries
   NodeCounters counters;  // without the callback counts (see Node::counters)
 
   // The member named `name`, in any state.

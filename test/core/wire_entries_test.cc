@@ -97,6 +97,13 @@ TEST(WireEntriesTest, AliveWithLivesAndVersionsMatchesProtobuf) {
             EncodeMessageEntry(VersionedAliveMessage()));
 }
 
+TEST(WireEntriesTest, DeadWithLifeAndPruneMatchesProtobuf) {
+  const wire::Message& m = PrunedDeadMessage();
+  EXPECT_EQ(DeadEntry(m.dead().name(), m.dead().incarnation(), m.dead().from(),
+                      m.dead().life(), /*prune=*/true),
+            EncodeMessageEntry(m));
+}
+
 TEST(WireEntriesTest, BigBodiesGetLongLengths) {
   const std::string payload(20000, 'p');
   EXPECT_EQ(UserEntry(payload, "node-a", 3),

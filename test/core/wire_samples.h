@@ -116,6 +116,14 @@ inline wire::Message DeadMessage() {
   return test::MakeDead("node-f", 8, "node-f");
 }
 
+// A forced leave with prune (Swim::ForceLeave).
+inline wire::Message PrunedDeadMessage() {
+  wire::Message m = test::MakeDead("node-g", 9, "node-g");
+  m.mutable_dead()->set_life(0xfeedface);
+  m.mutable_dead()->set_prune(true);
+  return m;
+}
+
 inline wire::Message UserMessage(size_t size = 5) {
   std::string payload(size, 'u');
   if (size > 0) payload[0] = '\0';
@@ -130,7 +138,7 @@ inline std::vector<wire::Message> AllKinds() {
           VersionedAliveMessage(), SuspectMessage(),      DeadMessage(),
           UserMessage(),           UserMessage(0),        UserMessage(300),
           UserMessage(20000),      HelloMessage(),        test::MakeHello(""),
-          PayloadAckMessage()};
+          PayloadAckMessage(),     PrunedDeadMessage()};
 }
 
 inline wire::PushPull SamplePushPull() {

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "core/wire/codec.h"
-#include "core/wire/crc32c.h"
 #include "core/wire/frame.h"
 #include "core/wire/versions.h"
 #include "google/protobuf/stubs/logging.h"
@@ -22,8 +21,11 @@
 #include "roster/counters.h"
 #include "test/common/messages.h"
 #include "test/core/wire_samples.h"
+#include "util/crc32c.h"
 
 namespace roster::core {
+
+using util::Crc32c;
 namespace {
 
 using google::protobuf::util::MessageDifferencer;

@@ -1,6 +1,6 @@
 // Writes the seed corpus of the binary fuzz targets (fuzz_packet,
-// fuzz_frame, fuzz_stream) under the folder given: real, valid inputs built
-// with the same encoders roster sends with. The corpus under
+// fuzz_frame, fuzz_stream, fuzz_snapshot_file) under the folder given: real,
+// valid inputs built with the same encoders roster sends with. The corpus under
 // test/fuzz/corpus/ is this program's output; the fuzz_corpus_is_current
 // test fails when the two drift apart. (fuzz_scenario's corpus is text,
 // written by hand.) The messages are built with the builders every test
@@ -18,6 +18,7 @@
 #include "core/wire/codec.h"
 #include "core/wire/frame.h"
 #include "core/wire/streams.h"
+#include "net/snapshot_file_format.h"
 #include "net/stream.h"
 #include "proto/roster.pb.h"
 #include "roster/member.h"
@@ -106,8 +107,9 @@ int main(int argc, char** argv) {
   }
   const fs::path out = argv[1];
   const fs::path packet = out / "fuzz_packet", frame = out / "fuzz_frame",
-                 stream = out / "fuzz_stream";
-  for (const fs::path& dir : {packet, frame, stream}) {
+                 stream = out / "fuzz_stream",
+                 snapshot_file = out / "fuzz_snapshot_file";
+  for (const fs::path& dir : {packet, frame, stream, snapshot_file}) {
     fs::create_directories(dir);
   }
 
@@ -138,6 +140,12 @@ int main(int argc, char** argv) {
               Payload({MakeUser("hello, cluster", "n2", 42)}));
   ok &= Write(packet, "leave", Payload({MakeDead("n1", 4, "n1")}));
   ok &= Write(packet, "hello", Payload({MakeHello("n2")}));
+  {
+    roster::wire::Message pruned = MakeDead("n6", 2, "n6");
+    pruned.mutable_dead()->set_life(77);
+    pruned.mutable_dead()->set_prune(true);
+    ok &= Write(packet, "forced_leave_pruned", Payload({pruned}));
+  }
   // A kind from a later version (12) before an alive: skipped, not refused.
   ok &= Write(packet, "future_kind",
               std::string("\x0a\x04\x62\x02\x08\x01", 6) +
@@ -220,6 +228,24 @@ int main(int argc, char** argv) {
       stream, "sealed_message",
       Mode(true, false, 64) + KindAndBody(STREAM_KIND_MESSAGE,
                                           EncodeAppMessage("n\xC3\xB6", "hi")));
+  {
+    roster::net::SnapshotFileContents c;
+    c.name = "n1";
+    c.life = 0xdeadbeef;
+    c.incarnation = 12;
+    c.written_at = absl::FromUnixSeconds(1'700'000'000);
+    ok &= Write(snapshot_file, "alone", roster::net::EncodeSnapshotFile(c));
+    for (int i = 2; i < 6; ++i)
+      c.members.push_back({absl::StrCat("n", i),
+                           absl::StrCat("10.0.0.", i, ":7946"),
+                           static_cast<uint32_t>(i * 1000)});
+    c.members.push_back({"n\xC3\xB6", "[::1]:7946", 9});
+    c.event_clock = 300;
+    c.query_clock = 5;
+    ok &= Write(snapshot_file, "members", roster::net::EncodeSnapshotFile(c));
+    c.left = true;
+    ok &= Write(snapshot_file, "left", roster::net::EncodeSnapshotFile(c));
+  }
   if (!ok) {
     std::fprintf(stderr, "make_corpus: cannot write under %s\n", argv[1]);
     return 1;

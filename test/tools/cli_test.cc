@@ -10,7 +10,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -368,6 +372,57 @@ TEST(CliTest, KeyedAgentsRefuseOutsidersAndRotateKeysOnSighup) {
   for (const std::string& path : {ring, old_only, new_only})
     std::remove(path.c_str());
   rmdir(dir);
+}
+
+// `roster agent --snapshot FILE` killed with SIGKILL mid-run and started
+// again with the same file and no --join: its peers see it back, as a
+// restart, within 3 s.
+TEST(CliTest, AnAgentKilledWithSigkillRejoinsThroughItsSnapshotFile) {
+  const std::string dir =
+      absl::StrCat(std::filesystem::temp_directory_path().string(),
+                   "/roster-cli-snap-", getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/s1.snapshot";
+  Agent s0({"--name", "s0", "--bind", "127.0.0.1:0", "--profile", "local"});
+  std::string seed;
+  ASSERT_TRUE(
+      WaitUntil([&] { return !(seed = s0.Addr()).empty(); }, absl::Seconds(10)))
+      << s0.err();
+  auto first = std::make_unique<Agent>(std::vector<std::string>{
+      "--name", "s1", "--bind", "127.0.0.1:0", "--profile", "local",
+      "--snapshot", file, "--join", seed});
+  // Written once it knows s0.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::ifstream in(file);
+        std::string bytes((std::istreambuf_iterator<char>(in)),
+                          std::istreambuf_iterator<char>());
+        return absl::StrContains(bytes, seed);
+      },
+      absl::Seconds(10)))
+      << first->err();
+  first->Signal(SIGKILL);
+  ASSERT_TRUE(WaitUntil([&] { return first->Poll() >= 0; }, absl::Seconds(5)));
+  const absl::Time start = absl::Now();
+  Agent again({"--name", "s1", "--bind", "127.0.0.1:0", "--profile", "local",
+               "--snapshot", file});
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return absl::StrContains(s0.out(),
+                                 "{\"event\":\"restarted\",\"member\":\"s1\"");
+      },
+      absl::Seconds(10)))
+      << s0.out() << again.err();
+  const absl::Duration took = absl::Now() - start;
+  std::printf(
+      "roster agent --snapshot, SIGKILLed and started again: its "
+      "peer saw the restart %.0f ms after the start\n",
+      absl::ToDoubleMilliseconds(took));
+  EXPECT_LT(took, absl::Seconds(3));
+  EXPECT_TRUE(absl::StrContains(again.err(), "restored from snapshot file"))
+      << again.err();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -253,9 +253,12 @@ std::string SuspectEntry(std::string_view name, uint64_t incarnation,
 }
 
 std::string DeadEntry(std::string_view name, uint64_t incarnation,
-                      std::string_view from, uint32_t life) {
-  return KindEntry(DeadValues{
-      .name = name, .incarnation = incarnation, .from = from, .life = life});
+                      std::string_view from, uint32_t life, bool prune) {
+  return KindEntry(DeadValues{.name = name,
+                              .incarnation = incarnation,
+                              .from = from,
+                              .life = life,
+                              .prune = prune});
 }
 
 std::string UserEntry(std::string_view payload, std::string_view origin,

@@ -33,8 +33,10 @@ std::string AliveEntry(std::string_view name, std::string_view addr,
                        uint32_t protocol_min = 0, uint32_t protocol_max = 0);
 std::string SuspectEntry(std::string_view name, uint64_t incarnation,
                          std::string_view from, uint32_t life = 0);
+// `prune`: a forced leave whose member every receiver forgets at once.
 std::string DeadEntry(std::string_view name, uint64_t incarnation,
-                      std::string_view from, uint32_t life = 0);
+                      std::string_view from, uint32_t life = 0,
+                      bool prune = false);
 std::string UserEntry(std::string_view payload, std::string_view origin,
                       uint64_t id, uint32_t life = 0);
 // Version 2's kind (versions.h): only for members that speak it.

@@ -116,7 +116,8 @@ enum class FieldRule : uint8_t {
   X(1, name,        Name,       kBytes,  kName)                    \
   X(2, incarnation, Incarnation, kUint64, kIncarnation)            \
   X(3, from,        From,       kBytes,  kName)                    \
-  X(4, life,        Life,       kUint32, kAny)
+  X(4, life,        Life,       kUint32, kAny)                     \
+  X(5, prune,       Prune,      kBool,   kAny)
 
 #define ROSTER_WIRE_FIELDS_UserBroadcast(X)                        \
   X(1, payload,     Payload,    kBytes,  kPayload)                 \

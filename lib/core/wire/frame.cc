@@ -14,11 +14,13 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "core/wire/crc32c.h"
 #include "util/coding.h"
+#include "util/crc32c.h"
 #include "util/string_view.h"
 
 namespace roster::core {
+
+using util::Crc32c;
 namespace {
 
 constexpr uint8_t kFlagLabel = 1u << 0;

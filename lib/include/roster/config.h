@@ -77,6 +77,13 @@ struct Config {
   // The incarnation this member starts with. A restarted member that knows
   // its old incarnation may start above it; otherwise it refutes its way up.
   uint64_t initial_incarnation = 0;
+  // The life of this member's process before this one, when it is known
+  // (a restart from the snapshot file, NodeConfig::snapshot_path): the new
+  // life names it as its predecessor, so peers still holding that life
+  // alive take the new one at once, at any address, instead of waiting to
+  // find it failed. 0: none known. Give only a life this member's name
+  // really had: it ends that life in every peer's table.
+  uint32_t previous_life = 0;
   // The newest protocol version this member speaks (advertised with the
   // oldest this build speaks): a peer sends it a kind of message only if
   // the version that introduced the kind is in that range. The default is

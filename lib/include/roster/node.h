@@ -180,6 +180,23 @@ struct NodeConfig {
   // Admission (Delegate::AllowMember): false keeps a member out of the
   // table. Unset admits everyone (within swim.allowed_networks).
   std::function<bool(const MemberInfo&)> allow_member;
+  // The snapshot file (Serf's -snapshot; doc/snapshot_format.md): when
+  // set, the node records there, at most once a second and at Leave and
+  // Shutdown, the members it knows alive, its own life and incarnation and
+  // whether it left, from a thread of its own (the protocol never waits
+  // for the disk). Started again with the same file, it starts a new life
+  // that names the recorded one as its predecessor (so peers take it at
+  // once, wherever it now listens), above the recorded incarnation, and
+  // joins the members it knew on its own, no seeds needed; seeds given to
+  // Join are tried too. A file that is damaged or from another version or
+  // member is logged (on_log), moved aside to PATH.bad, and the node
+  // starts as if there were none. The directory must exist.
+  std::string snapshot_path;
+  // Whether a node whose snapshot file says it left gracefully rejoins on
+  // its own when started again (Serf's rejoin_after_leave); by default it
+  // waits for a Join.
+  bool rejoin_after_leave = false;
+
   // Calls of the delivery thread's callbacks that may wait while one runs;
   // past that, new ones are dropped and counted. At least 1.
   size_t max_pending_callbacks = 10000;
@@ -233,6 +250,11 @@ class Node {
   // full retransmit count, or `timeout`. The node keeps answering probes
   // until Shutdown(). FailedPrecondition on the loop thread.
   absl::Status Leave(absl::Duration timeout);
+  // Removes a failed member now (Serf's force-leave; Swim::ForceLeave):
+  // every member marks it left, or with `prune` forgets it at once.
+  // NotFound for an unknown name, FailedPrecondition for a member alive
+  // or suspect, or this node itself.
+  absl::Status ForceLeave(std::string_view name, bool prune = false);
   // Stops at once (no leave: peers will declare this member failed).
   // Idempotent; afterwards every method fails or returns nothing, and the
   // callbacks still queued for the delivery thread are dropped. A node

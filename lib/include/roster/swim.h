@@ -123,6 +123,14 @@ class Swim {
   // has been sent its full retransmit count (or nobody is left to tell).
   void Leave();
   bool LeaveComplete() const;
+  // An operator's removal of a failed member (Serf's force-leave): marks
+  // it left and gossips that as a leave, so that every member stops
+  // trying to reach it. With `prune`, every member also forgets it from
+  // its table at once (and ignores stale news of that life) instead of
+  // keeping it as left for Config::dead_retention. NotFound for a name the
+  // table does not hold; FailedPrecondition for this member itself (use
+  // Leave) and for a member alive or suspect, which would refute it.
+  absl::Status ForceLeave(std::string_view name, bool prune = false);
   // Gossips an application payload to every member, best effort.
   absl::Status Broadcast(std::string payload);
   // Sends a user event (roster/events.h) to every member, this one

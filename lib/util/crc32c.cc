@@ -1,4 +1,4 @@
-#include "core/wire/crc32c.h"
+#include "util/crc32c.h"
 
 #include <array>
 #include <cstring>
@@ -7,7 +7,7 @@
 #include <nmmintrin.h>
 #endif
 
-namespace roster::core {
+namespace roster::util {
 namespace {
 
 constexpr uint32_t kPoly = 0x82F63B78u;
@@ -67,4 +67,4 @@ uint32_t Crc32c(std::string_view bytes, uint32_t crc) {
   return Crc32cPortable(bytes, crc);
 }
 
-}  // namespace roster::core
+}  // namespace roster::util
