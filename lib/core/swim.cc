@@ -189,6 +189,9 @@ void Swim::Impl::HandleTimer(const Timer& timer) {
     case core::TimerKind::kQueryDeadline:
       OnQueryDeadline(static_cast<uint32_t>(timer.token));
       break;
+    case core::TimerKind::kQueryRetry:
+      OnQueryRetry(static_cast<uint32_t>(timer.token));
+      break;
     case core::TimerKind::kAnsweringDeadline:
       OnAnsweringDeadline(timer.token);
       break;

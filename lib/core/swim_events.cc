@@ -138,8 +138,7 @@ void Swim::Impl::MergeEvents(const core::PushPullView& remote,
     Drop(DropReason::kMalformed);
     return;
   }
-  if (!answer_to_our_join) return;
-  if (!cfg_.join_replays_user_events) {
+  if (answer_to_our_join && !cfg_.join_replays_user_events) {
     // Serf's rule: what was sent before we joined is history, not news.
     event_min_time_ = std::max(event_min_time_, remote.event_clock());
     return;

@@ -165,7 +165,7 @@ class Swim::Impl {
   // body is then held to its own limit.
   static constexpr size_t kMaxStreamFrameBytes = SIZE_MAX;
   static constexpr size_t kSeenBroadcasts = 8192;
-  // The recent user events a join's answer carries, at most.
+  // The recent user events a push-pull carries, at most.
   static constexpr size_t kMaxReplayBytes = 16 << 10;
 
   // One of this member's queries, until its deadline.
@@ -176,6 +176,7 @@ class Swim::Impl {
     absl::flat_hash_set<std::string> acked;
     absl::flat_hash_set<std::string> answered;
     QueryResult result;
+    std::string retry_entry;  // the query, marked as a retry
   };
   // Another member's query (or this member's own) waiting for this
   // member's handler to answer.
@@ -186,6 +187,11 @@ class Swim::Impl {
     uint32_t id = 0;
     uint32_t relay_factor = 0;
     absl::Time deadline;
+    std::string query_key;  // QueryKey: how a retry finds it
+    bool answered = false;  // the handler has given its answer
+    // What went to the querier (acknowledgement, response), to send again
+    // when it asks again.
+    std::vector<std::string> sent;
   };
 
   // What handling one datagram carries from message to message.
@@ -305,8 +311,9 @@ class Swim::Impl {
   // Gossip of version 2's kinds, to members that speak them.
   void QueueEvents(std::string entry);
   bool SpeaksEvents(std::string_view addr);
-  // The clocks and, in an answer to a join, the recent events of a
-  // push-pull; `answer_to_our_join`: this member asked to join.
+  // The clocks and the recent events of a push-pull; `answer_to_our_join`:
+  // the answer to this member's first join, whose events are history
+  // unless Config::join_replays_user_events.
   void MergeEvents(const core::PushPullView& remote, bool answer_to_our_join);
 
   // Queries (swim_queries.cc).
@@ -318,7 +325,11 @@ class Swim::Impl {
                           std::string_view payload);
   // Hands a query to this member's handler; its answer is sent by
   // SendAnswer.
-  void AskHandler(const QueryRequest& request, Answering answering);
+  // 0 when too many wait already (counted).
+  uint64_t AskHandler(const QueryRequest& request, Answering answering);
+  // A retry of a query this member saw: its answers again.
+  void SendAnswersAgain(const std::string& query_key);
+  void OnQueryRetry(uint32_t id);
   void SendAnswer(uint64_t answering, std::optional<std::string> response);
   void OnQueryDeadline(uint32_t id);
   void OnAnsweringDeadline(uint64_t answering);
@@ -492,6 +503,7 @@ class Swim::Impl {
   absl::flat_hash_map<uint32_t, OwnQuery> own_queries_;
   uint32_t next_query_id_ = 1;
   absl::flat_hash_map<uint64_t, Answering> answering_;
+  absl::flat_hash_map<std::string, uint64_t> answering_by_query_;
   uint64_t next_answering_ = 1;
   uint64_t next_broadcast_id_ = 1;
   uint32_t next_seq_ = 1;

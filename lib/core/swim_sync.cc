@@ -44,11 +44,10 @@ std::string Swim::Impl::SyncBody(bool join, const core::PushPullView* peer) {
   }
   std::string user = app_->LocalState(join);
   if (user.size() > cfg_.limits.max_user_state_bytes) user.clear();
-  // A joiner that asked to replay user events needs them; the others
-  // ignore them (builds before version 2 do not know the field).
-  const std::string recent = peer != nullptr && peer->join()
-                                 ? event_log_.Recent(kMaxReplayBytes)
-                                 : std::string();
+  // As Serf's push-pull, the recent user events go both ways: a member
+  // that gossip missed gets them there (builds before version 2 do not
+  // know the field), and so does a joiner that asked to replay them.
+  const std::string recent = event_log_.Recent(kMaxReplayBytes);
   return SealStream(
       peer != nullptr ? wire::STREAM_KIND_OK : wire::STREAM_KIND_PUSH_PULL,
       state.Finish(user, event_clock_.time(), query_clock_.time(), recent));

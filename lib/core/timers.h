@@ -28,6 +28,7 @@ enum class TimerKind : uint8_t {
   kCoalesce,           // deliver the coalesced user events (token = epoch)
   kQueryDeadline,      // one of our queries is over (token = its id)
   kAnsweringDeadline,  // too late to answer a query (token = its key)
+  kQueryRetry,         // ask the silent members of a query again (id)
 };
 
 inline Timer MakeTimer(TimerKind kind, uint64_t token = 0,

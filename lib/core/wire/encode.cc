@@ -293,7 +293,8 @@ std::string QueryEntry(const QueryEntryValues& q) {
                                .timeout_ms = q.timeout_ms,
                                .relay_factor = q.relay_factor,
                                .want_ack = q.want_ack,
-                               .filter = q.filter});
+                               .filter = q.filter,
+                               .retry = q.retry});
 }
 
 std::string QueryResponseEntry(std::string_view origin, uint32_t life,

@@ -57,6 +57,7 @@ struct QueryEntryValues {
   uint32_t relay_factor = 0;
   bool want_ack = false;
   std::string_view filter;  // an encoded QueryFilter
+  bool retry = false;
 };
 std::string QueryEntry(const QueryEntryValues& query);
 std::string QueryResponseEntry(std::string_view origin, uint32_t life,

@@ -147,7 +147,8 @@ enum class FieldRule : uint8_t {
   X(8, timeout_ms,  TimeoutMs,  kUint32, kAny)                     \
   X(9, relay_factor, RelayFactor, kUint32, kAny)                   \
   X(10, want_ack,   WantAck,    kBool,   kAny)                     \
-  X(11, filter,     Filter,     kBytes,  kPayload)
+  X(11, filter,     Filter,     kBytes,  kPayload)                 \
+  X(12, retry,      Retry,      kBool,   kAny)
 
 #define ROSTER_WIRE_FIELDS_QueryResponse(X)                        \
   X(1, origin,      Origin,     kBytes,  kName)                    \
