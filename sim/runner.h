@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/scenario.pb.h"
+#include "sim/coordinates.h"
 #include "sim/observer.h"
 
 namespace roster::sim {
@@ -42,6 +43,8 @@ struct RunResult {
   uint64_t self_failed_events = 0;     // ... declared them dead
   std::vector<SeriesPoint> series;
   std::vector<double> crash_times, detection_times;
+  // At the end of the run; none with coordinates off.
+  std::optional<CoordinateAccuracy> coordinates;
 };
 
 // Called about once a simulated second with (simulated now, duration).
