@@ -16,7 +16,7 @@ namespace {
 
 // Below this, a length or an error is taken as zero (Serf's threshold).
 constexpr double kZero = 1e-6;
-constexpr double kMaxLength = 100;  // seconds
+constexpr double kMaxLength = 10;  // seconds, as kMaxCoordinateRtt
 
 using Vec = std::array<double, Coordinate::kDimensions>;
 

@@ -44,8 +44,10 @@ inline constexpr absl::Duration kMaxCoordinateRtt = absl::Seconds(10);
 Coordinate FreshCoordinate(const VivaldiConfig& config = {});
 
 // Whether `c` can be trusted as a peer's: every number finite, the error
-// in [0, 100], the height in [0, 100 s], and every length within 100 s
-// (gravity keeps honest coordinates far inside: RTTs are under 10 s).
+// in [0, 100], the height in [0, 10 s], and every other length within
+// 10 s. Honest coordinates stay within the longest RTT they are fed
+// (kMaxCoordinateRtt), gravity pulling them in; a hostile one can then
+// drag ours at most a quarter of that in one sample.
 bool IsPlausible(const Coordinate& c);
 
 // The estimated RTT in seconds, as EstimateRtt (roster/coordinate.h).

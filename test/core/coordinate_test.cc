@@ -167,7 +167,7 @@ TEST(CoordinateTest, RefusesBadInputAndCountsIt) {
   bad[2].error = -1;
   bad[3].error = nan;
   bad[4].adjustment = -inf;
-  bad[5].vec[7] = 1e6;  // 11 days away
+  bad[5].vec[7] = 10.5;  // further than any RTT taken
   bad[6].height = -0.001;
   bad[7].error = 1e9;
   for (const Coordinate& c : bad) {

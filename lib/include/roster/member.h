@@ -72,7 +72,7 @@ struct MemberInfo {
   // The network coordinate this member last heard from it, in the ack of
   // a direct probe (for this member itself, its own); none until then,
   // or with Config::coordinates off. EstimateRtt(a, b) compares two.
-  std::optional<Coordinate> coordinate;
+  std::optional<Coordinate> coordinate = std::nullopt;
 
   bool operator==(const MemberInfo&) const = default;
 };
