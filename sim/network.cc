@@ -2,6 +2,34 @@
 
 namespace roster::sim {
 
+Network::Network(NetworkOptions options, uint64_t seed)
+    : options_(options), rng_(seed) {
+  const int r = options_.regions;
+  if (r < 2) return;
+  // A generator of its own, so that the per-datagram draws (rng_) are the
+  // same with or without regions.
+  Rng regions(DeriveSeed(seed, 0x4e610e5));
+  region_delay_us_.assign(static_cast<size_t>(r) * r, 0);
+  for (int a = 0; a < r; ++a) {
+    for (int b = a + 1; b < r; ++b) {
+      const int64_t us = regions.Between(20000, 80000);
+      region_delay_us_[a * r + b] = region_delay_us_[b * r + a] = us;
+    }
+  }
+}
+
+absl::Duration Network::RegionDelay(int from, int to) const {
+  if (region_delay_us_.empty() || from < 0 || to < 0)
+    return absl::ZeroDuration();
+  const int r = options_.regions;
+  return absl::Microseconds(region_delay_us_[(from % r) * r + to % r]);
+}
+
+absl::Duration Network::MeanLatency(int from, int to) const {
+  return RegionDelay(from, to) +
+         (options_.latency_min + options_.latency_max) / 2;
+}
+
 bool Network::Reachable(int from, int to) const {
   if (side_.empty()) return true;
   auto side = [&](int n) {
@@ -17,10 +45,10 @@ void Network::SetInboundLoss(int node, double fraction) {
   inbound_loss_[node] = fraction;
 }
 
-absl::Duration Network::Latency() {
+absl::Duration Network::Latency(int from, int to) {
   int64_t lo = absl::ToInt64Microseconds(options_.latency_min);
   int64_t hi = absl::ToInt64Microseconds(options_.latency_max);
-  return absl::Microseconds(rng_.Between(lo, hi));
+  return RegionDelay(from, to) + absl::Microseconds(rng_.Between(lo, hi));
 }
 
 int Network::Route(int from, int to, absl::Duration delays[2]) {
@@ -29,12 +57,14 @@ int Network::Route(int from, int to, absl::Duration delays[2]) {
   if (static_cast<size_t>(to) < inbound_loss_.size() &&
       rng_.Chance(inbound_loss_[to]))
     return 0;
-  delays[0] = Latency();
+  delays[0] = Latency(from, to);
   if (!rng_.Chance(options_.duplicate)) return 1;
-  delays[1] = Latency();
+  delays[1] = Latency(from, to);
   return 2;
 }
 
-absl::Duration Network::StreamDelay() { return Latency(); }
+absl::Duration Network::StreamDelay(int from, int to) {
+  return Latency(from, to);
+}
 
 }  // namespace roster::sim

@@ -1,6 +1,8 @@
 // The modelled network between simulated members: per-datagram latency drawn
 // from a range (which also reorders), uniform loss, duplication, one-way
-// inbound loss for chosen members, and partitions into sides.
+// inbound loss for chosen members, and partitions into sides. Optionally
+// structured into regions: members far apart are far apart every time,
+// which is what network coordinates can learn.
 #ifndef ROSTER_SIM_NETWORK_H_
 #define ROSTER_SIM_NETWORK_H_
 
@@ -19,12 +21,16 @@ struct NetworkOptions {
   double duplicate = 0;  // fraction of datagrams delivered twice
   // How long a push-pull exchange with an unreachable peer takes to fail.
   absl::Duration sync_timeout = absl::Seconds(5);
+  // With 2 or more, members are in `regions` regions (member i in region
+  // i mod regions), and a datagram or stream message between two regions
+  // takes a fixed delay of that pair's, 20 to 80 ms drawn from the seed
+  // (the same both ways), on top of the range above. 0 or 1: one region.
+  int regions = 0;
 };
 
 class Network {
  public:
-  Network(NetworkOptions options, uint64_t seed)
-      : options_(options), rng_(seed) {}
+  Network(NetworkOptions options, uint64_t seed);
 
   // Every node is on side 0 until partitioned; nodes on different sides
   // cannot reach each other, by datagram or stream.
@@ -45,15 +51,23 @@ class Network {
   // two when duplicated. Returns the number of copies written to `delays`.
   int Route(int from, int to, absl::Duration delays[2]);
   // One-way delay of a stream message (TCP: never lost, only late).
-  absl::Duration StreamDelay();
+  absl::Duration StreamDelay(int from, int to);
+  // The mean one-way delay from `from` to `to`: the truth that network
+  // coordinates estimate (as half a round trip).
+  absl::Duration MeanLatency(int from, int to) const;
 
   const NetworkOptions& options() const { return options_; }
 
  private:
-  absl::Duration Latency();
+  absl::Duration Latency(int from, int to);
+  // The fixed delay between the regions of `from` and `to` (zero within
+  // one).
+  absl::Duration RegionDelay(int from, int to) const;
 
   NetworkOptions options_;
   Rng rng_;
+  // By region pair (a * regions + b), microseconds; empty for one region.
+  std::vector<int64_t> region_delay_us_;
   std::vector<int> side_;
   std::vector<double> inbound_loss_;
 };

@@ -39,6 +39,23 @@ std::string EventsJson(const EventResults& e) {
       e.answers_missing);
 }
 
+// The "coordinates" line, or nothing when they were off (so that such a
+// run's JSON is what builds before coordinates wrote).
+std::string CoordinatesJson(const RunResult& r) {
+  if (!r.coordinates) return "";
+  const CoordinateAccuracy& c = *r.coordinates;
+  if (c.pairs == 0)
+    return absl::StrFormat(
+        "  \"coordinates\": {\"members\": %u, \"pairs\": 0, "
+        "\"median_relative_error\": null, "
+        "\"p90_relative_error\": null},\n",
+        c.members);
+  return absl::StrFormat(
+      "  \"coordinates\": {\"members\": %u, \"pairs\": %u, "
+      "\"median_relative_error\": %.4f, \"p90_relative_error\": %.4f},\n",
+      c.members, c.pairs, c.median_relative_error, c.p90_relative_error);
+}
+
 }  // namespace
 
 std::string ToJson(const RunResult& r, const HostStats& host) {
@@ -68,7 +85,7 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       "  \"restarted_events\": %u,\n"
       "  \"self_suspected_events\": %u,\n"
       "  \"self_failed_events\": %u,\n"
-      "%s"
+      "%s%s"
       "  \"host\": {\"wall_s\": %.3f, \"peak_rss_mb\": %.1f}\n"
       "}\n",
       s.nodes(), s.seed(), s.profile(), s.no_lifeguard() ? "false" : "true",
@@ -79,7 +96,8 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
       r.false_deaths, r.false_deaths_of_slow, Json(r.healed_s),
       r.packets_per_node_s, r.bytes_per_node_s, r.events, r.restarted_events,
       r.self_suspected_events, r.self_failed_events,
-      EventsJson(r.user_events_and_queries), host.wall_s, host.peak_rss_mb);
+      EventsJson(r.user_events_and_queries), CoordinatesJson(r), host.wall_s,
+      host.peak_rss_mb);
 }
 
 std::string ToCsv(const RunResult& r) {
@@ -210,6 +228,14 @@ std::string ToText(const RunResult& r, const HostStats& host) {
                           e.queries, e.queries_finished, e.queries_complete,
                           e.answers_missing);
     out += Line("last answer after", e.completion_s);
+  }
+  if (r.coordinates && r.coordinates->pairs > 0) {
+    absl::StrAppendFormat(
+        &out,
+        "coordinates: median relative RTT error %.1f%% (p90 %.1f%%) over %u "
+        "pairs\n",
+        100 * r.coordinates->median_relative_error,
+        100 * r.coordinates->p90_relative_error, r.coordinates->pairs);
   }
   absl::StrAppendFormat(
       &out,

@@ -394,6 +394,7 @@ absl::Status NormalizeScenario(Scenario& s) {
     n.set_latency_min_ms(1);
     n.set_latency_max_ms(3);
   }
+  if (n.regions() > 1000) return Bad("network.regions", "must be at most 1000");
   if (!InRange(n.latency_min_ms(), 0, 60000) ||
       !InRange(n.latency_max_ms(), n.latency_min_ms(), 60000))
     return Bad("network.latency",
@@ -440,6 +441,9 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
       absl::Microseconds(std::llround(s.network().latency_min_ms() * 1000));
   options.network.latency_max =
       absl::Microseconds(std::llround(s.network().latency_max_ms() * 1000));
+  options.network.regions = static_cast<int>(s.network().regions());
+  if (s.no_coordinates())
+    options.tune = [](int, Config& config) { config.coordinates = false; };
   Simulation sim(std::move(options));
   Observer observer(sim);
   EventObserver events(sim);
@@ -541,6 +545,8 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
   result.crash_times = observer.crash_times();
   result.detection_times = observer.detection_times();
   result.user_events_and_queries = events.Results();
+  if (!s.no_coordinates())
+    result.coordinates = MeasureCoordinates(sim, s.seed());
   return result;
 }
 

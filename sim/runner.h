@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "proto/scenario.pb.h"
+#include "sim/coordinates.h"
 #include "sim/event_observer.h"
 #include "sim/observer.h"
 
@@ -44,6 +45,8 @@ struct RunResult {
   std::vector<SeriesPoint> series;
   std::vector<double> crash_times, detection_times;
   EventResults user_events_and_queries;
+  // At the end of the run; none with coordinates off.
+  std::optional<CoordinateAccuracy> coordinates;
 };
 
 // Called about once a simulated second with (simulated now, duration).

@@ -295,7 +295,7 @@ void Simulation::StartSync(int from, const std::string& to,
   p.node = dest;
   p.bytes = std::move(request);
   p.to = to;
-  Schedule(network_.StreamDelay(), std::move(p));
+  Schedule(network_.StreamDelay(from, dest), std::move(p));
 }
 
 void Simulation::Dispatch(Pending& p) {
@@ -344,11 +344,11 @@ void Simulation::Dispatch(Pending& p) {
       if (network_.Reachable(p.node, p.peer)) {
         back.kind = Kind::kSyncResponse;
         back.bytes = std::move(response);
-        Schedule(network_.StreamDelay(), std::move(back));
+        Schedule(network_.StreamDelay(p.node, p.peer), std::move(back));
       } else {
         back.kind = Kind::kSyncFailed;
         back.bytes = p.to;
-        Schedule(network_.StreamDelay(), std::move(back));
+        Schedule(network_.StreamDelay(p.node, p.peer), std::move(back));
       }
       break;
     }

@@ -29,6 +29,10 @@ constexpr char kUsage[] = R"(usage: roster-sim [flags]
   --crash-at S | FROM:TO       ...at S, or spread over [FROM, TO] (default 30)
   --loss FRACTION              datagram loss on every link
   --latency-ms MIN:MAX         one-way latency range (default 1:3)
+  --latency-model uniform | regions:R
+                               one latency range everywhere (default), or R
+                               regions with 20-80 ms between each pair
+  --no-coordinates             members run without network coordinates
   --slow K --slow-delay-ms MS  K members handle every inbound message late
   --pause K --pause-at S --pause-for S
   --partition-at S --heal-at S two halves, then healed
@@ -41,7 +45,7 @@ constexpr char kUsage[] = R"(usage: roster-sim [flags]
   --relay-factor R             each answer also through R members (default 0)
   --query-timeout SECONDS      a query's deadline (default: Serf's, from size)
   --scenario FILE              a scenario in protobuf text format (flags add to it)
-  --json FILE --csv FILE --svg FILE
+  --json FILE --csv FILE --svg FILE   (FILE - is standard output)
   --quiet                      no progress line
 )";
 
@@ -182,6 +186,23 @@ absl::StatusOr<scenario::Scenario> BuildScenario(const Flags& flags) {
     s.mutable_network()->set_latency_min_ms(v->first);
     s.mutable_network()->set_latency_max_ms(v->second);
   }
+  if (flags.Has("latency-model")) {
+    const std::string model = flags.Get("latency-model", "");
+    std::vector<std::string> parts = absl::StrSplit(model, ':');
+    if (model == "uniform") {
+      s.mutable_network()->set_regions(0);
+    } else if (parts.size() == 2 && parts[0] == "regions") {
+      auto r = ParseNumber("latency-model", parts[1]);
+      if (!r.ok()) return r.status();
+      if (*r < 1 || *r > 1000 || *r != std::floor(*r))
+        return Bad("latency-model", "R must be a whole number in [1, 1000]");
+      s.mutable_network()->set_regions(static_cast<uint32_t>(*r));
+    } else {
+      return Bad("latency-model",
+                 absl::StrCat("'", model, "' is not uniform or regions:R"));
+    }
+  }
+  if (flags.Has("no-coordinates")) s.set_no_coordinates(true);
   // --crash defaults to one member at 30 s when no scenario file is given.
   if (flags.Has("crash") || flags.Has("crash-at") || !flags.Has("scenario")) {
     auto k = flags.GetInt("crash", 1, 0, 100000);
@@ -261,6 +282,10 @@ absl::StatusOr<scenario::Scenario> BuildScenario(const Flags& flags) {
 }
 
 absl::Status Write(const std::string& path, const std::string& text) {
+  if (path == "-") {  // after the summary, on standard output
+    std::fputs(text.c_str(), stdout);
+    return absl::OkStatus();
+  }
   std::ofstream out(path);
   out << text;
   out.close();
@@ -269,14 +294,14 @@ absl::Status Write(const std::string& path, const std::string& text) {
 }
 
 int Main(int argc, char** argv) {
-  Flags flags({"nodes",        "seed",         "profile",       "duration",
-               "bootstrap",    "crash",        "crash-at",      "loss",
-               "latency-ms",   "slow",         "slow-delay-ms", "pause",
-               "pause-at",     "pause-for",    "partition-at",  "heal-at",
-               "one-way-loss", "scenario",     "json",          "csv",
-               "svg",          "events",       "event-payload", "queries",
-               "relay-factor", "query-timeout"},
-              {"no-lifeguard", "quiet", "help"});
+  Flags flags({"nodes",        "seed",          "profile",       "duration",
+               "bootstrap",    "crash",         "crash-at",      "loss",
+               "latency-ms",   "slow",          "slow-delay-ms", "pause",
+               "pause-at",     "pause-for",     "partition-at",  "heal-at",
+               "one-way-loss", "scenario",      "json",          "csv",
+               "svg",          "events",        "event-payload", "queries",
+               "relay-factor", "query-timeout", "latency-model"},
+              {"no-lifeguard", "quiet", "help", "no-coordinates"});
   absl::Status parsed = flags.Parse(argc, argv);
   if (parsed.ok() && flags.Has("help")) {
     std::fputs(kUsage, stdout);

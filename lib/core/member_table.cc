@@ -226,9 +226,20 @@ void MemberTable::AddRttSample(const Member& member, absl::Duration sample) {
   srtt = SmoothRtt(srtt, sample);
 }
 
+const Coordinate* MemberTable::CoordinateOf(const Member& member) const {
+  auto it = coordinates_.find(&member);
+  return it == coordinates_.end() ? nullptr : &it->second;
+}
+
+void MemberTable::SetCoordinate(const Member& member,
+                                const Coordinate& coordinate) {
+  coordinates_.insert_or_assign(&member, coordinate);
+}
+
 MemberInfo MemberTable::Info(const Member& member) const {
   MemberInfo info = member.Info();
   info.rtt = Rtt(member);
+  if (const Coordinate* c = CoordinateOf(member)) info.coordinate = *c;
   return info;
 }
 
@@ -241,6 +252,7 @@ void MemberTable::Forget(Member* m) {
   if (at != by_addr_.end() && *at == m) by_addr_.erase(at);
   suspicions_.erase(m);
   ended_lives_.erase(m);
+  coordinates_.erase(m);
   if (slot < rtt_us_.size()) rtt_us_[slot] = 0;
   m->FreeText();
   free_.push_back(slot);

@@ -205,7 +205,12 @@ class MemberTable {
   // `member` (core/rtt.h), ZeroDuration before the first.
   absl::Duration Rtt(const Member& member) const;
   void AddRttSample(const Member& member, absl::Duration sample);
-  // What the application sees of `member`: Member::Info and its RTT.
+  // The network coordinate last heard from `member` (for this member, its
+  // own), or null; forgotten with the member.
+  const Coordinate* CoordinateOf(const Member& member) const;
+  void SetCoordinate(const Member& member, const Coordinate& coordinate);
+  // What the application sees of `member`: Member::Info, its RTT and its
+  // coordinate.
   MemberInfo Info(const Member& member) const;
 
   // A number never handed out before, for tagging timers.
@@ -313,6 +318,9 @@ class MemberTable {
   // Smoothed RTTs in microseconds by slot (0: none), beside the records
   // rather than in them: 4 bytes a member, grown as members are probed.
   std::vector<uint32_t> rtt_us_;
+  // Coordinates (about 90 bytes) of the members probed directly, by
+  // member: only those whose acks carried one.
+  absl::flat_hash_map<const Member*, Coordinate> coordinates_;
   std::vector<Member*> order_;
   size_t next_ = 0;
   uint64_t generation_ = 0;

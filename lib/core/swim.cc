@@ -6,6 +6,7 @@
 //   swim_sync.cc        push-pull anti-entropy and healing
 //   swim_join.cc        joining: seeds, their outcomes, retries
 //   swim_streams.cc     TCP requests served, and every stream frame
+//   swim_coordinates.cc network coordinates from direct acks
 #include "roster/swim.h"
 
 #include <algorithm>
@@ -381,7 +382,7 @@ size_t Swim::Count(MemberState state) const {
 void Swim::Preload(const std::vector<MemberInfo>& members) {
   impl_->Preload(members);
 }
-MemberInfo Swim::Self() const { return impl_->self().Info(); }
+MemberInfo Swim::Self() const { return impl_->table().Info(impl_->self()); }
 int Swim::HealthScore() const { return impl_->health(); }
 const Counters& Swim::counters() const { return impl_->counters(); }
 const Config& Swim::config() const { return impl_->config(); }

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "core/awareness.h"
 #include "core/broadcast_queue.h"
+#include "core/coordinate.h"
 #include "core/lamport_clock.h"
 #include "core/member_table.h"
 #include "core/networks.h"
@@ -61,6 +62,7 @@ class Swim::Impl {
     self_ = table_.Add(info, random_);
     // Announced with every alive of ours (AliveEntry's previous_life).
     table_.EndLife(*self_, cfg_.previous_life);
+    if (cfg_.coordinates) NoteOwnCoordinate();
     // A random start, so acks captured in an earlier life of this member
     // cannot complete the probes of this one.
     next_seq_ = static_cast<uint32_t>(rt_.Random());
@@ -258,7 +260,7 @@ class Swim::Impl {
   void OnAck(const Inbound& in, const core::AckView& ack);
   // A direct ack of the probe in flight: the target's RTT, and the
   // application's payload.
-  void OnDirectAck(Member& target, std::string_view payload);
+  void OnDirectAck(Member& target, const core::AckView& ack);
   // The application's payload for an ack, or empty if it breaks the
   // limit (counted).
   std::string AckPayload();
@@ -284,6 +286,15 @@ class Swim::Impl {
   // Records how `m` answered its last probe, telling the application of a
   // change.
   void SetReachability(Member& m, Reachability reachability);
+
+  // Network coordinates (swim_coordinates.cc).
+  // A direct ack's coordinate, with the RTT sample of its probe.
+  void LearnCoordinate(const Member& target, std::string_view bytes,
+                       absl::Duration rtt);
+  // Shows and encodes (for our acks) our own coordinate as it is now.
+  void NoteOwnCoordinate();
+  // Lets go of the latency filters of members the table forgot.
+  void ForgetCoordinatePeers();
 
   // Gossip (swim_gossip.cc).
   // Sends `entries`, filled up with queued news unless `piggyback` is off
@@ -486,6 +497,8 @@ class Swim::Impl {
   std::array<DropLog, static_cast<size_t>(DropReason::kCount)> drop_logs_;
   core::NetworkList networks_;
   Probe probe_;
+  core::CoordinateClient coordinates_;
+  std::string own_coordinate_;  // encoded for Ack.coordinate; empty if off
   absl::flat_hash_map<uint32_t, Relay> relays_;
   // (origin, life, id) of user broadcasts, and of queries.
   core::SeenSet seen_broadcasts_{kSeenBroadcasts};

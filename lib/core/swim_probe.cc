@@ -21,6 +21,7 @@ void Swim::Impl::OnProbeTimer() {
   rt_.After(period, core::MakeTimer(core::TimerKind::kProbe, epoch_));
   Member* target = table_.NextProbeTarget(cfg_.name, random_, rt_.Now(),
                                           cfg_.dead_retention);
+  ForgetCoordinatePeers();
   if (target == nullptr) return;
   probe_ = Probe{};
   probe_.seq = next_seq_++;
@@ -192,7 +193,7 @@ void Swim::Impl::OnPing(Inbound& in, const core::PingView& ping) {
     entries += AliveEntry(*self_);
     in.owe_refutation = false;
   }
-  entries += core::AckEntry(ping.seq(), AckPayload());
+  entries += core::AckEntry(ping.seq(), AckPayload(), own_coordinate_);
   // News rides along only to a member known at that address: the source
   // of a datagram can be forged, and a replayed ping must not turn into
   // 1,400-byte answers aimed wherever the forger likes.
@@ -249,7 +250,7 @@ void Swim::Impl::OnAck(const Inbound& in, const core::AckView& ack) {
         SetReachability(*target, Reachability::kUdp);
         // From a relay, the ack took two round trips and a relay's delay:
         // not the target's RTT (nor its payload, which relays drop).
-        if (target->addr() == in.from) OnDirectAck(*target, ack.payload());
+        if (target->addr() == in.from) OnDirectAck(*target, ack);
       }
     }
     return;
@@ -266,9 +267,11 @@ void Swim::Impl::OnAck(const Inbound& in, const core::AckView& ack) {
   Send(to, core::AckEntry(requester_seq));
 }
 
-void Swim::Impl::OnDirectAck(Member& target, std::string_view payload) {
+void Swim::Impl::OnDirectAck(Member& target, const core::AckView& ack) {
   const absl::Duration rtt = rt_.Now() - probe_.sent;
   table_.AddRttSample(target, rtt);
+  LearnCoordinate(target, ack.coordinate(), rtt);
+  std::string_view payload = ack.payload();
   if (payload.size() > cfg_.limits.max_ack_payload_bytes) {
     // The ack still proves the target lives; only its payload is refused.
     Drop(DropReason::kTooLarge);

@@ -13,6 +13,7 @@
 #include "net/node_impl.h"
 #include "net/seeds.h"
 #include "net/snapshot.h"
+#include "util/string_view.h"
 
 namespace roster {
 
@@ -140,6 +141,29 @@ std::optional<MemberInfo> Node::Lookup(std::string_view name) const {
 MemberInfo Node::Self() const {
   std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
   return snapshot == nullptr ? MemberInfo{} : snapshot->self;
+}
+
+absl::StatusOr<absl::Duration> Node::EstimateRtt(std::string_view a,
+                                                 std::string_view b) const {
+  std::shared_ptr<const net::Snapshot> snapshot = impl_->snapshot();
+  if (snapshot == nullptr)
+    return absl::FailedPreconditionError("the node is shut down");
+  auto coordinate_of =
+      [&](std::string_view name) -> absl::StatusOr<Coordinate> {
+    std::optional<MemberInfo> member = snapshot->Find(name);
+    if (!member)
+      return absl::NotFoundError(
+          absl::StrCat("no member named ", util::ToAbsl(name)));
+    if (!member->coordinate)
+      return absl::NotFoundError(absl::StrCat("no network coordinate for ",
+                                              util::ToAbsl(name), " yet"));
+    return *member->coordinate;
+  };
+  absl::StatusOr<Coordinate> ca = coordinate_of(a);
+  if (!ca.ok()) return ca.status();
+  absl::StatusOr<Coordinate> cb = coordinate_of(b);
+  if (!cb.ok()) return cb.status();
+  return roster::EstimateRtt(*ca, *cb);
 }
 
 size_t Node::NumAlive() const {

@@ -50,10 +50,12 @@ inline wire::Message MakeIndirectPing(uint32_t seq, const std::string& target,
 }
 
 // With seq 0 the body is present but empty: still an ack.
-inline wire::Message MakeAck(uint32_t seq, const std::string& payload = "") {
+inline wire::Message MakeAck(uint32_t seq, const std::string& payload = "",
+                             const std::string& coordinate = "") {
   wire::Message m;
   m.mutable_ack()->set_seq(seq);
   if (!payload.empty()) m.mutable_ack()->set_payload(payload);
+  if (!coordinate.empty()) m.mutable_ack()->set_coordinate(coordinate);
   return m;
 }
 

@@ -63,6 +63,8 @@ TEST(WireEntriesTest, EveryKindMatchesProtobuf) {
       }
       EXPECT_EQ(AckEntry(seq), EncodeMessageEntry(MakeAck(seq)));
       EXPECT_EQ(AckEntry(seq, a), EncodeMessageEntry(MakeAck(seq, a)));
+      EXPECT_EQ(AckEntry(seq, a, b), EncodeMessageEntry(MakeAck(seq, a, b)));
+      EXPECT_EQ(AckEntry(seq, {}, b), EncodeMessageEntry(MakeAck(seq, "", b)));
       EXPECT_EQ(NackEntry(seq), EncodeMessageEntry(MakeNack(seq)));
       EXPECT_EQ(AliveEntry(a, b, number, c),
                 EncodeMessageEntry(MakeAlive(a, b, number, c)));

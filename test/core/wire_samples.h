@@ -91,6 +91,20 @@ inline wire::Message PayloadAckMessage() {
   return test::MakeAck(77, std::string("rtt\0payload", 11));
 }
 
+// With the answering member's network coordinate (wire/coordinate.h's
+// layout: a fresh one).
+inline std::string FreshCoordinateBytes() {
+  std::string bytes("\x01\x08", 2);
+  bytes.append(32, '\0');
+  bytes.append("\x3f\xc0\x00\x00", 4);  // error 1.5
+  bytes.append(4, '\0');                // adjustment 0
+  bytes.append("\x37\x27\xc5\xac", 4);  // height 10 us
+  return bytes;
+}
+inline wire::Message CoordinateAckMessage() {
+  return test::MakeAck(78, "p", FreshCoordinateBytes());
+}
+
 inline wire::Message NackMessage() { return test::MakeNack(12345); }
 
 inline wire::Message AliveMessage() {
@@ -133,12 +147,13 @@ inline wire::Message UserMessage(size_t size = 5) {
 inline wire::Message HelloMessage() { return test::MakeHello("node-a"); }
 
 inline std::vector<wire::Message> AllKinds() {
-  return {PingMessage(),           IndirectPingMessage(), AckMessage(),
-          ZeroAckMessage(),        NackMessage(),         AliveMessage(),
-          VersionedAliveMessage(), SuspectMessage(),      DeadMessage(),
-          UserMessage(),           UserMessage(0),        UserMessage(300),
-          UserMessage(20000),      HelloMessage(),        test::MakeHello(""),
-          PayloadAckMessage(),     PrunedDeadMessage()};
+  return {
+      PingMessage(),           IndirectPingMessage(), AckMessage(),
+      ZeroAckMessage(),        NackMessage(),         AliveMessage(),
+      VersionedAliveMessage(), SuspectMessage(),      DeadMessage(),
+      UserMessage(),           UserMessage(0),        UserMessage(300),
+      UserMessage(20000),      HelloMessage(),        test::MakeHello(""),
+      PayloadAckMessage(),     PrunedDeadMessage(),   CoordinateAckMessage()};
 }
 
 inline wire::PushPull SamplePushPull() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/wire/codec.h"
+#include "core/wire/coordinate.h"
 #include "core/wire/frame.h"
 #include "core/wire/versions.h"
 #include "google/protobuf/stubs/logging.h"
@@ -693,6 +694,17 @@ TEST(DecodePacketTest, RejectsOversizeMeta) {
   EXPECT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.error.reason, DropReason::kTooLarge);
   EXPECT_NE(decoded.error.message.find("alive.meta"), std::string::npos);
+}
+
+TEST(DecodePacketTest, RejectsOversizeCoordinate) {
+  wire::Message ack = CoordinateAckMessage();
+  ack.mutable_ack()->set_coordinate(std::string(kMaxCoordinateBytes, 'c'));
+  EXPECT_TRUE(DecodePacket(Payload(ack), Limits()).ok());
+  ack.mutable_ack()->set_coordinate(std::string(kMaxCoordinateBytes + 1, 'c'));
+  const auto decoded = DecodePacket(Payload(ack), Limits());
+  EXPECT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error.reason, DropReason::kTooLarge);
+  EXPECT_NE(decoded.error.message.find("ack.coordinate"), std::string::npos);
 }
 
 TEST(DecodePacketTest, SmallLimitsApply) {

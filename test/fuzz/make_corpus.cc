@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "core/wire/codec.h"
+#include "core/wire/coordinate.h"
 #include "core/wire/frame.h"
 #include "core/wire/streams.h"
 #include "net/snapshot_file_format.h"
@@ -133,6 +134,16 @@ int main(int argc, char** argv) {
               Payload({MakeIndirectPing(7, "n3", "10.0.0.3:7946", "n1",
                                         "10.0.0.1:7946", /*want_nack=*/true)}));
   ok &= Write(packet, "ack_nack", acks);
+  {
+    roster::Coordinate c;
+    c.vec[0] = 0.021;
+    c.vec[5] = -0.003;
+    c.error = 0.2;
+    c.height = 0.0004;
+    ok &= Write(
+        packet, "ack_coordinate",
+        Payload({MakeAck(9, "load=1", roster::core::EncodeCoordinate(c))}));
+  }
   ok &= Write(
       packet, "alive_meta",
       Payload({MakeAlive("n2", "10.0.0.2:7946", 5, "role=cache;zone=a")}));

@@ -167,6 +167,55 @@ TEST(ObserveNetTest, AcksCarryPayloadsAndRttsAreListed) {
   EXPECT_GT((*listed)[1].rtt, absl::ZeroDuration()) << "n0's view of n1";
 }
 
+TEST(ObserveNetTest, MembersLearnEachOthersCoordinates) {
+  Cluster cluster(3);
+  ASSERT_TRUE(cluster.JoinAll().ok());
+  // Every member has probed every other directly at least once.
+  auto all_known = [&] {
+    for (int o = 0; o < 3; ++o) {
+      for (const MemberInfo& m : cluster.node(o).Members()) {
+        if (!m.coordinate) return false;
+      }
+      if (cluster.node(o).Members().size() != 3) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(WaitUntil(all_known, absl::Seconds(15)));
+  for (int o = 0; o < 3; ++o) {
+    const MemberInfo self = cluster.node(o).Self();
+    ASSERT_TRUE(self.coordinate.has_value());
+    EXPECT_LT(self.coordinate->error, 1.5) << "moved by its samples";
+    for (int t = 0; t < 3; ++t) {
+      auto rtt = cluster.node(o).EstimateRtt(self.name, absl::StrCat("n", t));
+      ASSERT_TRUE(rtt.ok()) << rtt.status();
+      // Loopback: finite, and well under the probe timeout.
+      EXPECT_GE(*rtt, absl::ZeroDuration());
+      EXPECT_LT(*rtt, absl::Milliseconds(100)) << o << " to n" << t;
+    }
+  }
+  auto estimate = cluster.node(0).EstimateRtt("n1", "n2");
+  ASSERT_TRUE(estimate.ok()) << estimate.status();
+  std::printf("loopback: n1 to n2 estimated by n0 at %s\n",
+              absl::FormatDuration(*estimate).c_str());
+  auto unknown = cluster.node(0).EstimateRtt("n0", "nobody");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ObserveNetTest, NoCoordinatesWhenTheyAreOff) {
+  Cluster cluster(2, [](NodeConfig& c) { c.swim.coordinates = false; });
+  ASSERT_TRUE(cluster.JoinAll().ok());
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto a = cluster.node(0).Lookup("n1");
+        return a && a->rtt > absl::ZeroDuration();
+      },
+      absl::Seconds(10)));
+  EXPECT_FALSE(cluster.node(0).Self().coordinate.has_value());
+  EXPECT_FALSE(cluster.node(0).Lookup("n1")->coordinate.has_value());
+  auto rtt = cluster.node(0).EstimateRtt("n0", "n1");
+  EXPECT_EQ(rtt.status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST(ObserveNetTest, KeyringChangesAreLogged) {
   std::mutex mu;
   std::vector<std::string> lines;

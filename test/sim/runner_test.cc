@@ -41,6 +41,7 @@ TEST(ScenarioTest, NormalizeRejectsWithTheFieldNamed) {
       {"duration_s: -5", "duration_s"},
       {"network { loss: 1.5 }", "network.loss"},
       {"network { latency_min_ms: 9 latency_max_ms: 2 }", "network.latency"},
+      {"network { regions: 1001 }", "network.regions"},
       {"nodes: 10 faults { at_s: 5 crash { members { index: 10 } } }",
        "faults[0].crash"},
       {"nodes: 10 faults { at_s: 5 crash { members { } } }", "faults[0].crash"},
@@ -62,8 +63,8 @@ TEST(ScenarioTest, NormalizeRejectsWithTheFieldNamed) {
 }
 
 TEST(ScenarioTest, ExampleFilesParse) {
-  for (const char* name :
-       {"lifeguard_slow", "partition_heal", "everything", "scale_10k"}) {
+  for (const char* name : {"lifeguard_slow", "partition_heal", "everything",
+                           "scale_10k", "regions"}) {
     std::string path = std::string(ROSTER_SOURCE_DIR) + "/sim/scenarios/" +
                        name + ".textproto";
     FILE* f = std::fopen(path.c_str(), "r");

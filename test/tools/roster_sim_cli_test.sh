@@ -33,6 +33,8 @@ expect_error "--slow: needs --slow-delay-ms" --slow 2
 expect_error "--partition-at: needs both" --partition-at 10
 expect_error "--duration needs a value" --duration
 expect_error "unexpected argument 'extra'" extra
+expect_error "--latency-model: 'mesh' is not uniform or regions:R" --latency-model mesh
+expect_error "--latency-model: R must be a whole number" --latency-model regions:0
 printf 'nodes: 10\nfaults { at_s: 5 crash { members { count: 1 } }\n' > "$tmp/bad.textproto"
 expect_error "bad.textproto: line" --scenario "$tmp/bad.textproto"
 printf 'nodes: 10\nfaults { at_s: 5 pause { members { count: 1 } } }\n' > "$tmp/pause.textproto"
@@ -49,6 +51,16 @@ if ! diff <(grep -v '"host"' "$tmp/1.json") <(grep -v '"host"' "$tmp/2.json"); t
   echo "FAIL: JSON differs between identical runs"; fail=1
 fi
 grep -q '"detected_by_all": 1' "$tmp/1.json" || { echo "FAIL: crash not detected"; fail=1; }
+grep -q '"coordinates": {"members": 19, "pairs": 171,' "$tmp/1.json" \
+  || { echo "FAIL: no coordinates in the JSON"; fail=1; }
+# Regions, and coordinates off: no coordinates section; JSON to stdout.
+"$sim" --quiet --nodes 20 --duration 40 --latency-model regions:3 \
+  --no-coordinates --json - > "$tmp/off.out" \
+  || { echo "FAIL: regions run exited $?"; fail=1; }
+grep -q '"bytes_per_node_s"' "$tmp/off.out" || { echo "FAIL: no JSON on stdout"; fail=1; }
+if grep -q '"coordinates"' "$tmp/off.out"; then
+  echo "FAIL: coordinates reported while off"; fail=1
+fi
 [ "$(wc -l < "$tmp/1.csv")" -eq 41 ] || { echo "FAIL: CSV rows"; fail=1; }
 grep -q '<svg' "$tmp/1.svg" || { echo "FAIL: no SVG"; fail=1; }
 exit $fail

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/wire/coordinate.h"
 
 namespace roster::core {
 namespace {
@@ -200,6 +201,7 @@ constexpr bool InPhase(FieldRule rule, int phase) {
     case FieldRule::kMeta:
     case FieldRule::kPayload:
     case FieldRule::kUserState:
+    case FieldRule::kCoordinate:
       return phase == kSizes;
     case FieldRule::kKnownState:
       return phase == kEnums;
@@ -240,6 +242,8 @@ bool CheckField(const View& view, const Value& value, const Where& where,
   } else if constexpr (rule == FieldRule::kUserState) {
     return CheckBlob(value, Field{where, name}, limits.max_user_state_bytes,
                      error);
+  } else if constexpr (rule == FieldRule::kCoordinate) {
+    return CheckBlob(value, Field{where, name}, kMaxCoordinateBytes, error);
   } else if constexpr (rule == FieldRule::kKnownState) {
     if (wire::MemberState_IsValid(value)) return true;
     *error = {DropReason::kMalformed,

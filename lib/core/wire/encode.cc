@@ -224,8 +224,10 @@ std::string IndirectPingEntry(uint32_t seq, std::string_view target,
                                       .want_nack = want_nack});
 }
 
-std::string AckEntry(uint32_t seq, std::string_view payload) {
-  return KindEntry(AckValues{.seq = seq, .payload = payload});
+std::string AckEntry(uint32_t seq, std::string_view payload,
+                     std::string_view coordinate) {
+  return KindEntry(
+      AckValues{.seq = seq, .payload = payload, .coordinate = coordinate});
 }
 
 std::string NackEntry(uint32_t seq) {

@@ -22,7 +22,10 @@ std::string IndirectPingEntry(uint32_t seq, std::string_view target,
                               std::string_view target_addr,
                               std::string_view source,
                               std::string_view source_addr, bool want_nack);
-std::string AckEntry(uint32_t seq, std::string_view payload = {});
+// `coordinate`: the answering member's, already in its wire layout
+// (wire/coordinate.h), or empty.
+std::string AckEntry(uint32_t seq, std::string_view payload = {},
+                     std::string_view coordinate = {});
 std::string NackEntry(uint32_t seq);
 // `life` and `previous_life` are left out when 0 (a sender that does not
 // say, as builds before lives), and so are the protocol versions (as

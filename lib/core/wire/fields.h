@@ -67,6 +67,7 @@ enum class FieldRule : uint8_t {
   kMeta,               // at most Limits::max_meta_bytes
   kPayload,            // at most Limits::max_packet_bytes
   kUserState,          // at most Limits::max_user_state_bytes
+  kCoordinate,         // at most kMaxCoordinateBytes (wire/coordinate.h)
   kKnownState,         // a MemberState value this code knows
   kMembers,            // at most Limits::max_members records, each checked
 };
@@ -91,7 +92,8 @@ enum class FieldRule : uint8_t {
 
 #define ROSTER_WIRE_FIELDS_Ack(X)                                  \
   X(1, seq,         Seq,        kUint32, kAny)                     \
-  X(2, payload,     Payload,    kBytes,  kPayload)
+  X(2, payload,     Payload,    kBytes,  kPayload)                 \
+  X(3, coordinate,  Coordinate, kBytes,  kCoordinate)
 
 #define ROSTER_WIRE_FIELDS_Nack(X)                                 \
   X(1, seq,         Seq,        kUint32, kAny)

@@ -119,6 +119,10 @@ struct Config {
   // (no health multiplier), no nacks, a fixed suspicion timeout at the
   // floor, no buddy system.
   bool lifeguard = true;
+  // Network coordinates (roster/coordinate.h, Serf's Vivaldi): this
+  // member's acks carry its coordinate (46 bytes), and the acks of its
+  // direct probes move it. Off: neither, as Serf's DisableCoordinates.
+  bool coordinates = true;
 
   // Dissemination.
   int retransmit_mult = 4;

@@ -99,6 +99,11 @@ struct Counters {
   uint64_t query_responses_relayed = 0;
   uint64_t query_acks_received = 0;
   uint64_t query_responses_received = 0;
+  // Network coordinates in direct acks that were not used: unreadable,
+  // implausible (not finite, out of range), or with an RTT over 10 s.
+  uint64_t coordinates_refused = 0;
+  // Times this member's own coordinate went invalid and started afresh.
+  uint64_t coordinate_resets = 0;
   std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> drops{};
 
   void Drop(DropReason reason) { ++drops[static_cast<size_t>(reason)]; }

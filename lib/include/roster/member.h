@@ -3,10 +3,12 @@
 #define ROSTER_MEMBER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/time/time.h"
+#include "roster/coordinate.h"
 #include "roster/types.h"  // the API's string, status and time types
 
 namespace roster {
@@ -67,6 +69,10 @@ struct MemberInfo {
   // probe acks are not counted), to microseconds; ZeroDuration until the
   // first probe is answered, and for this member itself.
   absl::Duration rtt = absl::ZeroDuration();
+  // The network coordinate this member last heard from it, in the ack of
+  // a direct probe (for this member itself, its own); none until then,
+  // or with Config::coordinates off. EstimateRtt(a, b) compares two.
+  std::optional<Coordinate> coordinate = std::nullopt;
 
   bool operator==(const MemberInfo&) const = default;
 };

@@ -279,6 +279,13 @@ class Node {
   // The member named `name` in any state; nullopt if the table has none.
   std::optional<MemberInfo> Lookup(std::string_view name) const;
   MemberInfo Self() const;
+  // The round trip between members `a` and `b` (either may be this one)
+  // that their network coordinates predict (roster/coordinate.h):
+  // NotFound when the table holds no member of that name, or holds no
+  // coordinate for it yet (it has not answered a direct probe, or runs
+  // with coordinates off, or a build before them).
+  absl::StatusOr<absl::Duration> EstimateRtt(std::string_view a,
+                                             std::string_view b) const;
   size_t NumAlive() const;  // alive or suspect, self included
   // Lifeguard's local health: 0 is healthy; timeouts scale by 1 + score.
   int HealthScore() const;
