@@ -16,7 +16,12 @@ class LamportClock {
   static constexpr uint64_t kMaxTime = uint64_t{1} << 62;
 
   uint64_t time() const { return time_; }
-  uint64_t Increment() { return ++time_; }
+  // Stamps with the current time and moves past it, as Serf's clock does:
+  // time() is then after everything this member stamped, as it is after
+  // everything it witnessed, which a joiner relies on when it takes a
+  // seed's time as the line between events sent before it joined and
+  // after.
+  uint64_t Increment() { return time_++; }
   // False, and no change, for a time past kMaxTime.
   bool Witness(uint64_t seen) {
     if (seen > kMaxTime) return false;

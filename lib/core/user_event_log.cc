@@ -28,14 +28,21 @@ std::string UserEventLog::Recent(size_t max_bytes) const {
   std::sort(by_time.begin(), by_time.end(),
             [](const Slot* a, const Slot* b) { return a->ltime > b->ltime; });
   // Newest first until the budget runs out, then written oldest first.
+  // The first that does not fit ends it: taking a smaller, older one
+  // after it would replay an old event while a newer one is left out.
   std::vector<const std::string*> taken;
   size_t bytes = 0;
+  bool full = false;
   for (const Slot* slot : by_time) {
     for (const Seen& seen : slot->events) {
-      if (bytes + seen.entry.size() > max_bytes) break;
+      if (bytes + seen.entry.size() > max_bytes) {
+        full = true;
+        break;
+      }
       bytes += seen.entry.size();
       taken.push_back(&seen.entry);
     }
+    if (full) break;
   }
   std::string out;
   out.reserve(bytes);

@@ -114,6 +114,63 @@ inline wire::Message MakeHello(const std::string& note) {
   return m;
 }
 
+inline wire::Message MakeUserEvent(const std::string& name,
+                                   const std::string& payload,
+                                   const std::string& origin, uint32_t life,
+                                   uint64_t ltime, bool coalesce = false) {
+  wire::Message m;
+  wire::UserEvent* e = m.mutable_user_event();
+  e->set_name(name);
+  e->set_payload(payload);
+  e->set_origin(origin);
+  e->set_life(life);
+  e->set_ltime(ltime);
+  e->set_coalesce(coalesce);
+  return m;
+}
+
+// A query of `origin` (answers go to `origin_addr`) asking every member,
+// unless `filter` (an encoded wire::QueryFilter) says otherwise.
+inline wire::Message MakeQuery(const std::string& name,
+                               const std::string& payload,
+                               const std::string& origin,
+                               const std::string& origin_addr, uint32_t life,
+                               uint64_t ltime, uint32_t id, uint32_t timeout_ms,
+                               bool want_ack = false, uint32_t relay_factor = 0,
+                               const std::string& filter = "") {
+  wire::Message m;
+  wire::Query* q = m.mutable_query();
+  q->set_name(name);
+  q->set_payload(payload);
+  q->set_origin(origin);
+  q->set_origin_addr(origin_addr);
+  q->set_life(life);
+  q->set_ltime(ltime);
+  q->set_id(id);
+  q->set_timeout_ms(timeout_ms);
+  q->set_relay_factor(relay_factor);
+  q->set_want_ack(want_ack);
+  q->set_filter(filter);
+  return m;
+}
+
+inline wire::Message MakeQueryResponse(const std::string& origin, uint32_t life,
+                                       uint32_t id, const std::string& from,
+                                       bool ack,
+                                       const std::string& payload = "",
+                                       bool relay = false) {
+  wire::Message m;
+  wire::QueryResponse* r = m.mutable_query_response();
+  r->set_origin(origin);
+  r->set_life(life);
+  r->set_id(id);
+  r->set_from(from);
+  r->set_ack(ack);
+  r->set_payload(payload);
+  r->set_relay(relay);
+  return m;
+}
+
 // One member of a push-pull exchange.
 inline wire::MemberRecord Record(const std::string& name,
                                  const std::string& addr, uint64_t incarnation,

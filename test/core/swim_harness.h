@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@
 #include "gtest/gtest.h"
 #include "proto/roster.pb.h"
 #include "roster/config.h"
+#include "roster/events.h"
 #include "roster/runtime.h"
 #include "roster/swim.h"
 #include "test/common/messages.h"
@@ -154,6 +156,30 @@ class RecordingDelegate : public Delegate {
                     absl::Duration rtt) override {
     acks.push_back(Ack{std::string(from), std::string(payload), rtt});
   }
+  void OnUserEvent(const UserEvent& event) override {
+    user_events.push_back(UserEventSeen{rt_->now, event});
+  }
+  // Answered at once with `query_response` unless `hold_queries`, which
+  // keeps the answer for the test to give (Delegate::OnQuery).
+  void OnQuery(const QueryRequest& query, QueryAnswer answer) override {
+    queries.push_back(query);
+    if (hold_queries) {
+      held_answers.push_back(std::move(answer));
+    } else {
+      answer(query_response);
+    }
+  }
+  void OnQueryAck(uint64_t token, std::string_view from) override {
+    query_acks.emplace_back(token, std::string(from));
+  }
+  void OnQueryResponse(uint64_t token, std::string_view from,
+                       std::string_view payload) override {
+    query_responses.push_back(
+        QueryResponseSeen{token, std::string(from), std::string(payload)});
+  }
+  void OnQueryDone(const QueryResult& result) override {
+    queries_done.push_back(result);
+  }
   void OnLog(LogLevel level, std::string_view message) override {
     logs.emplace_back(level, std::string(message));
   }
@@ -180,6 +206,24 @@ class RecordingDelegate : public Delegate {
   std::string ack_payload;
   std::vector<Ack> acks;
   std::vector<std::pair<LogLevel, std::string>> logs;
+
+  struct UserEventSeen {
+    absl::Time at;
+    UserEvent event;
+  };
+  struct QueryResponseSeen {
+    uint64_t token;
+    std::string from;
+    std::string payload;
+  };
+  std::vector<UserEventSeen> user_events;
+  std::vector<QueryRequest> queries;
+  bool hold_queries = false;
+  std::optional<std::string> query_response;
+  std::vector<QueryAnswer> held_answers;
+  std::vector<std::pair<uint64_t, std::string>> query_acks;
+  std::vector<QueryResponseSeen> query_responses;
+  std::vector<QueryResult> queries_done;
 
  private:
   ScriptedRuntime* rt_;
