@@ -89,8 +89,10 @@ absl::Status Swim::Impl::Query(const QueryParams& params, uint64_t token) {
   own.want_ack = params.request_ack;
   own.result.token = token;
   for (const Member* m : table_.members()) {
+    // A member of an older build never hears the query: not expected.
     if ((m->state() == MemberState::kAlive ||
          m->state() == MemberState::kSuspect) &&
+        (m == self_ || BothSpeak(*m, core::kEventsVersion)) &&
         filter->Selects(m->name(), m->meta()))
       own.expected.emplace_back(m->name());
   }

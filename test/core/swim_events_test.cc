@@ -23,6 +23,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
 
 uint32_t LifeOf(int i) { return 100 + static_cast<uint32_t>(i); }
 
@@ -756,15 +757,21 @@ TEST_F(SwimEventsTest, TheQuerierExpectsOnlyTheMembersItsFilterSelects) {
   Config c = BaseConfig();
   c.meta = *EncodeTags({{"role", "db"}});
   CreateAndStart(c);
-  Deliver(kStranger,
-          {MakeAlive(NameOf(1), AddrOf(1), 0, *EncodeTags({{"role", "web"}})),
-           MakeAlive(NameOf(2), AddrOf(2), 0, *EncodeTags({{"role", "db"}}))});
+  wire::Message web =
+      MakeAlive(NameOf(1), AddrOf(1), 0, *EncodeTags({{"role", "web"}}));
+  wire::Message db =
+      MakeAlive(NameOf(2), AddrOf(2), 0, *EncodeTags({{"role", "db"}}));
+  // A member of an older build never hears a query, so it is expected
+  // only once it says it speaks version 2.
+  wire::Message old = MakeAlive("old", "10.0.7.7:7946", 0);
+  for (wire::Message* m : {&web, &db}) m->mutable_alive()->set_protocol_max(2);
+  Deliver(kStranger, {web, db, old});
   QueryParams p = Params("q", absl::Seconds(1));
   p.tags = {{"role", "^web$"}};
   ASSERT_TRUE(swim_->Query(p).ok());
   EXPECT_TRUE(app_.queries.empty()) << "this member is not selected";
   p.tags.clear();
-  p.nodes = {NameOf(2), kSelf};
+  p.nodes = {NameOf(2), kSelf, "old"};
   ASSERT_TRUE(swim_->Query(p).ok());
   EXPECT_EQ(app_.queries.size(), 1u);
   ASSERT_TRUE(Fire(TimerKind::kQueryDeadline));
@@ -798,6 +805,57 @@ TEST_F(SwimEventsTest, HostileQueriesAreCountedDropsNotCrashes) {
   EXPECT_EQ(answers.size(), 1u) << "relayed through a member not there";
   // Never gossiped on.
   EXPECT_EQ(GossipedQueryIds(10), (std::set<uint32_t>{3}));
+}
+
+TEST_F(SwimEventsTest, TheQuerierAsksTheMembersItHasNotHeardFromAgain) {
+  CreateAndStart();
+  AddSpeakers(1, 3);
+  ASSERT_TRUE(swim_->Query(Params("load", absl::Seconds(3)), 1).ok());
+  const uint32_t id = GossipedQueryId();
+  Deliver(AddrOf(1), {MakeQueryResponse(kSelf, SelfLife(), id, NameOf(1),
+                                        /*ack=*/false, "one")});
+  const size_t mark = Mark();
+  ASSERT_TRUE(Fire(TimerKind::kQueryRetry));
+  auto retries = SentWhere(mark, [](const wire::Message& m) {
+    return m.has_query() && m.query().retry();
+  });
+  std::vector<std::string> to;
+  for (const auto& [addr, m] : retries) {
+    EXPECT_EQ(m.query().id(), id);
+    to.push_back(addr);
+  }
+  // Not the member that answered, nor this one.
+  EXPECT_THAT(to, UnorderedElementsAre(AddrOf(2), AddrOf(3)));
+}
+
+TEST_F(SwimEventsTest, AMemberThatAnsweredAnswersARetryAgain) {
+  CreateAndStart();
+  AddSpeakers(1, 2);
+  app_.query_response = "42";
+  const std::string origin_addr = AddrOf(1);
+  wire::Message query = MakeQuery("load", "", "m1", origin_addr, 9, 3, 5, 2000,
+                                  /*want_ack=*/true);
+  Deliver(AddrOf(1), {query});
+  ASSERT_EQ(app_.queries.size(), 1u);
+  auto answers = [&](size_t since) {
+    return SentWhere(
+        since, [](const wire::Message& m) { return m.has_query_response(); });
+  };
+  // A copy gossip brought again is nothing new ...
+  size_t mark = Mark();
+  Deliver(AddrOf(2), {query});
+  EXPECT_TRUE(answers(mark).empty());
+  // ... but the querier asking again means it heard nothing: the same
+  // acknowledgement and response go again, and the handler is not asked.
+  query.mutable_query()->set_retry(true);
+  mark = Mark();
+  Deliver(AddrOf(1), {query});
+  auto again = answers(mark);
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_TRUE(again[0].second.query_response().ack());
+  EXPECT_EQ(again[1].second.query_response().payload(), "42");
+  for (const auto& [to, m] : again) EXPECT_EQ(to, origin_addr);
+  EXPECT_EQ(app_.queries.size(), 1u);
 }
 
 }  // namespace
