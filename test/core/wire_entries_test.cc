@@ -144,7 +144,9 @@ TEST(PushPullWriterTest, SampleMatchesProtobuf) {
                      static_cast<MemberState>(r.state()), r.meta(), r.life(),
                      r.previous_life(), r.protocol_min(), r.protocol_max());
   }
-  EXPECT_EQ(writer.Finish(state.user_state()), EncodePushPull(state));
+  EXPECT_EQ(writer.Finish(state.user_state(), state.event_clock(),
+                          state.query_clock(), state.recent_events()),
+            EncodePushPull(state));
 }
 
 // ------------------------------------------------------------ fields.h

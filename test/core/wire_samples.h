@@ -146,6 +146,30 @@ inline wire::Message UserMessage(size_t size = 5) {
 
 inline wire::Message HelloMessage() { return test::MakeHello("node-a"); }
 
+// Version 2's kinds, with every field set.
+inline wire::Message UserEventMessage() {
+  return test::MakeUserEvent("deploy", std::string("v\0" "42", 4), "node-a", 9,
+                             77, /*coalesce=*/true);
+}
+
+inline wire::Message QueryMessage() {
+  wire::QueryFilter filter;
+  filter.add_nodes("node-b");
+  wire::TagFilter* tag = filter.add_tags();
+  tag->set_key("role");
+  tag->set_regex("^db$");
+  wire::Message m = test::MakeQuery("load", "cpu", "node-a", "10.0.0.1:7946", 9,
+                                    78, 5, 1500, /*want_ack=*/true, 2,
+                                    filter.SerializeAsString());
+  m.mutable_query()->set_retry(true);
+  return m;
+}
+
+inline wire::Message QueryResponseMessage() {
+  return test::MakeQueryResponse("node-a", 9, 5, "node-b", /*ack=*/false,
+                                 "0.5", /*relay=*/true);
+}
+
 inline std::vector<wire::Message> AllKinds() {
   return {
       PingMessage(),           IndirectPingMessage(), AckMessage(),
@@ -153,7 +177,8 @@ inline std::vector<wire::Message> AllKinds() {
       VersionedAliveMessage(), SuspectMessage(),      DeadMessage(),
       UserMessage(),           UserMessage(0),        UserMessage(300),
       UserMessage(20000),      HelloMessage(),        test::MakeHello(""),
-      PayloadAckMessage(),     PrunedDeadMessage(),   CoordinateAckMessage()};
+      PayloadAckMessage(),     PrunedDeadMessage(),   CoordinateAckMessage(),
+      UserEventMessage(),      QueryMessage(),        QueryResponseMessage()};
 }
 
 inline wire::PushPull SamplePushPull() {
@@ -175,6 +200,11 @@ inline wire::PushPull SamplePushPull() {
     }
   }
   state.set_user_state(std::string("\0app", 4));
+  state.set_event_clock(78);
+  state.set_query_clock(79);
+  wire::Packet recent;
+  *recent.add_messages() = UserEventMessage();
+  state.set_recent_events(recent.SerializeAsString());
   return state;
 }
 

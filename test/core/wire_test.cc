@@ -779,6 +779,11 @@ TEST(PushPullTest, RejectsOversizeUserState) {
   Limits limits;
   limits.max_user_state_bytes = 16;
   wire::PushPull state = SamplePushPull();
+  // The recent events share the bound: over it, they are refused too.
+  const auto events = DecodePushPull(EncodePushPull(state), limits);
+  EXPECT_EQ(events.error.reason, DropReason::kTooLarge);
+  EXPECT_NE(events.error.message.find("recent_events"), std::string::npos);
+  state.clear_recent_events();
   state.set_user_state(std::string(16, 's'));
   EXPECT_TRUE(DecodePushPull(EncodePushPull(state), limits).ok());
   state.set_user_state(std::string(17, 's'));

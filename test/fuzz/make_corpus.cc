@@ -157,9 +157,28 @@ int main(int argc, char** argv) {
     pruned.mutable_dead()->set_prune(true);
     ok &= Write(packet, "forced_leave_pruned", Payload({pruned}));
   }
-  // A kind from a later version (12) before an alive: skipped, not refused.
+  // Version 2's user events and queries.
+  ok &= Write(packet, "user_event",
+              Payload({roster::test::MakeUserEvent("deploy", "v42", "n2", 7, 12,
+                                                   true)}));
+  {
+    roster::wire::QueryFilter filter;
+    filter.add_nodes("n1");
+    roster::wire::TagFilter* tag = filter.add_tags();
+    tag->set_key("role");
+    tag->set_regex("^(db|cache)$");
+    ok &= Write(packet, "query",
+                Payload({roster::test::MakeQuery(
+                    "load", "cpu", "n2", "10.0.0.2:7946", 7, 13, 3, 2000, true,
+                    2, filter.SerializeAsString())}));
+  }
+  ok &= Write(packet, "query_answers",
+              Payload({roster::test::MakeQueryResponse("n2", 7, 3, "n1", true),
+                       roster::test::MakeQueryResponse("n2", 7, 3, "n1", false,
+                                                       "0.7", true)}));
+  // A kind from a later version (13) before an alive: skipped, not refused.
   ok &= Write(packet, "future_kind",
-              std::string("\x0a\x04\x62\x02\x08\x01", 6) +
+              std::string("\x0a\x04\x6a\x02\x08\x01", 6) +
                   Payload({MakeAlive("n2", "10.0.0.2:7946", 6)}));
   ok &= Write(packet, "utf8_v6",
               Payload({MakeAlive("n\xC3\xB6"
