@@ -101,10 +101,13 @@ std::string ToJson(const RunResult& r, const HostStats& host) {
 }
 
 std::string ToCsv(const RunResult& r) {
-  std::string out = "t_s,alive,suspect,dead,packets,bytes\n";
+  std::string out =
+      "t_s,alive,suspect,dead,packets,bytes,user_events_delivered,"
+      "query_responses\n";
   for (const SeriesPoint& p : r.series) {
-    absl::StrAppendFormat(&out, "%g,%.3f,%.3f,%.3f,%u,%u\n", p.t, p.alive,
-                          p.suspect, p.dead, p.packets, p.bytes);
+    absl::StrAppendFormat(&out, "%g,%.3f,%.3f,%.3f,%u,%u,%u,%u\n", p.t, p.alive,
+                          p.suspect, p.dead, p.packets, p.bytes,
+                          p.user_events_delivered, p.query_responses);
   }
   return out;
 }

@@ -468,6 +468,7 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
   size_t next_action = 0;
   absl::Duration next_sample = absl::Seconds(1);
   uint64_t last_packets = 0, last_bytes = 0;
+  uint64_t last_delivered = 0, last_responses = 0;
   auto elapsed = [&] { return sim.now() - start; };
   while (true) {
     while (next_action < actions.size() &&
@@ -486,11 +487,13 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
     observer.Sample();
     SeriesPoint point;
     point.t = absl::ToDoubleSeconds(elapsed());
-    uint64_t packets = 0, bytes = 0;
+    uint64_t packets = 0, bytes = 0, delivered = 0, responses = 0;
     size_t running = 0;
     for (size_t i = 0; i < sim.size(); ++i) {
       packets += sim.swim(i).counters().packets_sent;
       bytes += sim.swim(i).counters().bytes_sent;
+      delivered += sim.swim(i).counters().user_events_delivered;
+      responses += sim.swim(i).counters().query_responses_received;
       if (!sim.running(i)) continue;
       ++running;
       point.alive += sim.swim(i).Count(MemberState::kAlive);
@@ -507,6 +510,13 @@ absl::StatusOr<RunResult> RunScenario(Scenario s, const Progress& progress,
     point.bytes = bytes - last_bytes;
     last_packets = packets;
     last_bytes = bytes;
+    // A restarted member's counters start again from 0.
+    point.user_events_delivered =
+        delivered >= last_delivered ? delivered - last_delivered : 0;
+    point.query_responses =
+        responses >= last_responses ? responses - last_responses : 0;
+    last_delivered = delivered;
+    last_responses = responses;
     result.series.push_back(point);
     if (progress) progress(absl::ToDoubleSeconds(elapsed()), duration_s);
     if (check) {

@@ -27,6 +27,9 @@ struct SeriesPoint {
   double t = 0;
   double alive = 0, suspect = 0, dead = 0;
   uint64_t packets = 0, bytes = 0;
+  // User events delivered and query responses received that second, over
+  // every member.
+  uint64_t user_events_delivered = 0, query_responses = 0;
 };
 
 struct RunResult {

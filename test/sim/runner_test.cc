@@ -151,7 +151,10 @@ TEST(RunnerTest, OutputsCarryTheFieldsScriptsRead) {
     EXPECT_NE(json.find(field), std::string::npos) << field << "\n" << json;
   }
   const std::string csv = ToCsv(*r);
-  EXPECT_EQ(csv.rfind("t_s,alive,suspect,dead,packets,bytes\n", 0), 0u);
+  EXPECT_EQ(csv.rfind("t_s,alive,suspect,dead,packets,bytes,"
+                      "user_events_delivered,query_responses\n",
+                      0),
+            0u);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 61);
   const std::string svg = ToSvg(*r);
   EXPECT_NE(svg.find("<polyline"), std::string::npos);
