@@ -177,14 +177,18 @@ TEST(ObserveNetTest, MembersLearnEachOthersCoordinates) {
         if (!m.coordinate) return false;
       }
       if (cluster.node(o).Members().size() != 3) return false;
+      // Moved by its samples. On a loaded machine one slow early sample
+      // can throw it far off and pin its error at the top for a while,
+      // until the samples that follow pull it back.
+      const MemberInfo self = cluster.node(o).Self();
+      if (!self.coordinate || self.coordinate->error >= 1.5) return false;
     }
     return true;
   };
-  ASSERT_TRUE(WaitUntil(all_known, absl::Seconds(15)));
+  ASSERT_TRUE(WaitUntil(all_known, absl::Seconds(60)));
   for (int o = 0; o < 3; ++o) {
     const MemberInfo self = cluster.node(o).Self();
     ASSERT_TRUE(self.coordinate.has_value());
-    EXPECT_LT(self.coordinate->error, 1.5) << "moved by its samples";
     for (int t = 0; t < 3; ++t) {
       auto rtt = cluster.node(o).EstimateRtt(self.name, absl::StrCat("n", t));
       ASSERT_TRUE(rtt.ok()) << rtt.status();
