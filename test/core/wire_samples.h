@@ -148,8 +148,11 @@ inline wire::Message HelloMessage() { return test::MakeHello("node-a"); }
 
 // Version 2's kinds, with every field set.
 inline wire::Message UserEventMessage() {
-  return test::MakeUserEvent("deploy", std::string("v\0" "42", 4), "node-a", 9,
-                             77, /*coalesce=*/true);
+  return test::MakeUserEvent("deploy",
+                             std::string("v\0"
+                                         "42",
+                                         4),
+                             "node-a", 9, 77, /*coalesce=*/true);
 }
 
 inline wire::Message QueryMessage() {
@@ -158,16 +161,16 @@ inline wire::Message QueryMessage() {
   wire::TagFilter* tag = filter.add_tags();
   tag->set_key("role");
   tag->set_regex("^db$");
-  wire::Message m = test::MakeQuery("load", "cpu", "node-a", "10.0.0.1:7946", 9,
-                                    78, 5, 1500, /*want_ack=*/true, 2,
-                                    filter.SerializeAsString());
+  wire::Message m =
+      test::MakeQuery("load", "cpu", "node-a", "10.0.0.1:7946", 9, 78, 5, 1500,
+                      /*want_ack=*/true, 2, filter.SerializeAsString());
   m.mutable_query()->set_retry(true);
   return m;
 }
 
 inline wire::Message QueryResponseMessage() {
-  return test::MakeQueryResponse("node-a", 9, 5, "node-b", /*ack=*/false,
-                                 "0.5", /*relay=*/true);
+  return test::MakeQueryResponse("node-a", 9, 5, "node-b", /*ack=*/false, "0.5",
+                                 /*relay=*/true);
 }
 
 inline std::vector<wire::Message> AllKinds() {
