@@ -27,9 +27,9 @@ TEST(KeyringTest, CreateRefusesBadKeyLists) {
   EXPECT_FALSE(Keyring::Create({}).ok());
   EXPECT_FALSE(Keyring::Create({"short"}).ok());
   EXPECT_FALSE(Keyring::Create({Key('a'), Key('a')}).ok());
-  std::vector<std::string> many;
-  for (size_t i = 0; i <= Keyring::kMaxKeys; ++i)
-    many.push_back(Key(static_cast<char>('a' + i)));
+  std::vector<std::string> many(Keyring::kMaxKeys + 1);
+  for (size_t i = 0; i < many.size(); ++i)
+    many[i] = Key(static_cast<char>('a' + i));
   EXPECT_FALSE(Keyring::Create(many).ok());
   many.pop_back();
   EXPECT_TRUE(Keyring::Create(many).ok());
