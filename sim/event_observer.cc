@@ -54,10 +54,6 @@ void EventObserver::OnUserEvent(int node, const UserEvent& event) {
 }
 
 void EventObserver::SendQuery(int node, const scenario::Queries& spec) {
-  if (node_by_name_.empty()) {
-    for (size_t i = 0; i < sim_.size(); ++i)
-      node_by_name_[sim_.name(static_cast<int>(i))] = static_cast<int>(i);
-  }
   QueryParams params;
   params.name = "query";
   params.payload = std::string(spec.payload_bytes(), 'q');

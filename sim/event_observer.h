@@ -69,7 +69,6 @@ class EventObserver {
   std::vector<SentEvent> events_;
   absl::flat_hash_map<std::string, size_t> event_by_name_;
   std::vector<SentQuery> queries_;
-  absl::flat_hash_map<std::string, int> node_by_name_;
 };
 
 }  // namespace roster::sim

@@ -66,18 +66,19 @@ absl::Status Swim::Impl::Query(const QueryParams& params, uint64_t token) {
                                      : params.timeout;
   const uint32_t id = next_query_id_++;
   const uint64_t ltime = query_clock_.Increment();
-  std::string entry = core::QueryEntry(
-      {.name = params.name,
-       .payload = params.payload,
-       .origin = cfg_.name,
-       .origin_addr = self_->addr(),
-       .life = self_->life(),
-       .ltime = ltime,
-       .id = id,
-       .timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(timeout)),
-       .relay_factor = static_cast<uint32_t>(params.relay_factor),
-       .want_ack = params.request_ack,
-       .filter = filter->encoded()});
+  core::QueryEntryValues values{
+      .name = params.name,
+      .payload = params.payload,
+      .origin = cfg_.name,
+      .origin_addr = self_->addr(),
+      .life = self_->life(),
+      .ltime = ltime,
+      .id = id,
+      .timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(timeout)),
+      .relay_factor = static_cast<uint32_t>(params.relay_factor),
+      .want_ack = params.request_ack,
+      .filter = filter->encoded()};
+  std::string entry = core::QueryEntry(values);
   if (entry.size() + FrameOverhead() > cfg_.packet_budget)
     return absl::InvalidArgumentError(absl::StrCat(
         "a query of ", entry.size(),
@@ -98,19 +99,8 @@ absl::Status Swim::Impl::Query(const QueryParams& params, uint64_t token) {
   }
   std::sort(own.expected.begin(), own.expected.end());
   own.result.expected = own.expected;
-  own.retry_entry = core::QueryEntry(
-      {.name = params.name,
-       .payload = params.payload,
-       .origin = cfg_.name,
-       .origin_addr = self_->addr(),
-       .life = self_->life(),
-       .ltime = ltime,
-       .id = id,
-       .timeout_ms = static_cast<uint32_t>(absl::ToInt64Milliseconds(timeout)),
-       .relay_factor = static_cast<uint32_t>(params.relay_factor),
-       .want_ack = params.request_ack,
-       .filter = filter->encoded(),
-       .retry = true});
+  values.retry = true;
+  own.retry_entry = core::QueryEntry(values);
   QueueEvents(std::move(entry));
   rt_.After(timeout, core::MakeTimer(core::TimerKind::kQueryDeadline, id));
   // Gossip misses a member now and then under loss (about 1 in 700 at 5%
