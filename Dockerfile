@@ -37,7 +37,7 @@ ARG JOBS=
 # so roster-sim is built too (it is small, and not copied).
 RUN cmake --preset release -DBUILD_TESTING=OFF -DROSTER_BENCH=OFF \
  && cmake --build --preset release --target roster_cli roster-sim ${JOBS:+-j "$JOBS"} \
- && cmake --install build --prefix /opt/roster --strip \
+ && cmake --install build --prefix /opt/roster \
  && cmake -S examples/cache -B build-cache -G Ninja \
       -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=/opt/roster \
  && cmake --build build-cache ${JOBS:+-j "$JOBS"} \
