@@ -148,7 +148,13 @@ class EventHandlersTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (handlers_) handlers_->Shutdown();
+    if (handlers_) {
+      handlers_->Shutdown();
+      // Every run ends one way, and is counted so.
+      const EventHandlerCounters c = handlers_->counters();
+      EXPECT_EQ(c.runs, c.succeeded + c.failed + c.timed_out + c.cancelled +
+                            c.spawn_failed);
+    }
     handlers_.reset();
     EXPECT_THAT(Children(), IsEmpty());
     if (gate_ >= 0) close(gate_);
@@ -580,6 +586,33 @@ TEST_F(EventHandlersTest, AHandlerPastItsTimeoutIsKilledWithItsGroup) {
   ASSERT_GT(sleeper, 0);
   EXPECT_TRUE(WaitUntil([&] { return Ended(sleeper); }, kWait));
   EXPECT_THAT(Children(), IsEmpty());
+}
+
+// A run lasts while the shell or anything holding its stdout or stderr
+// does: a background process that keeps them is killed with the group at
+// the timeout; one that let them go is the handler's own business.
+TEST_F(EventHandlersTest, BackgroundProcessesAndTheRunsEnd) {
+  EventHandlers::Options options = Options(
+      {absl::StrCat("user:held=sleep 1000 & echo $! > ", Path("held.pid")),
+       absl::StrCat("user:detached=sleep 1000 >/dev/null 2>&1 & echo $! > ",
+                    Path("detached.pid"))});
+  options.timeout = absl::Milliseconds(300);
+  Start(std::move(options));
+  handlers_->OnUserEvent(User("held"));
+  handlers_->OnUserEvent(User("detached"));
+  ASSERT_TRUE(handlers_->WaitIdle(kWait));
+  EXPECT_EQ(handlers_->counters(0).timed_out, 1u);
+  EXPECT_EQ(handlers_->counters(1).succeeded, 1u);
+  const pid_t held =
+      static_cast<pid_t>(atoi(ReadFile(Path("held.pid")).c_str()));
+  const pid_t detached =
+      static_cast<pid_t>(atoi(ReadFile(Path("detached.pid")).c_str()));
+  ASSERT_GT(held, 0);
+  ASSERT_GT(detached, 0);
+  EXPECT_TRUE(WaitUntil([&] { return Ended(held); }, kWait));
+  EXPECT_FALSE(Ended(detached));
+  kill(detached, SIGKILL);
+  EXPECT_TRUE(WaitUntil([&] { return Ended(detached); }, kWait));
 }
 
 TEST_F(EventHandlersTest, FailuresAreCountedAndLogged) {

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <chrono>
 #include <climits>
 #include <condition_variable>
 #include <deque>
@@ -315,14 +315,18 @@ void Absorb(std::string& kept, size_t& total, size_t cap, const char* data,
 // Runs `/bin/sh -c program` in a process group of its own with `env`,
 // writes `input` to its stdin, and reads its stdout and stderr (at most
 // `cap` bytes of each kept) until it has exited and both are closed, or
-// until `deadline` or `cancel_fd` turning readable: then the whole group is
+// until `limit` passes or `cancel_fd` turns readable: then the whole group is
 // killed. Reaps the child before returning, whatever happened.
 Outcome RunProgram(const std::string& program,
                    const std::vector<std::string>& env,
-                   const std::string& input, size_t cap, absl::Time deadline,
+                   const std::string& input, size_t cap, absl::Duration limit,
                    int cancel_fd) {
   Outcome outcome;
-  const absl::Time start = absl::Now();
+  // The steady clock: a step of the wall clock must not kill a run early
+  // or let one run on.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + absl::ToChronoNanoseconds(limit);
   Fd in_r, in_w, out_r, out_w, err_r, err_w;
   if (!MakePipe(in_r, in_w) || !MakePipe(out_r, out_w) ||
       !MakePipe(err_r, err_w)) {
@@ -384,7 +388,7 @@ Outcome RunProgram(const std::string& program,
   char buf[16384];
   outcome.end = Outcome::End::kExited;
   while (!exited || out_r.open() || err_r.open()) {
-    const absl::Time now = absl::Now();
+    const Clock::time_point now = Clock::now();
     if (now >= deadline) {
       outcome.end = Outcome::End::kTimedOut;
       break;
@@ -402,7 +406,7 @@ Outcome RunProgram(const std::string& program,
     const int pid_i = !exited && pidfd.open() ? n : -1;
     if (pid_i >= 0) fds[n++] = {pidfd.get(), POLLIN, 0};
     int64_t wait_ms = absl::ToInt64Milliseconds(
-        absl::Ceil(deadline - now, absl::Milliseconds(1)));
+        absl::Ceil(absl::FromChrono(deadline - now), absl::Milliseconds(1)));
     if (!exited && !pidfd.open()) wait_ms = std::min<int64_t>(wait_ms, 20);
     wait_ms = std::clamp<int64_t>(wait_ms, 1, INT_MAX);
     if (poll(fds, n, static_cast<int>(wait_ms)) < 0) {
@@ -456,7 +460,7 @@ Outcome RunProgram(const std::string& program,
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  outcome.elapsed = absl::Now() - start;
+  outcome.elapsed = absl::FromChrono(Clock::now() - start);
   if (outcome.end == Outcome::End::kExited) {
     if (WIFSIGNALED(status)) {
       outcome.end = Outcome::End::kSignaled;
@@ -759,7 +763,7 @@ class EventHandlers::Impl {
       h.busy = true;
       std::vector<std::string> env = EnvLocked(job.env);
       lock.unlock();
-      Run(h, job.what, env, job.input, absl::Now() + options_.timeout,
+      Run(h, job.what, env, job.input, options_.timeout,
           options_.max_output_bytes);
       lock.lock();
       h.busy = false;
@@ -800,7 +804,7 @@ class EventHandlers::Impl {
       }
       std::optional<Outcome> outcome =
           Run(*h, what, env, input,
-              std::min(now + options_.timeout, query.deadline), cap);
+              std::min(options_.timeout, query.deadline - now), cap);
       if (!outcome || outcome->end != Outcome::End::kExited ||
           outcome->code != 0 || outcome->out_bytes == 0) {
         continue;
@@ -851,7 +855,7 @@ class EventHandlers::Impl {
   // Shutdown, when nothing was started.
   std::optional<Outcome> Run(Handler& h, std::string_view what,
                              const std::vector<std::string>& env,
-                             const std::string& input, absl::Time deadline,
+                             const std::string& input, absl::Duration limit,
                              size_t cap) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -859,7 +863,7 @@ class EventHandlers::Impl {
       ++h.counters.runs;
     }
     Outcome o =
-        RunProgram(h.spec.program, env, input, cap, deadline, cancel_fd_.get());
+        RunProgram(h.spec.program, env, input, cap, limit, cancel_fd_.get());
     const std::string who =
         absl::StrCat("event handler \"", h.spec.text, "\" (", Av(what), ")");
     const bool truncated =

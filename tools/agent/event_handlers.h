@@ -84,14 +84,15 @@ std::optional<std::string_view> HandlerEventName(EventType type);
 // \n or \\, so that the line always has four fields.
 std::string MemberLine(const MemberInfo& member);
 
-// What the handlers have done, since Create. Each counts runs (a program
-// started, or one that could not be) or events, as named.
+// What the handlers have done, since Create: events, or runs (one program,
+// for one event, several members of one type, or one query).
 struct EventHandlerCounters {
   uint64_t events_queued = 0;  // events accepted for a worker's queue
   // Events refused because the handler's queue held max_queued_events,
   // and events still queued at Shutdown, which never run.
   uint64_t events_dropped = 0;
-  uint64_t runs = 0;          // programs started, queries included
+  // Runs begun, queries included; each ends as one of the next five.
+  uint64_t runs = 0;
   uint64_t succeeded = 0;     // exited 0 within their time
   uint64_t failed = 0;        // exited non-zero, or killed by a signal
   uint64_t timed_out = 0;     // killed at their time bound
@@ -133,7 +134,9 @@ class EventHandlers {
     // Lines for the operator: each run that fails, times out or could not
     // start (warning), each run's output (debug), queue overflow (warning,
     // once per burst of drops). Called one line at a time, from the workers
-    // and from OnQuery's caller; no trailing newline. May be unset.
+    // and from OnQuery's caller; no trailing newline. It must not call
+    // Shutdown or destroy this object (a worker cannot join itself). May be
+    // unset.
     std::function<void(LogLevel, std::string_view)> on_log;
   };
 
