@@ -176,8 +176,9 @@ class EventHandlers {
 
   // Stops: queued events are dropped (counted), running programs are killed
   // and reaped, the workers are joined; later calls do nothing (OnQuery
-  // gives nullopt). A query under way on another thread is killed too and
-  // returns soon after. Idempotent.
+  // gives nullopt). A query under way on another thread is killed too, and
+  // this waits for it to return. Idempotent. Destroy this object only once
+  // nothing can call it any more (after the node has shut down).
   void Shutdown();
 
   // The sum over every handler, and one handler's (by its index in
