@@ -5,6 +5,7 @@
 //                [--meta KEY=VALUE]... [--label LABEL]
 //                [--dns-server HOST:PORT]
 //                [--snapshot FILE [--rejoin-after-leave]]
+//                [--metrics-addr HOST:PORT]
 //   roster members HOST:PORT [--json] [--label LABEL]
 //   roster demo [--nodes 5] [--profile local]
 //
@@ -27,6 +28,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "roster/metrics.h"
 #include "roster/node.h"
 #include "tools/flags.h"
 #include "tools/keys.h"
@@ -41,6 +43,7 @@ constexpr char kUsage[] =
     "                    [--dns-server HOST:PORT] [--keyring FILE]\n"
     "                    [--plaintext accept|send] [--allow-network CIDR]...\n"
     "                    [--snapshot FILE [--rejoin-after-leave]]\n"
+    "                    [--metrics-addr HOST:PORT]\n"
     "       roster members HOST:PORT [--json] [--label LABEL] [--keyring "
     "FILE]\n"
     "       roster keygen [--out FILE]\n"
@@ -178,10 +181,10 @@ std::string EventLine(const Event& e) {
 
 int Agent(int argc, char** argv) {
   const std::string cmd = "agent";
-  Flags flags(
-      {"name", "bind", "advertise", "join", "profile", "meta", "label",
-       "dns-server", "keyring", "plaintext", "allow-network", "snapshot"},
-      {"help", "rejoin-after-leave"});
+  Flags flags({"name", "bind", "advertise", "join", "profile", "meta", "label",
+               "dns-server", "keyring", "plaintext", "allow-network",
+               "snapshot", "metrics-addr"},
+              {"help", "rejoin-after-leave"});
   if (auto s = flags.Parse(argc, argv, 2); !s.ok())
     return UsageError(cmd, Std(s.message()));
   if (flags.Has("help")) {
@@ -238,6 +241,8 @@ int Agent(int argc, char** argv) {
     std::fprintf(stderr, "roster agent: %.*s\n",
                  static_cast<int>(message.size()), message.data());
   };
+  std::shared_ptr<Metrics> metrics = Metrics::Create();
+  metrics->Observe(config);
 
   // The signals wait for the main thread; the node's thread never sees them.
   sigset_t signals;
@@ -256,6 +261,20 @@ int Agent(int argc, char** argv) {
   }
   std::fprintf(stderr, "roster agent: %s listening on %s (UDP and TCP)\n",
                (*node)->name().c_str(), (*node)->addr().c_str());
+  // Declared after the node, so that serving stops before it is destroyed.
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (flags.Has("metrics-addr")) {
+    auto served =
+        MetricsServer::Start(flags.Get("metrics-addr", ""), metrics, **node);
+    if (!served.ok()) {
+      return absl::IsInvalidArgument(served.status())
+                 ? UsageError(cmd, Std(served.status().message()))
+                 : Fail(cmd, Std(served.status().message()));
+    }
+    metrics_server = std::move(*served);
+    std::fprintf(stderr, "roster agent: metrics on http://%s/metrics\n",
+                 metrics_server->addr().c_str());
+  }
   if (!seeds.empty()) {
     (*node)->JoinAsync(seeds, [seeds](absl::Status s) {
       if (s.ok()) {
