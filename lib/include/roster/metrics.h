@@ -124,7 +124,8 @@ class MetricsServer {
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       std::string_view addr, std::shared_ptr<Metrics> metrics,
       const Node& node);
-  // Stops serving, waiting for a scrape under way.
+  // Stops serving, waiting for a scrape under way: up to 2 s, civetweb's
+  // polling interval.
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
