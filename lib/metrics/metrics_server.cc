@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cstdint>
 #include <exception>
@@ -16,34 +17,31 @@ namespace roster {
 namespace {
 
 struct HostPort {
-  std::string host;  // as civetweb takes it: IPv6 in brackets
+  std::string host;
   uint32_t port = 0;
 };
 
-// Civetweb binds IP literals only, so a name is refused here rather than
-// by an exception with no cause in it.
+// Civetweb binds IP literals only, and Debian's is built without IPv6, so
+// both are refused here rather than by an exception with no cause in it.
 absl::StatusOr<HostPort> ParseAddr(std::string_view addr) {
   auto bad = [addr](std::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
         "metrics address '", util::ToAbsl(addr), "' ", util::ToAbsl(why),
-        " (expected IPV4:PORT or [IPV6]:PORT, e.g. 127.0.0.1:9464)"));
+        " (expected IPV4:PORT, e.g. 127.0.0.1:9464)"));
   };
   const size_t colon = addr.rfind(':');
   if (colon == std::string_view::npos) return bad("has no port");
-  std::string_view host = addr.substr(0, colon);
+  const std::string host(addr.substr(0, colon));
   HostPort out;
   if (!absl::SimpleAtoi(util::ToAbsl(addr.substr(colon + 1)), &out.port) ||
       out.port > 65535)
     return bad("has a bad port");
-  unsigned char buf[16];
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    const std::string inner(host.substr(1, host.size() - 2));
-    if (inet_pton(AF_INET6, inner.c_str(), buf) != 1)
-      return bad("has a bad IPv6 address");
-  } else if (inet_pton(AF_INET, std::string(host).c_str(), buf) != 1) {
-    return bad("has no IP address");
-  }
-  out.host = std::string(host);
+  if (!host.empty() && host.front() == '[')
+    return bad("is IPv6, which civetweb here is built without");
+  in_addr ip;
+  if (inet_pton(AF_INET, host.c_str(), &ip) != 1)
+    return bad("has no IPv4 address");
+  out.host = host;
   return out;
 }
 

@@ -223,11 +223,12 @@ TEST(MetricsServerTest, RefusesBadAndBusyAddresses) {
   auto metrics = Metrics::Create();
   for (const char* bad :
        {"", "127.0.0.1", "localhost:9464", "127.0.0.1:70000", "127.0.0.1:x",
-        "[::1:9464", "[zz]:9464", "1.2.3:9464"}) {
+        "[::1]:9464", "[zz]:9464", "1.2.3:9464"}) {
     auto server = MetricsServer::Start(bad, {metrics});
     EXPECT_TRUE(absl::IsInvalidArgument(server.status()))
         << bad << ": " << server.status();
-    EXPECT_NE(server.status().message().find("IPV4:PORT"), std::string::npos);
+    EXPECT_NE(server.status().message().find("expected IPV4:PORT"),
+              std::string::npos);
   }
 
   auto first = MetricsServer::Start("127.0.0.1:0", {metrics});

@@ -111,10 +111,10 @@ class Metrics final : public prometheus::Collectable,
 class MetricsServer {
  public:
   // Serves `collectables` (a prometheus::Registry, a Metrics, ...) on
-  // `addr`, "HOST:PORT" with HOST an IPv4 address or a bracketed IPv6 one
-  // ("127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464"); port 0 picks a free
-  // one (see port()). InvalidArgument for an address that does not parse,
-  // Unavailable when it cannot be bound (in use, not local), naming it.
+  // `addr`, "IPV4:PORT" ("127.0.0.1:9464", "0.0.0.0:9464"; Debian's
+  // civetweb has no IPv6); port 0 picks a free one (see port()).
+  // InvalidArgument for an address that does not parse, Unavailable when
+  // it cannot be bound (in use, not local), naming it.
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       std::string_view addr,
       std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
