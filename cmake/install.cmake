@@ -1,11 +1,13 @@
 # What `cmake --install` puts under the prefix: the libraries, the public
 # headers (include/roster), the CMake package (find_package(roster CONFIG)
-# gives roster::roster, roster::core and roster::crypto), roster.pc for
-# pkg-config, and the commands when they are built.
+# gives roster::roster, roster::metrics, roster::core and roster::crypto),
+# roster.pc and roster-metrics.pc for pkg-config, and the commands when
+# they are built.
 include(CMakePackageConfigHelpers)
 
 set(ROSTER_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/roster)
-install(TARGETS roster_net roster_core roster_crypto roster_proto
+install(TARGETS roster_metrics roster_net roster_core roster_crypto
+                roster_proto
         EXPORT rosterTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -17,9 +19,9 @@ install(EXPORT rosterTargets NAMESPACE roster::
         DESTINATION ${ROSTER_CMAKE_DIR})
 
 # The package file finds what the libraries' users need: abseil (the API
-# speaks absl::Status and absl::Duration) and protobuf (in roster::proto's
-# link interface) always; with static archives also what the archives were
-# linked against.
+# speaks absl::Status and absl::Duration), protobuf (in roster::proto's
+# link interface) and prometheus-cpp (roster::metrics speaks its types)
+# always; with static archives also what the archives were linked against.
 get_target_property(ROSTER_LIBRARY_TYPE roster_net TYPE)
 if(ROSTER_LIBRARY_TYPE STREQUAL "SHARED_LIBRARY")
   set(ROSTER_STATIC OFF)
@@ -44,7 +46,10 @@ file(RELATIVE_PATH ROSTER_PC_TO_PREFIX
      /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${CMAKE_CURRENT_LIST_DIR}/roster.pc.in
                ${PROJECT_BINARY_DIR}/roster.pc @ONLY)
+configure_file(${CMAKE_CURRENT_LIST_DIR}/roster-metrics.pc.in
+               ${PROJECT_BINARY_DIR}/roster-metrics.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/roster.pc
+              ${PROJECT_BINARY_DIR}/roster-metrics.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 if(ROSTER_BUILD_TOOLS)

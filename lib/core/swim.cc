@@ -385,6 +385,7 @@ void Swim::Preload(const std::vector<MemberInfo>& members) {
 MemberInfo Swim::Self() const { return impl_->table().Info(impl_->self()); }
 int Swim::HealthScore() const { return impl_->health(); }
 const Counters& Swim::counters() const { return impl_->counters(); }
+QueueDepths Swim::queue_depths() const { return impl_->queue_depths(); }
 const Config& Swim::config() const { return impl_->config(); }
 bool Swim::Joined() const { return impl_->joined(); }
 bool Swim::Admits(std::string_view addr) const {

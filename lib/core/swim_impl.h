@@ -106,6 +106,13 @@ class Swim::Impl {
   const Member& self() const { return *self_; }
   int health() const { return awareness_.score(); }
   const Counters& counters() const { return counters_; }
+  QueueDepths queue_depths() const {
+    QueueDepths depths;
+    depths.membership_news = news_.size();
+    depths.broadcasts = user_.size();
+    depths.events_and_queries = serf_.size();
+    return depths;
+  }
   const Config& config() const { return cfg_; }
   bool joined() const { return joined_; }
   const core::NetworkList& networks() const { return networks_; }

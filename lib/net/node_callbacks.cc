@@ -80,6 +80,8 @@ NodeCounters Node::Impl::counters() const {
   NodeCounters counters = snapshot->counters;
   counters.net.callbacks_delivered = delivery_.delivered();
   counters.net.callbacks_dropped = delivery_.dropped();
+  counters.queues.callbacks = delivery_.pending();
+  counters.queues.messages = message_handlers_.pending();
   return counters;
 }
 

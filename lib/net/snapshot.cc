@@ -90,7 +90,7 @@ void Snapshots::Publish(const Swim& swim, const NetCounters& net,
   next.num_alive = swim.NumAlive();
   next.health = swim.HealthScore();
   next.clocks = swim.Clocks();
-  next.counters = NodeCounters{swim.counters(), net};
+  next.counters = NodeCounters{swim.counters(), net, swim.queue_depths()};
   const size_t total = next.num_alive + swim.Count(MemberState::kDead) +
                        swim.Count(MemberState::kLeft);
   if (last_ == nullptr || table_.size() != total) {
@@ -111,7 +111,8 @@ void Snapshots::Publish(const Swim& swim, const NetCounters& net,
         next.clocks.event == last_->clocks.event &&
         next.clocks.query == last_->clocks.query &&
         next.counters.protocol == last_->counters.protocol &&
-        next.counters.net == last_->counters.net)
+        next.counters.net == last_->counters.net &&
+        next.counters.queues == last_->counters.queues)
       return;  // nothing a reader could tell apart
     next.members = last_->members;
   }

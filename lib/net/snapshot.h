@@ -47,8 +47,9 @@ struct Snapshot {
   MemberInfo self;
   size_t num_alive = 0;  // alive or suspect, this member included
   int health = 0;
-  LamportClocks clocks;   // of user events and queries
-  NodeCounters counters;  // without the callback counts (see Node::counters)
+  LamportClocks clocks;  // of user events and queries
+  // Without the callback counts and the Node's queues (see Node::counters).
+  NodeCounters counters;
 
   // The member named `name`, in any state.
   std::optional<MemberInfo> Find(std::string_view name) const;

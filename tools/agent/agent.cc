@@ -12,8 +12,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "roster/metrics.h"
 #include "roster/tags.h"
 #include "tools/agent/agent_state.h"
+#include "tools/agent/event_handlers.h"
 #include "tools/json_lines.h"
 #include "tools/keys.h"
 #include "tools/rpc/rpc_server.h"
@@ -133,6 +135,15 @@ int RunAgent(const AgentOptions& o) {
     token = *read;
   }
 
+  std::vector<HandlerSpec> specs;
+  for (const std::string& text : o.event_handler) {
+    auto spec = ParseHandlerSpec(text);
+    if (!spec.ok())
+      return Complain(kUsageError, absl::StrCat("--event-handler: ",
+                                                spec.status().message()));
+    specs.push_back(std::move(*spec));
+  }
+
   auto state = std::make_unique<AgentState>();
   state->options = o;
   state->profile = std::string(ProfileName(*profile));
@@ -149,6 +160,30 @@ int RunAgent(const AgentOptions& o) {
   config.dns_server = o.dns_server;
   config.snapshot_path = o.snapshot;
   config.rejoin_after_leave = o.rejoin_after_leave;
+  // Declared before the node, so that they outlive it: the node's
+  // callbacks run them until it is destroyed.
+  std::unique_ptr<EventHandlers> handlers;
+  if (!specs.empty()) {
+    EventHandlers::Options handler_options;
+    handler_options.handlers = std::move(specs);
+    handler_options.self.name = o.name;
+    handler_options.self.addr = o.advertise.empty() ? o.bind : o.advertise;
+    handler_options.self.meta = *meta;
+    handler_options.max_query_response_bytes =
+        config.swim.limits.max_query_response_bytes;
+    handler_options.on_log = [s = state.get()](LogLevel level,
+                                               std::string_view message) {
+      s->monitor.Log(level, message);
+      std::fprintf(stderr, "roster agent: %.*s\n",
+                   static_cast<int>(message.size()), message.data());
+    };
+    auto created = EventHandlers::Create(std::move(handler_options));
+    if (!created.ok())
+      return Complain(kUsageError, absl::StrCat("--event-handler: ",
+                                                created.status().message()));
+    handlers = std::move(*created);
+    state->handlers = handlers.get();
+  }
   std::mutex out_mu;
   AgentState* s = state.get();
   config.on_event = [&out_mu, s](const Event& e) {
@@ -156,6 +191,7 @@ int RunAgent(const AgentOptions& o) {
       s->joined = true;
     rpc::Json line = EventJson(e);
     s->monitor.Event(line);
+    if (s->handlers != nullptr) s->handlers->OnEvent(e);
     const std::string text = rpc::Dump(line) + "\n";
     std::lock_guard<std::mutex> lock(out_mu);
     std::fputs(text.c_str(), stdout);
@@ -163,6 +199,7 @@ int RunAgent(const AgentOptions& o) {
   };
   config.on_user_event = [s](const UserEvent& e) {
     s->monitor.Event(UserEventJson(e));
+    if (s->handlers != nullptr) s->handlers->OnUserEvent(e);
   };
   config.on_query = [s](const QueryRequest& q) -> std::optional<std::string> {
     if (q.name == kKeysQuery) {
@@ -171,6 +208,7 @@ int RunAgent(const AgentOptions& o) {
       return rpc::Dump(ApplyKeysStep(*s, step));
     }
     s->monitor.Event(QueryJson(q));
+    if (s->handlers != nullptr) return s->handlers->OnQuery(q);
     return std::nullopt;
   };
   const LogLevel threshold = *log_level;
@@ -180,6 +218,9 @@ int RunAgent(const AgentOptions& o) {
     std::fprintf(stderr, "roster agent: %.*s\n",
                  static_cast<int>(message.size()), message.data());
   };
+
+  std::shared_ptr<Metrics> metrics = Metrics::Create();
+  metrics->Observe(config);
 
   // The signals wait for the main thread; the node's threads never see
   // them.
@@ -198,6 +239,7 @@ int RunAgent(const AgentOptions& o) {
                : Complain(kFailed, node.status().message());
   }
   state->node = node->get();
+  if (handlers != nullptr) handlers->SetSelf((*node)->Self());
   rpc::Server::Options rpc_options;
   rpc_options.addr = o.rpc.empty() ? rpc::kDefaultAddr : o.rpc;
   rpc_options.token = token;
@@ -217,6 +259,21 @@ int RunAgent(const AgentOptions& o) {
                "roster agent: %s listening on %s (UDP and TCP), RPC on %s\n",
                (*node)->name().c_str(), (*node)->addr().c_str(),
                (*server)->addr().c_str());
+  // Declared after the node, so that serving stops before it is destroyed.
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!o.metrics_addr.empty()) {
+    auto served = MetricsServer::Start(o.metrics_addr, metrics, **node);
+    if (!served.ok()) {
+      server->reset();
+      (*node)->Shutdown();
+      return absl::IsInvalidArgument(served.status())
+                 ? Complain(kUsageError, served.status().message())
+                 : Complain(kFailed, served.status().message());
+    }
+    metrics_server = std::move(*served);
+    std::fprintf(stderr, "roster agent: metrics on http://%s/metrics\n",
+                 metrics_server->addr().c_str());
+  }
   if (!o.join.empty()) {
     (*node)->JoinAsync(o.join, [s](absl::Status status) {
       if (status.ok()) {
@@ -252,6 +309,7 @@ int RunAgent(const AgentOptions& o) {
     std::fprintf(stderr, "roster agent: left, shutting down\n");
   }
   server->reset();
+  metrics_server.reset();
   (*node)->Shutdown();
   return kOk;
 }

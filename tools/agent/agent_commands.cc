@@ -86,6 +86,21 @@ Json CountersJson(const NodeCounters& c) {
           {"drops", drops}};
 }
 
+Json HandlerCountersJson(const AgentState& s) {
+  if (s.handlers == nullptr) return Json::object();
+  const EventHandlerCounters c = s.handlers->counters();
+  return {{"events_queued", c.events_queued},
+          {"events_dropped", c.events_dropped},
+          {"runs", c.runs},
+          {"succeeded", c.succeeded},
+          {"failed", c.failed},
+          {"timed_out", c.timed_out},
+          {"spawn_failed", c.spawn_failed},
+          {"output_truncated", c.output_truncated},
+          {"queries_answered", c.queries_answered},
+          {"query_responses_too_large", c.query_responses_too_large}};
+}
+
 absl::StatusOr<Json> Join(AgentState& s, const Json& args) {
   auto seeds = Strings(args, "seeds");
   if (!seeds.ok()) return seeds.status();
@@ -243,6 +258,8 @@ absl::StatusOr<Json> SetTags(AgentState& s, const Json& args) {
     auto meta = EncodeTags(tags);
     if (!meta.ok()) return Bad(meta.status().message());
     if (auto set = s.node->SetMeta(*meta); !set.ok()) return set;
+    // Handlers see the agent's tags in ROSTER_TAG_*.
+    if (s.handlers != nullptr) s.handlers->SetSelf(s.node->Self());
   }
   Json out = Json::object();
   for (const auto& [k, v] : tags) out[k] = v;
@@ -304,7 +321,8 @@ absl::StatusOr<Json> Info(AgentState& s) {
         {"metrics_addr", o.metrics_addr},
         {"event_handlers", o.event_handler.size()}}},
       {"counters", CountersJson(s.node->counters())},
-      {"keyring_writes_failed", s.keyring_writes_failed.load()}};
+      {"keyring_writes_failed", s.keyring_writes_failed.load()},
+      {"event_handlers", HandlerCountersJson(s)}};
 }
 
 absl::StatusOr<Json> Rtt(AgentState& s, const Json& args) {

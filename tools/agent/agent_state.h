@@ -11,6 +11,7 @@
 #include "roster/keyring.h"
 #include "roster/node.h"
 #include "tools/agent/agent.h"
+#include "tools/agent/event_handlers.h"
 #include "tools/agent/monitor.h"
 #include "tools/rpc/rpc_server.h"
 
@@ -24,7 +25,8 @@ struct AgentState {
   AgentOptions options;
   std::string profile;   // the profile's name, as parsed
   Node* node = nullptr;  // set once started, for the life of the server
-  std::shared_ptr<Keyring> keyring;  // nullptr without --keyring
+  EventHandlers* handlers = nullptr;  // nullptr without --event-handler
+  std::shared_ptr<Keyring> keyring;   // nullptr without --keyring
   Monitor monitor;
   absl::Time started;
   // Ready (roster info --ready): started, not left, and either joined or

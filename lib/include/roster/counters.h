@@ -170,10 +170,24 @@ struct NetCounters {
   bool operator==(const NetCounters&) const = default;
 };
 
+// What waits, now: gauges beside the counters. The gossip queues hold
+// news until it has been sent its retransmit count; the last two are a
+// Node's queues for its callbacks and handlers (zero for a bare Swim).
+struct QueueDepths {
+  size_t membership_news = 0;     // alive, suspect and dead news to gossip
+  size_t broadcasts = 0;          // application broadcasts to gossip
+  size_t events_and_queries = 0;  // user events and queries to gossip
+  size_t callbacks = 0;           // calls waiting for the delivery thread
+  size_t messages = 0;            // messages and requests waiting for handlers
+  bool operator==(const QueueDepths&) const = default;
+};
+
 // What Node::counters() returns.
 struct NodeCounters {
   Counters protocol;  // the Swim's own counters (datagrams, probes, drops)
   NetCounters net;
+  // As of the snapshot for the gossip queues, exact for the Node's own.
+  QueueDepths queues;
 };
 
 }  // namespace roster

@@ -379,7 +379,8 @@ class Node {
 
   // The protocol's and the network's counters, as of the latest snapshot
   // (lagging the loop by at most the turn under way); the callback counts
-  // (NetCounters::callbacks_delivered, callbacks_dropped) are exact.
+  // (NetCounters::callbacks_delivered, callbacks_dropped) and the Node's
+  // own queues (QueueDepths::callbacks, messages) are exact.
   NodeCounters counters() const;
   const std::string& name() const;
   const std::string& addr() const;  // the advertised address

@@ -174,6 +174,8 @@ class Swim {
   // Lifeguard's local health score: 0 is healthy; timeouts scale by 1+score.
   int HealthScore() const;
   const Counters& counters() const;
+  // The gossip queues' lengths (QueueDepths' first three fields).
+  QueueDepths queue_depths() const;
   const Config& config() const;
   // True from the first successful push-pull with a seed or any peer.
   bool Joined() const;
