@@ -277,7 +277,8 @@ void AddControlCommands(CLI::App& app, std::function<int()>& run) {
       ->allow_extra_args(false);
   auto* monitor = command("monitor", "Stream the agent's logs and events",
                           RunMonitor, true);
-  monitor->add_option("--level", o->level, "debug, info, warning or error");
+  monitor->add_option("--level", o->level, "debug, info, warning or error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "warn", "error"}));
   auto* info = command("info", "The agent's config, counters, health, life",
                        RunInfo, true);
   info->add_flag("--ready", o->ready,

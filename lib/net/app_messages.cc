@@ -12,20 +12,13 @@
 #include "net/node_impl.h"
 
 namespace roster {
-namespace {
-
-const char* Noun(AppMessageKind kind) {
-  return kind == AppMessageKind::kRequest ? "request" : "message";
-}
-
-}  // namespace
 
 void Node::Impl::OnAppMessage(std::string_view from, std::string_view payload,
                               AppMessageKind kind, AppAnswer answer) {
   const bool request = kind == AppMessageKind::kRequest;
   if (payload.size() > config_.max_message_bytes) {
     answer(absl::InvalidArgumentError(absl::StrCat(
-        "a ", Noun(kind), " of ", payload.size(),
+        "a ", AppMessageNoun(kind), " of ", payload.size(),
         " bytes is over this member's limit of ", config_.max_message_bytes,
         " (NodeConfig::max_message_bytes)")));
     return;

@@ -44,6 +44,11 @@
 
 namespace roster {
 
+// "request" or "message", for the errors of both sides.
+inline const char* AppMessageNoun(AppMessageKind kind) {
+  return kind == AppMessageKind::kRequest ? "request" : "message";
+}
+
 class Node::Impl : public net::UvRuntime::Host,
                    public Delegate,
                    public std::enable_shared_from_this<Impl> {

@@ -10,16 +10,12 @@
 namespace roster {
 namespace {
 
-const char* Noun(AppMessageKind kind) {
-  return kind == AppMessageKind::kRequest ? "request" : "message";
-}
-
 // What the caller learns of a call that failed: its code, for the
 // promises of node.h, and where it went.
 absl::Status Worded(const absl::Status& status, AppMessageKind kind,
                     const std::string& name, const std::string& addr) {
-  const std::string where = absl::StrCat("sending a ", Noun(kind), " to '",
-                                         name, "' at ", addr, ": ");
+  const std::string where = absl::StrCat("sending a ", AppMessageNoun(kind),
+                                         " to '", name, "' at ", addr, ": ");
   switch (status.code()) {
     case absl::StatusCode::kDeadlineExceeded:
       return absl::DeadlineExceededError(
@@ -50,7 +46,7 @@ void Node::Impl::CallMember(
   }
   if (payload.size() > config_.max_message_bytes) {
     done(absl::InvalidArgumentError(
-        absl::StrCat("a ", Noun(kind), " of ", payload.size(),
+        absl::StrCat("a ", AppMessageNoun(kind), " of ", payload.size(),
                      " bytes is over the limit of ", config_.max_message_bytes,
                      " (NodeConfig::max_message_bytes)")));
     return;

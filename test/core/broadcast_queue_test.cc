@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "test/common/split_mix.h"
 
 namespace roster::core {
 namespace {
@@ -285,13 +286,6 @@ TEST(BroadcastQueueTest, ZeroBudgetSendsNothing) {
   EXPECT_EQ(q.size(), 1u);
 }
 
-uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 // A straightforward model of the documented behaviour, to compare against.
 class ModelQueue {
  public:
@@ -353,22 +347,22 @@ TEST(BroadcastQueueTest, RandomizedFillNeverExceedsBudgetAndMatchesModel) {
   ModelQueue model;
   uint64_t serial = 0;
   for (int iter = 0; iter < 20000; ++iter) {
-    const uint64_t r = SplitMix64(state);
+    const uint64_t r = test::SplitMix64(state);
     // Keep the queue to a realistic length (tens of entries) so that both
     // pushes and fills keep happening.
     if (r % 3 != 0 && q.size() < 60) {
       // Push: sizes from 4 to ~700 bytes, keys from a small set (so
       // replacements are common) or empty.
-      const size_t size = 4 + SplitMix64(state) % 700;
-      const uint64_t k = SplitMix64(state) % 40;
+      const size_t size = 4 + test::SplitMix64(state) % 700;
+      const uint64_t k = test::SplitMix64(state) % 40;
       const std::string key = k < 8 ? "" : absl::StrCat("m", k);
       std::string entry = absl::StrCat("#", serial++, "#");
       entry.resize(size, static_cast<char>('a' + serial % 26));
       q.Push(key, entry);
       model.Push(key, entry);
     } else {
-      const size_t budget = SplitMix64(state) % 1500;
-      const int limit = 1 + static_cast<int>(SplitMix64(state) % 6);
+      const size_t budget = test::SplitMix64(state) % 1500;
+      const int limit = 1 + static_cast<int>(test::SplitMix64(state) % 6);
       std::string out = "xyz";
       const size_t used = q.Fill(budget, limit, &out);
       ASSERT_LE(used, budget) << "iteration " << iter;
@@ -393,12 +387,12 @@ TEST(BroadcastQueueTest, RandomizedBudgetsWithManySmallEntries) {
   uint64_t state = 42;
   for (int round = 0; round < 200; ++round) {
     BroadcastQueue q;
-    const int n = 1 + static_cast<int>(SplitMix64(state) % 300);
+    const int n = 1 + static_cast<int>(test::SplitMix64(state) % 300);
     for (int i = 0; i < n; ++i) {
-      q.Push("", std::string(4 + SplitMix64(state) % 120, 'e'));
+      q.Push("", std::string(4 + test::SplitMix64(state) % 120, 'e'));
     }
     for (int f = 0; f < 20 && !q.empty(); ++f) {
-      const size_t budget = SplitMix64(state) % 1400;
+      const size_t budget = test::SplitMix64(state) % 1400;
       std::string out;
       const size_t used = q.Fill(budget, 3, &out);
       ASSERT_LE(used, budget);

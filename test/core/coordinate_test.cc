@@ -15,6 +15,7 @@
 #include "core/wire/coordinate.h"
 #include "gtest/gtest.h"
 #include "roster/coordinate.h"
+#include "test/common/split_mix.h"
 #include "test/core/wire_samples.h"
 
 namespace roster::core {
@@ -61,8 +62,6 @@ Matrix Regions(int regions, int per_region, uint64_t seed) {
   return m;
 }
 
-std::string Name(int i) { return absl::StrCat("node-", i); }
-
 // Each round, every member samples one random peer.
 void Simulate(std::vector<CoordinateClient>& clients, const Matrix& m,
               int rounds, uint64_t seed, Draws& draws) {
@@ -72,8 +71,8 @@ void Simulate(std::vector<CoordinateClient>& clients, const Matrix& m,
       int b = static_cast<int>(pick() % (m.n - 1));
       if (b >= a) ++b;
       const Coordinate theirs = clients[b].coordinate();
-      ASSERT_EQ(clients[a].Update(Name(b), theirs, absl::Seconds(m.At(a, b)),
-                                  std::ref(draws)),
+      ASSERT_EQ(clients[a].Update(test::NodeName(b), theirs,
+                                  absl::Seconds(m.At(a, b)), std::ref(draws)),
                 CoordinateClient::Outcome::kApplied);
     }
   }

@@ -14,18 +14,10 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "roster/member.h"
+#include "test/common/split_mix.h"
 
 namespace roster::core {
 namespace {
-
-// A splitmix64 generator over caller-owned state, so the lambda stays const
-// callable (absl::FunctionRef needs that) and is deterministic per seed.
-uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 MemberInfo Info(std::string name, MemberState state = MemberState::kAlive,
                 uint64_t incarnation = 0) {
@@ -36,8 +28,6 @@ MemberInfo Info(std::string name, MemberState state = MemberState::kAlive,
   info.incarnation = incarnation;
   return info;
 }
-
-std::string Name(int i) { return absl::StrCat("node-", i); }
 
 const absl::Time kNow = absl::FromUnixSeconds(1'700'000'000);
 const absl::Duration kLongRetention = absl::Hours(24);
@@ -164,7 +154,7 @@ TEST(PrecedenceTest, IncarnationZero) {
 
 TEST(RandomBelowTest, StaysInRange) {
   uint64_t state = 1;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   for (size_t n : {size_t{1}, size_t{2}, size_t{3}, size_t{7}, size_t{10},
                    size_t{1000}, size_t{1} << 40}) {
     for (int i = 0; i < 10000; ++i) {
@@ -187,7 +177,7 @@ TEST(RandomBelowTest, ExtremesOfTheGenerator) {
 
 TEST(RandomBelowTest, RoughlyUniform) {
   uint64_t state = 0xabcdef;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   for (size_t n : {size_t{2}, size_t{3}, size_t{10}, size_t{17}}) {
     const int draws = 200000;
     std::vector<int> counts(n, 0);
@@ -206,7 +196,7 @@ TEST(RandomBelowTest, RoughlyUniform) {
 
 TEST(MemberTableTest, AddFindAndCounts) {
   uint64_t state = 7;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   EXPECT_EQ(t.size(), 0u);
   EXPECT_EQ(t.Find("a"), nullptr);
@@ -245,7 +235,7 @@ TEST(MemberTableTest, AddFindAndCounts) {
 // what is read back, and what the indexes find, is what was last set.
 TEST(MemberTableTest, TextInsideAndOutsideTheMember) {
   uint64_t state = 9;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   const std::string long_name(200, 'n');
   const std::string long_addr(255, 'a');
@@ -301,23 +291,24 @@ TEST(MemberTableTest, TextInsideAndOutsideTheMember) {
 // names, present or not, changes nothing.
 TEST(MemberTableTest, ManyNamesAndPrefetch) {
   uint64_t state = 10;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   std::vector<Member*> added;
-  for (int i = 0; i < 5000; ++i) added.push_back(t.Add(Info(Name(i)), rng));
+  for (int i = 0; i < 5000; ++i)
+    added.push_back(t.Add(Info(test::NodeName(i)), rng));
   std::vector<std::string> names;
-  for (int i = 0; i < 6000; i += 7) names.push_back(Name(i));
+  for (int i = 0; i < 6000; i += 7) names.push_back(test::NodeName(i));
   names.push_back("");
   t.Prefetch(names, [](const std::string& n) { return std::string_view(n); });
   for (int i = 0; i < 6000; ++i) {
-    EXPECT_EQ(t.Find(Name(i)), i < 5000 ? added[i] : nullptr) << i;
+    EXPECT_EQ(t.Find(test::NodeName(i)), i < 5000 ? added[i] : nullptr) << i;
   }
   EXPECT_EQ(t.size(), 5000u);
 }
 
 TEST(MemberTableTest, SetStateMovesCountsAndStampsTime) {
   uint64_t state = 8;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   Member* a = t.Add(Info("a"), rng);
   t.Add(Info("b"), rng);
@@ -359,9 +350,9 @@ TEST(MemberTableTest, SetStateMovesCountsAndStampsTime) {
 TEST(MemberTableTest, OrderIsDeterministicPerSeedAndRandomAcrossSeeds) {
   auto build = [](uint64_t seed) {
     uint64_t state = seed;
-    auto rng = [&state] { return SplitMix64(state); };
+    auto rng = [&state] { return test::SplitMix64(state); };
     MemberTable t;
-    for (int i = 0; i < 12; ++i) t.Add(Info(Name(i)), rng);
+    for (int i = 0; i < 12; ++i) t.Add(Info(test::NodeName(i)), rng);
     std::vector<std::string> order;
     for (const Member* m : t.members()) order.push_back(m->Info().name);
     return order;
@@ -384,7 +375,7 @@ TEST(MemberTableTest, OrderIsDeterministicPerSeedAndRandomAcrossSeeds) {
 
 TEST(NextProbeTargetTest, NullWhenEmptyOrAlone) {
   uint64_t state = 3;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   EXPECT_EQ(t.NextProbeTarget("self", rng, kNow, kLongRetention), nullptr);
   t.Add(Info("self"), rng);
@@ -395,7 +386,7 @@ TEST(NextProbeTargetTest, NullWhenEmptyOrAlone) {
 
 TEST(NextProbeTargetTest, NullWhenEveryoneElseIsDeadOrLeft) {
   uint64_t state = 4;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   t.Add(Info("self"), rng);
   Member* d = t.Add(Info("d"), rng);
@@ -411,15 +402,15 @@ TEST(NextProbeTargetTest, NullWhenEveryoneElseIsDeadOrLeft) {
 TEST(NextProbeTargetTest, EveryOtherLiveMemberOncePerPass) {
   for (uint64_t seed = 1; seed <= 10; ++seed) {
     uint64_t state = seed;
-    auto rng = [&state] { return SplitMix64(state); };
+    auto rng = [&state] { return test::SplitMix64(state); };
     MemberTable t;
     const int n = 3 + static_cast<int>(seed * 7 % 25);
     std::set<std::string> others;
     for (int i = 0; i < n; ++i) {
-      t.Add(Info(Name(i)), rng);
-      if (i != 0) others.insert(Name(i));
+      t.Add(Info(test::NodeName(i)), rng);
+      if (i != 0) others.insert(test::NodeName(i));
     }
-    const std::string self = Name(0);
+    const std::string self = test::NodeName(0);
     for (int pass = 0; pass < 6; ++pass) {
       std::vector<std::string> got;
       for (int i = 0; i < n - 1; ++i) {
@@ -439,13 +430,13 @@ TEST(NextProbeTargetTest, EveryOtherLiveMemberOncePerPass) {
 TEST(NextProbeTargetTest, SuspectsAreProbedDeadAndLeftAreNot) {
   for (uint64_t seed = 11; seed <= 20; ++seed) {
     uint64_t state = seed;
-    auto rng = [&state] { return SplitMix64(state); };
+    auto rng = [&state] { return test::SplitMix64(state); };
     MemberTable t;
     const int n = 20;
-    for (int i = 0; i < n; ++i) t.Add(Info(Name(i)), rng);
+    for (int i = 0; i < n; ++i) t.Add(Info(test::NodeName(i)), rng);
     std::set<std::string> live;
     for (int i = 1; i < n; ++i) {
-      Member* m = t.Find(Name(i));
+      Member* m = t.Find(test::NodeName(i));
       switch (i % 4) {
         case 0:
           t.SetState(*m, MemberState::kDead, kNow);
@@ -455,19 +446,20 @@ TEST(NextProbeTargetTest, SuspectsAreProbedDeadAndLeftAreNot) {
           break;
         case 2:
           t.SetState(*m, MemberState::kSuspect, kNow);
-          live.insert(Name(i));
+          live.insert(test::NodeName(i));
           break;
         default:
-          live.insert(Name(i));
+          live.insert(test::NodeName(i));
           break;
       }
     }
     for (int pass = 0; pass < 5; ++pass) {
       std::set<std::string> got;
       for (size_t i = 0; i < live.size(); ++i) {
-        Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
+        Member* m =
+            t.NextProbeTarget(test::NodeName(0), rng, kNow, kLongRetention);
         ASSERT_NE(m, nullptr);
-        EXPECT_NE(m->Info().name, Name(0));
+        EXPECT_NE(m->Info().name, test::NodeName(0));
         EXPECT_NE(m->Info().state, MemberState::kDead) << m->Info().name;
         EXPECT_NE(m->Info().state, MemberState::kLeft) << m->Info().name;
         got.insert(m->Info().name);
@@ -479,37 +471,38 @@ TEST(NextProbeTargetTest, SuspectsAreProbedDeadAndLeftAreNot) {
 
 TEST(NextProbeTargetTest, SelfNeverReturned) {
   uint64_t state = 77;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
-  for (int i = 0; i < 5; ++i) t.Add(Info(Name(i)), rng);
+  for (int i = 0; i < 5; ++i) t.Add(Info(test::NodeName(i)), rng);
   for (int i = 0; i < 200; ++i) {
-    Member* m = t.NextProbeTarget(Name(3), rng, kNow, kLongRetention);
+    Member* m = t.NextProbeTarget(test::NodeName(3), rng, kNow, kLongRetention);
     ASSERT_NE(m, nullptr);
-    EXPECT_NE(m->Info().name, Name(3));
+    EXPECT_NE(m->Info().name, test::NodeName(3));
   }
 }
 
 TEST(NextProbeTargetTest, MemberMarkedDeadMidPassIsSkipped) {
   uint64_t state = 5;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
-  for (int i = 0; i < 10; ++i) t.Add(Info(Name(i)), rng);
-  Member* first = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
+  for (int i = 0; i < 10; ++i) t.Add(Info(test::NodeName(i)), rng);
+  Member* first =
+      t.NextProbeTarget(test::NodeName(0), rng, kNow, kLongRetention);
   ASSERT_NE(first, nullptr);
   // Kill every member except the one just probed and self.
   for (int i = 1; i < 10; ++i) {
-    Member* m = t.Find(Name(i));
+    Member* m = t.Find(test::NodeName(i));
     if (m != first) t.SetState(*m, MemberState::kDead, kNow);
   }
   for (int i = 0; i < 30; ++i) {
-    Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
+    Member* m = t.NextProbeTarget(test::NodeName(0), rng, kNow, kLongRetention);
     ASSERT_EQ(m, first);
   }
 }
 
 TEST(NextProbeTargetTest, ReapsMembersDeadLongerThanRetentionAtPassEnd) {
   uint64_t state = 6;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   const absl::Duration retention = absl::Seconds(60);
   const absl::Time t0 = kNow;
   MemberTable t;
@@ -573,16 +566,17 @@ TEST(NextProbeTargetTest, ReapsMembersDeadLongerThanRetentionAtPassEnd) {
 
 TEST(NextProbeTargetTest, ReshufflesAfterEachPass) {
   uint64_t state = 21;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   const int n = 11;
-  for (int i = 0; i < n; ++i) t.Add(Info(Name(i)), rng);
+  for (int i = 0; i < n; ++i) t.Add(Info(test::NodeName(i)), rng);
   std::set<std::vector<std::string>> pass_orders;
   const int passes = 10;
   for (int pass = 0; pass < passes; ++pass) {
     std::vector<std::string> order;
     for (int i = 0; i < n - 1; ++i) {
-      Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
+      Member* m =
+          t.NextProbeTarget(test::NodeName(0), rng, kNow, kLongRetention);
       ASSERT_NE(m, nullptr);
       order.push_back(m->Info().name);
     }
@@ -596,7 +590,7 @@ TEST(NextProbeTargetTest, ReshufflesAfterEachPass) {
 // even while it is leaving (left) for longer than the retention.
 TEST(NextProbeTargetTest, SelfIsNeverReaped) {
   uint64_t state = 22;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   Member* self = t.Add(Info("self"), rng);
   t.Add(Info("a"), rng);
@@ -613,12 +607,13 @@ TEST(NextProbeTargetTest, SelfIsNeverReaped) {
 
 TEST(NextProbeTargetTest, AliveMembersAreNeverReaped) {
   uint64_t state = 12;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
-  for (int i = 0; i < 8; ++i) t.Add(Info(Name(i)), rng);
-  t.SetState(*t.Find(Name(2)), MemberState::kSuspect, kNow);
+  for (int i = 0; i < 8; ++i) t.Add(Info(test::NodeName(i)), rng);
+  t.SetState(*t.Find(test::NodeName(2)), MemberState::kSuspect, kNow);
   for (int i = 0; i < 50; ++i) {
-    t.NextProbeTarget(Name(0), rng, kNow + absl::Hours(100), absl::Seconds(1));
+    t.NextProbeTarget(test::NodeName(0), rng, kNow + absl::Hours(100),
+                      absl::Seconds(1));
   }
   EXPECT_EQ(t.size(), 8u);
 }
@@ -646,18 +641,19 @@ void CheckProbedWithin2nMinus1(const std::vector<std::string>& targets,
 TEST(NextProbeTargetTest, FailedMemberProbedWithin2nMinus1Calls) {
   for (uint64_t seed = 100; seed < 140; ++seed) {
     uint64_t state = seed;
-    auto rng = [&state] { return SplitMix64(state); };
+    auto rng = [&state] { return test::SplitMix64(state); };
     MemberTable t;
     const size_t n = 2 + seed % 23;
-    for (size_t i = 0; i < n; ++i) t.Add(Info(Name(i)), rng);
+    for (size_t i = 0; i < n; ++i) t.Add(Info(test::NodeName(i)), rng);
     std::vector<std::string> targets;
     for (size_t call = 0; call < 12 * n; ++call) {
-      Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
+      Member* m =
+          t.NextProbeTarget(test::NodeName(0), rng, kNow, kLongRetention);
       ASSERT_NE(m, nullptr);
       targets.push_back(m->Info().name);
     }
     for (size_t i = 1; i < n; ++i) {
-      CheckProbedWithin2nMinus1(targets, Name(i), n, 0, seed);
+      CheckProbedWithin2nMinus1(targets, test::NodeName(i), n, 0, seed);
     }
   }
 }
@@ -665,23 +661,24 @@ TEST(NextProbeTargetTest, FailedMemberProbedWithin2nMinus1Calls) {
 TEST(NextProbeTargetTest, JoinersAlsoProbedWithin2nMinus1Calls) {
   for (uint64_t seed = 200; seed < 230; ++seed) {
     uint64_t state = seed;
-    auto rng = [&state] { return SplitMix64(state); };
+    auto rng = [&state] { return test::SplitMix64(state); };
     MemberTable t;
     const size_t initial = 3 + seed % 7;
     const size_t final_n = initial + 10;
-    for (size_t i = 0; i < initial; ++i) t.Add(Info(Name(i)), rng);
+    for (size_t i = 0; i < initial; ++i) t.Add(Info(test::NodeName(i)), rng);
     std::map<std::string, size_t> joined_at;
-    for (size_t i = 1; i < initial; ++i) joined_at[Name(i)] = 0;
+    for (size_t i = 1; i < initial; ++i) joined_at[test::NodeName(i)] = 0;
     std::vector<std::string> targets;
     size_t next_name = initial;
     for (size_t call = 0; call < 20 * final_n; ++call) {
       // Members join at random moments, mid-pass included.
-      if (next_name < final_n && SplitMix64(state) % 4 == 0) {
-        t.Add(Info(Name(static_cast<int>(next_name))), rng);
-        joined_at[Name(static_cast<int>(next_name))] = call;
+      if (next_name < final_n && test::SplitMix64(state) % 4 == 0) {
+        t.Add(Info(test::NodeName(static_cast<int>(next_name))), rng);
+        joined_at[test::NodeName(static_cast<int>(next_name))] = call;
         ++next_name;
       }
-      Member* m = t.NextProbeTarget(Name(0), rng, kNow, kLongRetention);
+      Member* m =
+          t.NextProbeTarget(test::NodeName(0), rng, kNow, kLongRetention);
       ASSERT_NE(m, nullptr);
       targets.push_back(m->Info().name);
     }
@@ -698,10 +695,10 @@ TEST(NextProbeTargetTest, JoinersAlsoProbedWithin2nMinus1Calls) {
 TEST(SampleTest, DistinctAcceptedAtMostK) {
   for (uint64_t seed = 1; seed <= 50; ++seed) {
     uint64_t state = seed;
-    auto rng = [&state] { return SplitMix64(state); };
+    auto rng = [&state] { return test::SplitMix64(state); };
     MemberTable t;
     const int n = 1 + static_cast<int>(seed % 30);
-    for (int i = 0; i < n; ++i) t.Add(Info(Name(i)), rng);
+    for (int i = 0; i < n; ++i) t.Add(Info(test::NodeName(i)), rng);
     // Accept only even-numbered members.
     auto accept = [](const Member& m) {
       return (m.Info().name.back() - '0') % 2 == 0;
@@ -723,9 +720,9 @@ TEST(SampleTest, DistinctAcceptedAtMostK) {
 
 TEST(SampleTest, ReturnsKWhenPlentyAreAccepted) {
   uint64_t state = 31;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
-  for (int i = 0; i < 50; ++i) t.Add(Info(Name(i)), rng);
+  for (int i = 0; i < 50; ++i) t.Add(Info(test::NodeName(i)), rng);
   auto all = [](const Member&) { return true; };
   for (int trial = 0; trial < 100; ++trial) {
     EXPECT_EQ(t.Sample(3, rng, all).size(), 3u);
@@ -734,10 +731,10 @@ TEST(SampleTest, ReturnsKWhenPlentyAreAccepted) {
 
 TEST(SampleTest, NeverReturnsRejectedMembers) {
   uint64_t state = 32;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
-  for (int i = 0; i < 20; ++i) t.Add(Info(Name(i)), rng);
-  t.SetState(*t.Find(Name(4)), MemberState::kDead, kNow);
+  for (int i = 0; i < 20; ++i) t.Add(Info(test::NodeName(i)), rng);
+  t.SetState(*t.Find(test::NodeName(4)), MemberState::kDead, kNow);
   auto none = [](const Member&) { return false; };
   EXPECT_TRUE(t.Sample(5, rng, none).empty());
   auto only_dead = [](const Member& m) {
@@ -747,14 +744,14 @@ TEST(SampleTest, NeverReturnsRejectedMembers) {
     std::vector<Member*> got = t.Sample(5, rng, only_dead);
     ASSERT_LE(got.size(), 1u);
     if (!got.empty()) {
-      EXPECT_EQ(got[0]->Info().name, Name(4));
+      EXPECT_EQ(got[0]->Info().name, test::NodeName(4));
     }
   }
 }
 
 TEST(SampleTest, EmptyTable) {
   uint64_t state = 33;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   auto all = [](const Member&) { return true; };
   EXPECT_TRUE(t.Sample(3, rng, all).empty());
@@ -762,10 +759,10 @@ TEST(SampleTest, EmptyTable) {
 
 TEST(SampleTest, RoughlyUniformOverAcceptedMembers) {
   uint64_t state = 34;
-  auto rng = [&state] { return SplitMix64(state); };
+  auto rng = [&state] { return test::SplitMix64(state); };
   MemberTable t;
   const int n = 10;
-  for (int i = 0; i < n; ++i) t.Add(Info(Name(i)), rng);
+  for (int i = 0; i < n; ++i) t.Add(Info(test::NodeName(i)), rng);
   auto all = [](const Member&) { return true; };
   std::map<std::string, int> counts;
   const int trials = 20000;

@@ -40,6 +40,7 @@
 #include "roster/runtime.h"
 #include "roster/swim.h"
 #include "test/common/messages.h"
+#include "test/common/split_mix.h"
 
 namespace roster::test {
 
@@ -93,13 +94,7 @@ class ScriptedRuntime : public Runtime {
   };
 
   absl::Time Now() override { return now; }
-  // SplitMix64: deterministic and well spread.
-  uint64_t Random() override {
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  uint64_t Random() override { return test::SplitMix64(rng); }
   void SendPacket(const std::string& to, std::string bytes) override {
     sent.push_back(Sent{now, to, std::move(bytes)});
   }

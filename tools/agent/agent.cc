@@ -255,6 +255,7 @@ int RunAgent(const AgentOptions& o) {
                ? Complain(kUsageError, server.status().message())
                : Complain(kFailed, server.status().message());
   }
+  state->server = server->get();
   std::fprintf(stderr,
                "roster agent: %s listening on %s (UDP and TCP), RPC on %s\n",
                (*node)->name().c_str(), (*node)->addr().c_str(),

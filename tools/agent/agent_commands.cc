@@ -101,6 +101,15 @@ Json HandlerCountersJson(const AgentState& s) {
           {"query_responses_too_large", c.query_responses_too_large}};
 }
 
+Json RpcCountersJson(const AgentState& s) {
+  if (s.server == nullptr) return Json::object();
+  const rpc::ServerCounters c = s.server->counters();
+  return {{"calls", c.calls},
+          {"refused", c.refused},
+          {"unauthorized", c.unauthorized},
+          {"over_connections", c.over_connections}};
+}
+
 absl::StatusOr<Json> Join(AgentState& s, const Json& args) {
   auto seeds = Strings(args, "seeds");
   if (!seeds.ok()) return seeds.status();
@@ -322,7 +331,8 @@ absl::StatusOr<Json> Info(AgentState& s) {
         {"event_handlers", o.event_handler.size()}}},
       {"counters", CountersJson(s.node->counters())},
       {"keyring_writes_failed", s.keyring_writes_failed.load()},
-      {"event_handlers", HandlerCountersJson(s)}};
+      {"event_handlers", HandlerCountersJson(s)},
+      {"rpc", RpcCountersJson(s)}};
 }
 
 absl::StatusOr<Json> Rtt(AgentState& s, const Json& args) {

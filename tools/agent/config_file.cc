@@ -65,9 +65,8 @@ absl::StatusOr<std::vector<std::string>> ConfigFileArgs(const std::string& path,
       return Bad(path, absl::StrCat("'", std::string(key.str()), "' (",
                                     Where(key.source()),
                                     ") is no flag of roster agent"));
-    const bool single =
-        option->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeLast;
-    if (option->get_type_size() == 0) {  // a switch
+    const bool single = option->get_expected_max() == 1;
+    if (option->get_expected_max() == 0) {  // a switch
       if (!value.is_boolean())
         return Bad(path,
                    absl::StrCat("'", std::string(key.str()), "' (",

@@ -157,6 +157,16 @@ void Server::Refuse(LineSocket& socket, const absl::Status& status,
 
 void Server::Serve(Connection* connection) {
   LineSocket& socket = *connection->socket;
+  // However the call ends, the client sees the connection close at once
+  // (not when the thread is next reaped) and the thread is marked for
+  // reaping.
+  struct Finish {
+    Connection* c;
+    ~Finish() {
+      c->socket->Shutdown();
+      c->done = true;
+    }
+  } finish{connection};
   auto line = socket.ReadLine(absl::Now() + options_.request_timeout);
   if (!line.ok()) {
     if (!absl::IsOutOfRange(line.status()))
@@ -164,7 +174,6 @@ void Server::Serve(Connection* connection) {
              absl::InvalidArgumentError(
                  absl::StrCat("no request line: ", line.status().message())),
              false);
-    connection->done = true;
     return;
   }
   const Json request = Json::parse(*line, nullptr, /*allow_exceptions=*/false);
@@ -174,7 +183,6 @@ void Server::Serve(Connection* connection) {
            absl::InvalidArgumentError(
                "a request is a JSON object with a \"command\" string"),
            false);
-    connection->done = true;
     return;
   }
   if (!options_.token.empty()) {
@@ -190,7 +198,6 @@ void Server::Serve(Connection* connection) {
                  "the agent needs its RPC token (--token-file or "
                  "ROSTER_RPC_TOKEN), and this request has none or another"),
              true);
-      connection->done = true;
       return;
     }
   }
@@ -201,14 +208,12 @@ void Server::Serve(Connection* connection) {
            absl::InvalidArgumentError(
                absl::StrCat("the agent has no command '", command, "'")),
            false);
-    connection->done = true;
     return;
   }
   Json args = request.contains("args") ? request["args"] : Json::object();
   if (!args.is_object()) {
     Refuse(socket, absl::InvalidArgumentError("\"args\" must be an object"),
            false);
-    connection->done = true;
     return;
   }
   Call call(&socket, &stopping_);
@@ -227,7 +232,6 @@ void Server::Serve(Connection* connection) {
   (void)socket.WriteLine(Dump(result.ok() ? Json{{"result", *result}}
                                           : ErrorLine(result.status())));
   if (call.after_reply_) call.after_reply_();
-  connection->done = true;
 }
 
 }  // namespace roster::tools::rpc
