@@ -30,7 +30,7 @@ int Simple(const std::string& command, const RpcFlags& flags, const Json& args,
   return kExitOk;
 }
 
-struct Options {
+struct ControlOptions {
   RpcFlags rpc;
   std::vector<std::string> seeds;
   std::string name;
@@ -51,18 +51,18 @@ struct Options {
   std::string install, use, remove_key;
 };
 
-int RunJoin(const Options& o) {
+int RunJoin(const ControlOptions& o) {
   return Simple("join", o.rpc, {{"seeds", o.seeds}}, [](const Json& r) {
     return absl::StrCat("joined: ", r.value("members", 0), " members alive\n");
   });
 }
 
-int RunLeave(const Options& o) {
+int RunLeave(const ControlOptions& o) {
   return Simple("leave", o.rpc, Json::object(),
                 [](const Json&) { return std::string("left\n"); });
 }
 
-int RunForceLeave(const Options& o) {
+int RunForceLeave(const ControlOptions& o) {
   return Simple("force-leave", o.rpc, {{"name", o.name}, {"prune", o.prune}},
                 [&](const Json&) {
                   return absl::StrCat(o.name, o.prune ? " pruned" : " left",
@@ -70,14 +70,14 @@ int RunForceLeave(const Options& o) {
                 });
 }
 
-int RunEvent(const Options& o) {
+int RunEvent(const ControlOptions& o) {
   return Simple(
       "event", o.rpc,
       {{"name", o.name}, {"payload", o.payload}, {"coalesce", o.coalesce}},
       [&](const Json&) { return absl::StrCat("event ", o.name, " sent\n"); });
 }
 
-int RunQuery(const Options& o) {
+int RunQuery(const ControlOptions& o) {
   Json args = {{"name", o.name},   {"payload", o.payload},
                {"nodes", o.nodes}, {"tags", o.tags},
                {"ack", o.ack},     {"relay_factor", o.relay_factor}};
@@ -114,7 +114,7 @@ int RunQuery(const Options& o) {
   return kExitOk;
 }
 
-int RunTags(const Options& o) {
+int RunTags(const ControlOptions& o) {
   Json set = Json::object();
   for (const std::string& kv : o.set) {
     const size_t eq = kv.find('=');
@@ -133,7 +133,7 @@ int RunTags(const Options& o) {
   });
 }
 
-int RunMonitor(const Options& o) {
+int RunMonitor(const ControlOptions& o) {
   auto result =
       CallAgent(o.rpc, "monitor", {{"level", o.level}},
                 absl::InfiniteDuration(), [&](const Json& line) {
@@ -150,7 +150,7 @@ int RunMonitor(const Options& o) {
   return kExitOk;
 }
 
-int RunInfo(const Options& o) {
+int RunInfo(const ControlOptions& o) {
   auto result = CallAgent(o.rpc, "info", Json::object());
   if (!result.ok()) return Failure("info", result.status());
   const bool ready = result->value("ready", false);
@@ -179,7 +179,7 @@ int RunInfo(const Options& o) {
   return kExitOk;
 }
 
-int RunRtt(const Options& o) {
+int RunRtt(const ControlOptions& o) {
   return Simple(
       "rtt", o.rpc, {{"a", o.name}, {"b", o.other}}, [](const Json& r) {
         return absl::StrFormat(
@@ -188,7 +188,7 @@ int RunRtt(const Options& o) {
       });
 }
 
-int RunKeys(const Options& o) {
+int RunKeys(const ControlOptions& o) {
   const int chosen =
       o.list + !o.install.empty() + !o.use.empty() + !o.remove_key.empty();
   if (chosen != 1)
@@ -230,9 +230,9 @@ int RunKeys(const Options& o) {
 }  // namespace
 
 void AddControlCommands(CLI::App& app, std::function<int()>& run) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<ControlOptions>();
   auto command = [&](const char* name, const char* help,
-                     int (*body)(const Options&), bool json) {
+                     int (*body)(const ControlOptions&), bool json) {
     CLI::App* c = app.add_subcommand(name, help);
     AddRpcFlags(*c, o->rpc, json);
     c->callback([&run, o, body] { run = [o, body] { return body(*o); }; });

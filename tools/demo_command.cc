@@ -19,12 +19,12 @@
 namespace roster::tools {
 namespace {
 
-struct Options {
+struct DemoOptions {
   int nodes = 5;
   std::string profile = "local";
 };
 
-int Run(const Options& o) {
+int RunDemo(const DemoOptions& o) {
   auto parsed = ParseProfile(o.profile);
   if (!parsed.ok())
     return Complain("demo", kExitUsage,
@@ -131,13 +131,13 @@ int Run(const Options& o) {
 }  // namespace
 
 void AddDemoCommand(CLI::App& app, std::function<int()>& run) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<DemoOptions>();
   CLI::App* c = app.add_subcommand(
       "demo", "Form a local cluster, kill a member, report the detection");
   c->add_option("--nodes", o->nodes, "members, 2 to 200")
       ->check(CLI::Range(2, 200));
   c->add_option("--profile", o->profile, "lan, wan or local timings");
-  c->callback([&run, o] { run = [o] { return Run(*o); }; });
+  c->callback([&run, o] { run = [o] { return RunDemo(*o); }; });
 }
 
 }  // namespace roster::tools

@@ -49,7 +49,7 @@ std::string Columns(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-struct Options {
+struct MembersOptions {
   RpcFlags rpc;
   std::string addr;  // HOST:PORT of a member; empty: through the RPC
   std::string label;
@@ -62,7 +62,7 @@ struct Options {
 
 // The member list from the member's own JSON shape (MemberJson) back to
 // rows: the RPC path and the HOST:PORT path print alike.
-absl::StatusOr<std::vector<Json>> Fetch(const Options& o) {
+absl::StatusOr<std::vector<Json>> Fetch(const MembersOptions& o) {
   std::vector<Json> members;
   if (o.addr.empty()) {
     auto result = CallAgent(o.rpc, "members", Json::object());
@@ -101,7 +101,7 @@ absl::StatusOr<std::unique_ptr<RE2>> Regex(const std::string& pattern,
   return re;
 }
 
-absl::StatusOr<Filter> MakeFilter(const Options& o) {
+absl::StatusOr<Filter> MakeFilter(const MembersOptions& o) {
   Filter f;
   for (const std::string& s : o.states) {
     if (s != "alive" && s != "suspect" && s != "dead" && s != "left")
@@ -164,7 +164,7 @@ std::string TableOf(const std::vector<Json>& members) {
   return Columns(rows);
 }
 
-int Run(const Options& o) {
+int RunMembers(const MembersOptions& o) {
   auto filter = MakeFilter(o);
   if (!filter.ok()) return Failure("members", filter.status());
   auto members = Fetch(o);
@@ -190,7 +190,7 @@ std::string Table(const std::vector<MemberInfo>& members) {
 }
 
 void AddMembersCommand(CLI::App& app, std::function<int()>& run) {
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<MembersOptions>();
   CLI::App* c = app.add_subcommand(
       "members", "List the members, from the agent or from HOST:PORT");
   AddRpcFlags(*c, o->rpc, true);
@@ -207,7 +207,7 @@ void AddMembersCommand(CLI::App& app, std::function<int()>& run) {
   c->add_option("--tag", o->tag_filters,
                 "only tag KEY matching REGEX: KEY=REGEX")
       ->allow_extra_args(false);
-  c->callback([&run, o] { run = [o] { return Run(*o); }; });
+  c->callback([&run, o] { run = [o] { return RunMembers(*o); }; });
 }
 
 }  // namespace roster::tools

@@ -16,6 +16,7 @@
 #include "roster/tags.h"
 #include "tools/agent/agent_state.h"
 #include "tools/agent/event_handlers.h"
+#include "tools/cli_common.h"
 #include "tools/json_lines.h"
 #include "tools/keys.h"
 #include "tools/rpc/rpc_server.h"
@@ -23,14 +24,8 @@
 namespace roster::tools {
 namespace {
 
-constexpr int kOk = 0;
-constexpr int kFailed = 1;
-constexpr int kUsageError = 2;
-
-int Complain(int status, absl::string_view message) {
-  std::fprintf(stderr, "roster agent: %.*s\n", static_cast<int>(message.size()),
-               message.data());
-  return status;
+int Refuse(int status, absl::string_view message) {
+  return Complain("agent", status, message);
 }
 
 // The token in --rpc-token-file: its first line, which must not be empty.
@@ -113,25 +108,25 @@ void AddAgentFlags(CLI::App& command, AgentOptions& o) {
 int RunAgent(const AgentOptions& o) {
   auto profile = ParseProfile(o.profile);
   if (!profile.ok())
-    return Complain(kUsageError,
-                    absl::StrCat("--profile: ", profile.status().message()));
+    return Refuse(kExitUsage,
+                  absl::StrCat("--profile: ", profile.status().message()));
   auto log_level = ParseLogLevel(o.log_level);
   if (!log_level)
-    return Complain(kUsageError,
-                    absl::StrCat("--log-level '", o.log_level,
-                                 "' is none of debug, info, warning, error"));
+    return Refuse(kExitUsage,
+                  absl::StrCat("--log-level '", o.log_level,
+                               "' is none of debug, info, warning, error"));
   auto meta = MetaFromFlags(o.meta);
-  if (!meta.ok()) return Complain(kUsageError, meta.status().message());
+  if (!meta.ok()) return Refuse(kExitUsage, meta.status().message());
   for (const std::string& seed : o.join) {
     if (auto s = ValidateSeed(seed); !s.ok())
-      return Complain(kUsageError, absl::StrCat("--join: ", s.message()));
+      return Refuse(kExitUsage, absl::StrCat("--join: ", s.message()));
   }
   auto keyring = LoadKeyring(o.keyring, o.plaintext);
-  if (!keyring.ok()) return Complain(kUsageError, keyring.status().message());
+  if (!keyring.ok()) return Refuse(kExitUsage, keyring.status().message());
   std::string token;
   if (!o.rpc_token_file.empty()) {
     auto read = ReadToken(o.rpc_token_file);
-    if (!read.ok()) return Complain(kUsageError, read.status().message());
+    if (!read.ok()) return Refuse(kExitUsage, read.status().message());
     token = *read;
   }
 
@@ -139,8 +134,8 @@ int RunAgent(const AgentOptions& o) {
   for (const std::string& text : o.event_handler) {
     auto spec = ParseHandlerSpec(text);
     if (!spec.ok())
-      return Complain(kUsageError, absl::StrCat("--event-handler: ",
-                                                spec.status().message()));
+      return Refuse(kExitUsage,
+                    absl::StrCat("--event-handler: ", spec.status().message()));
     specs.push_back(std::move(*spec));
   }
 
@@ -179,8 +174,8 @@ int RunAgent(const AgentOptions& o) {
     };
     auto created = EventHandlers::Create(std::move(handler_options));
     if (!created.ok())
-      return Complain(kUsageError, absl::StrCat("--event-handler: ",
-                                                created.status().message()));
+      return Refuse(kExitUsage, absl::StrCat("--event-handler: ",
+                                             created.status().message()));
     handlers = std::move(*created);
     state->handlers = handlers.get();
   }
@@ -235,8 +230,8 @@ int RunAgent(const AgentOptions& o) {
   auto node = Node::Start(std::move(config));
   if (!node.ok()) {
     return absl::IsInvalidArgument(node.status())
-               ? Complain(kUsageError, node.status().message())
-               : Complain(kFailed, node.status().message());
+               ? Refuse(kExitUsage, node.status().message())
+               : Refuse(kExitFailed, node.status().message());
   }
   state->node = node->get();
   if (handlers != nullptr) handlers->SetSelf((*node)->Self());
@@ -252,8 +247,8 @@ int RunAgent(const AgentOptions& o) {
   if (!server.ok()) {
     (*node)->Shutdown();
     return absl::IsInvalidArgument(server.status())
-               ? Complain(kUsageError, server.status().message())
-               : Complain(kFailed, server.status().message());
+               ? Refuse(kExitUsage, server.status().message())
+               : Refuse(kExitFailed, server.status().message());
   }
   state->server = server->get();
   std::fprintf(stderr,
@@ -268,8 +263,8 @@ int RunAgent(const AgentOptions& o) {
       server->reset();
       (*node)->Shutdown();
       return absl::IsInvalidArgument(served.status())
-                 ? Complain(kUsageError, served.status().message())
-                 : Complain(kFailed, served.status().message());
+                 ? Refuse(kExitUsage, served.status().message())
+                 : Refuse(kExitFailed, served.status().message());
     }
     metrics_server = std::move(*served);
     std::fprintf(stderr, "roster agent: metrics on http://%s/metrics\n",
@@ -312,7 +307,7 @@ int RunAgent(const AgentOptions& o) {
   server->reset();
   metrics_server.reset();
   (*node)->Shutdown();
-  return kOk;
+  return kExitOk;
 }
 
 }  // namespace roster::tools

@@ -102,8 +102,9 @@ Json HandlerCountersJson(const AgentState& s) {
 }
 
 Json RpcCountersJson(const AgentState& s) {
-  if (s.server == nullptr) return Json::object();
-  const rpc::ServerCounters c = s.server->counters();
+  const rpc::Server* server = s.server.load();
+  if (server == nullptr) return Json::object();
+  const rpc::ServerCounters c = server->counters();
   return {{"calls", c.calls},
           {"refused", c.refused},
           {"unauthorized", c.unauthorized},

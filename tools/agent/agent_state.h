@@ -25,9 +25,10 @@ struct AgentState {
   AgentOptions options;
   std::string profile;   // the profile's name, as parsed
   Node* node = nullptr;  // set once started, for the life of the server
-  EventHandlers* handlers = nullptr;    // nullptr without --event-handler
-  const rpc::Server* server = nullptr;  // set once it listens
-  std::shared_ptr<Keyring> keyring;     // nullptr without --keyring
+  EventHandlers* handlers = nullptr;  // nullptr without --event-handler
+  // Set once it listens, while its threads may already read it.
+  std::atomic<const rpc::Server*> server{nullptr};
+  std::shared_ptr<Keyring> keyring;  // nullptr without --keyring
   Monitor monitor;
   absl::Time started;
   // Ready (roster info --ready): started, not left, and either joined or

@@ -1,164 +1,45 @@
 #include "tools/agent/event_handlers.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <climits>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
-#include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "roster/tags.h"
+#include "tools/agent/handler_process.h"
 
 extern char** environ;
 
 namespace roster::tools {
+
+using handler_process::Fd;
+using handler_process::Outcome;
+using handler_process::RunProgram;
+using handler_process::ScopedSigpipeBlock;
+using handler_process::SignalName;
+using handler_spec::Av;
+using handler_spec::EscapeField;
+using handler_spec::KindOf;
+using handler_spec::NeedsWorker;
+using handler_spec::SelectsMembership;
+using handler_spec::SelectsNamed;
+
 namespace {
 
-// Debian's abseil keeps absl::string_view a class of its own (roster/types.h).
-absl::string_view Av(std::string_view s) { return {s.data(), s.size()}; }
-
-// ---------------------------------------------------------------- parsing
-
-struct FilterName {
-  std::string_view text;
-  EventFilter::Kind kind;
-};
-
-constexpr FilterName kFilterNames[] = {
-    {"*", EventFilter::Kind::kAll},
-    {"member-join", EventFilter::Kind::kMemberJoin},
-    {"member-leave", EventFilter::Kind::kMemberLeave},
-    {"member-failed", EventFilter::Kind::kMemberFailed},
-    {"member-update", EventFilter::Kind::kMemberUpdate},
-    {"member-restart", EventFilter::Kind::kMemberRestart},
-    {"user", EventFilter::Kind::kUser},
-    {"query", EventFilter::Kind::kQuery},
-};
-
-constexpr char kFilterList[] =
-    "member-join, member-leave, member-failed, member-update, "
-    "member-restart, user, user:NAME, query, query:NAME or *";
-
-absl::StatusOr<EventFilter> ParseFilter(std::string_view text,
-                                        std::string_view spec) {
-  EventFilter filter;
-  std::string_view kind = text;
-  const size_t colon = text.find(':');
-  if (colon != std::string_view::npos) {
-    kind = text.substr(0, colon);
-    filter.name = std::string(text.substr(colon + 1));
-    if (kind != "user" && kind != "query") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "event handler \"", Av(spec), "\": filter \"", Av(text),
-          "\": only user: and query: take a name; want ", kFilterList));
-    }
-    if (filter.name.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("event handler \"", Av(spec), "\": filter \"", Av(text),
-                       "\" names no ", Av(kind), "; want ", Av(kind), ":NAME"));
-    }
-  }
-  for (const FilterName& f : kFilterNames) {
-    if (f.text == kind) {
-      filter.kind = f.kind;
-      return filter;
-    }
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("event handler \"", Av(spec), "\": unknown filter \"",
-                   Av(text), "\"; want ", kFilterList,
-                   " (a program holding '=' needs a filter: \"*=PROGRAM\")"));
-}
-
-std::optional<EventFilter::Kind> KindOf(EventType type) {
-  switch (type) {
-    case EventType::kJoined:
-      return EventFilter::Kind::kMemberJoin;
-    case EventType::kLeft:
-      return EventFilter::Kind::kMemberLeave;
-    case EventType::kFailed:
-      return EventFilter::Kind::kMemberFailed;
-    case EventType::kUpdated:
-      return EventFilter::Kind::kMemberUpdate;
-    case EventType::kRestarted:
-      return EventFilter::Kind::kMemberRestart;
-    case EventType::kSuspected:
-    case EventType::kRecovered:
-    case EventType::kSelfSuspected:
-    case EventType::kSelfFailed:
-      break;
-  }
-  return std::nullopt;
-}
-
-bool SelectsMembership(const HandlerSpec& spec, EventFilter::Kind kind) {
-  for (const EventFilter& f : spec.filters) {
-    if (f.kind == EventFilter::Kind::kAll || f.kind == kind) return true;
-  }
-  return false;
-}
-
-bool SelectsNamed(const HandlerSpec& spec, EventFilter::Kind kind,
-                  std::string_view name) {
-  for (const EventFilter& f : spec.filters) {
-    if (f.kind == EventFilter::Kind::kAll) return true;
-    if (f.kind == kind && (f.name.empty() || f.name == name)) return true;
-  }
-  return false;
-}
-
-// Whether the handler can run for anything but a query, and so needs a
-// worker.
-bool NeedsWorker(const HandlerSpec& spec) {
-  for (const EventFilter& f : spec.filters) {
-    if (f.kind != EventFilter::Kind::kQuery) return true;
-  }
-  return false;
-}
-
 // ------------------------------------------------------------- formatting
-
-// A field of a stdin line: tabs and newlines would break the line's shape.
-std::string EscapeField(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // An environment string ends at its first NUL, so a NUL inside a name or a
 // tag would cut the value short without a word; they are dropped instead.
@@ -201,328 +82,7 @@ std::string OneLine(std::string_view s, size_t limit) {
   return out;
 }
 
-// ---------------------------------------------------------------- running
-
-// strsignal's buffer is shared between threads; glibc's table is not.
-const char* SignalName(int signal) {
-  const char* name = sigabbrev_np(signal);
-  return name != nullptr ? name : "unknown";
-}
-
-// SIGPIPE would kill the agent when a handler exits without reading all of
-// its stdin; blocked, the write fails with EPIPE instead. The signal then
-// stays pending on this thread, and is taken back before the thread's mask
-// is restored, unless something else had raised it before.
-class ScopedSigpipeBlock {
- public:
-  ScopedSigpipeBlock() {
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-  }
-  ~ScopedSigpipeBlock() {
-    if (sigismember(&old_, SIGPIPE) == 1) return;  // blocked before: keep it
-    sigset_t pending;
-    sigpending(&pending);
-    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
-      sigset_t pipe;
-      sigemptyset(&pipe);
-      sigaddset(&pipe, SIGPIPE);
-      const struct timespec zero = {0, 0};
-      while (sigtimedwait(&pipe, nullptr, &zero) < 0 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
-  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
-
- private:
-  sigset_t old_;
-  bool was_pending_ = false;
-};
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Close(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      Close();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  bool open() const { return fd_ >= 0; }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// A pipe whose ends are never 0, 1 or 2 (the child's dup2 onto those would
-// otherwise be a no-op that leaves close-on-exec set when the agent runs
-// with one of them closed), both close-on-exec.
-bool MakePipe(Fd& read_end, Fd& write_end) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return false;
-  for (int& fd : fds) {
-    if (fd < 3) {
-      const int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-      close(fd);
-      fd = moved;
-    }
-  }
-  read_end = Fd(fds[0]);
-  write_end = Fd(fds[1]);
-  return read_end.open() && write_end.open();
-}
-
-void SetNonBlocking(int fd) {
-  const int flags = fcntl(fd, F_GETFL);
-  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-struct Outcome {
-  enum class End { kExited, kSignaled, kTimedOut, kCancelled, kSpawnFailed };
-  End end = End::kSpawnFailed;
-  int code = 0;  // the exit status, or the signal
-  std::string out;
-  std::string err;
-  size_t out_bytes = 0;  // all that was written, kept or not
-  size_t err_bytes = 0;
-  std::string spawn_error;
-  absl::Duration elapsed;
-};
-
-// Keeps what fits of a read in `kept` and counts all of it.
-void Absorb(std::string& kept, size_t& total, size_t cap, const char* data,
-            size_t n) {
-  total += n;
-  if (kept.size() < cap) kept.append(data, std::min(n, cap - kept.size()));
-}
-
-// Runs `/bin/sh -c program` in a process group of its own with `env`,
-// writes `input` to its stdin, and reads its stdout and stderr (at most
-// `cap` bytes of each kept) until it has exited and both are closed, or
-// until `limit` passes or `cancel_fd` turns readable: then the whole group is
-// killed. Reaps the child before returning, whatever happened.
-Outcome RunProgram(const std::string& program,
-                   const std::vector<std::string>& env,
-                   const std::string& input, size_t cap, absl::Duration limit,
-                   int cancel_fd) {
-  Outcome outcome;
-  // The steady clock: a step of the wall clock must not kill a run early
-  // or let one run on.
-  using Clock = std::chrono::steady_clock;
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point deadline = start + absl::ToChronoNanoseconds(limit);
-  Fd in_r, in_w, out_r, out_w, err_r, err_w;
-  if (!MakePipe(in_r, in_w) || !MakePipe(out_r, out_w) ||
-      !MakePipe(err_r, err_w)) {
-    outcome.spawn_error = absl::StrCat("pipe: ", strerror(errno));
-    return outcome;
-  }
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_r.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
-  // The agent's sockets and files are no business of a handler, and one
-  // inherited without close-on-exec would outlive the agent in it.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Its own group, so that a timeout kills what it started too; default
-  // signals and an empty mask, whatever the agent's threads block.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-                                      POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-
-  std::vector<char*> envp;
-  envp.reserve(env.size() + 1);
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  char sh[] = "/bin/sh";
-  char dash_c[] = "-c";
-  char* argv[] = {sh, dash_c, const_cast<char*>(program.c_str()), nullptr};
-
-  pid_t pid = -1;
-  const int spawned = posix_spawn(&pid, sh, &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (spawned != 0) {
-    outcome.spawn_error = absl::StrCat("/bin/sh: ", strerror(spawned));
-    return outcome;
-  }
-  in_r.Close();
-  out_w.Close();
-  err_w.Close();
-  SetNonBlocking(in_w.get());
-  SetNonBlocking(out_r.get());
-  SetNonBlocking(err_r.get());
-  if (input.empty()) in_w.Close();
-  // Readable when the child exits; without it (a kernel before 5.3) the
-  // loop looks every 20 ms instead.
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-
-  size_t written = 0;
-  bool exited = false;
-  char buf[16384];
-  outcome.end = Outcome::End::kExited;
-  while (!exited || out_r.open() || err_r.open()) {
-    const Clock::time_point now = Clock::now();
-    if (now >= deadline) {
-      outcome.end = Outcome::End::kTimedOut;
-      break;
-    }
-    pollfd fds[5];
-    int n = 0;
-    const int cancel_i = n;
-    fds[n++] = {cancel_fd, POLLIN, 0};
-    const int in_i = in_w.open() ? n : -1;
-    if (in_i >= 0) fds[n++] = {in_w.get(), POLLOUT, 0};
-    const int out_i = out_r.open() ? n : -1;
-    if (out_i >= 0) fds[n++] = {out_r.get(), POLLIN, 0};
-    const int err_i = err_r.open() ? n : -1;
-    if (err_i >= 0) fds[n++] = {err_r.get(), POLLIN, 0};
-    const int pid_i = !exited && pidfd.open() ? n : -1;
-    if (pid_i >= 0) fds[n++] = {pidfd.get(), POLLIN, 0};
-    int64_t wait_ms = absl::ToInt64Milliseconds(
-        absl::Ceil(absl::FromChrono(deadline - now), absl::Milliseconds(1)));
-    if (!exited && !pidfd.open()) wait_ms = std::min<int64_t>(wait_ms, 20);
-    wait_ms = std::clamp<int64_t>(wait_ms, 1, INT_MAX);
-    if (poll(fds, n, static_cast<int>(wait_ms)) < 0) {
-      if (errno == EINTR) continue;
-      outcome.end = Outcome::End::kCancelled;  // cannot wait: give up on it
-      break;
-    }
-    if (fds[cancel_i].revents != 0) {
-      outcome.end = Outcome::End::kCancelled;
-      break;
-    }
-    if (in_i >= 0 && fds[in_i].revents != 0) {
-      const ssize_t w = write(in_w.get(), input.data() + written,
-                              std::min<size_t>(input.size() - written, 65536));
-      if (w > 0) written += static_cast<size_t>(w);
-      // EPIPE: it stopped reading, which is its right.
-      if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
-          written == input.size()) {
-        in_w.Close();
-      }
-    }
-    for (auto [index, fd, kept, total] :
-         {std::tuple(out_i, &out_r, &outcome.out, &outcome.out_bytes),
-          std::tuple(err_i, &err_r, &outcome.err, &outcome.err_bytes)}) {
-      if (index < 0 || fds[index].revents == 0) continue;
-      const ssize_t r = read(fd->get(), buf, sizeof(buf));
-      if (r > 0) {
-        Absorb(*kept, *total, cap, buf, static_cast<size_t>(r));
-      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-        fd->Close();
-      }
-    }
-    if (!exited && (pid_i < 0 || fds[pid_i].revents != 0)) {
-      // WNOWAIT leaves it a zombie, which keeps its pid, and so the group's
-      // id, from being reused until the kill below cannot miss.
-      siginfo_t info{};
-      if (waitid(P_PID, static_cast<id_t>(pid), &info,
-                 WEXITED | WNOHANG | WNOWAIT) == 0 &&
-          info.si_pid == pid) {
-        exited = true;
-      }
-    }
-  }
-  if (outcome.end != Outcome::End::kExited) {
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);  // in case it left the group
-  }
-  in_w.Close();
-  out_r.Close();
-  err_r.Close();
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  outcome.elapsed = absl::FromChrono(Clock::now() - start);
-  if (outcome.end == Outcome::End::kExited) {
-    if (WIFSIGNALED(status)) {
-      outcome.end = Outcome::End::kSignaled;
-      outcome.code = WTERMSIG(status);
-    } else {
-      outcome.code = WEXITSTATUS(status);
-    }
-  }
-  return outcome;
-}
-
 }  // namespace
-
-absl::StatusOr<HandlerSpec> ParseHandlerSpec(std::string_view spec) {
-  HandlerSpec parsed;
-  parsed.text = std::string(spec);
-  std::string_view program = spec;
-  const size_t eq = spec.find('=');
-  if (eq != std::string_view::npos) {
-    const std::string_view filters = spec.substr(0, eq);
-    program = spec.substr(eq + 1);
-    for (absl::string_view piece : absl::StrSplit(Av(filters), ',')) {
-      const std::string_view f(piece.data(), piece.size());
-      if (f.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("event handler \"", Av(spec),
-                         "\": empty filter before '='; want ", kFilterList));
-      }
-      absl::StatusOr<EventFilter> filter = ParseFilter(f, spec);
-      if (!filter.ok()) return filter.status();
-      parsed.filters.push_back(*std::move(filter));
-    }
-  } else {
-    parsed.filters.push_back(EventFilter{});
-  }
-  if (absl::StripAsciiWhitespace(Av(program)).empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("event handler \"", Av(spec), "\" has no program"));
-  }
-  parsed.program = std::string(program);
-  return parsed;
-}
-
-std::optional<std::string_view> HandlerEventName(EventType type) {
-  const std::optional<EventFilter::Kind> kind = KindOf(type);
-  if (!kind) return std::nullopt;
-  for (const FilterName& f : kFilterNames) {
-    if (f.kind == *kind) return f.text;
-  }
-  return std::nullopt;
-}
-
-std::string MemberLine(const MemberInfo& member) {
-  std::string tags;
-  if (std::optional<std::map<std::string, std::string>> decoded =
-          DecodeTags(member.meta)) {
-    tags = absl::StrJoin(*decoded, ",", absl::PairFormatter("="));
-  }
-  return absl::StrCat(EscapeField(member.name), "\t", EscapeField(member.addr),
-                      "\t", Av(MemberStateName(member.state)), "\t",
-                      EscapeField(tags), "\n");
-}
 
 // ------------------------------------------------------------------- Impl
 

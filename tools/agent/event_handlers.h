@@ -33,56 +33,10 @@
 #include "absl/time/time.h"
 #include "roster/events.h"
 #include "roster/member.h"
-#include "roster/runtime.h"  // LogLevel
+#include "roster/runtime.h"            // LogLevel
+#include "tools/agent/handler_spec.h"  // HandlerSpec, ParseHandlerSpec
 
 namespace roster::tools {
-
-// One filter of a handler: what its program runs for.
-struct EventFilter {
-  enum class Kind : uint8_t {
-    kAll,            // "*": every event and query
-    kMemberJoin,     // "member-join": EventType::kJoined
-    kMemberLeave,    // "member-leave": EventType::kLeft
-    kMemberFailed,   // "member-failed": EventType::kFailed
-    kMemberUpdate,   // "member-update": EventType::kUpdated
-    kMemberRestart,  // "member-restart": EventType::kRestarted
-    kUser,           // "user" (every user event) or "user:NAME"
-    kQuery,          // "query" (every query) or "query:NAME"
-  };
-  Kind kind = Kind::kAll;
-  // For kUser and kQuery: only the event or query of exactly this name;
-  // empty for every one.
-  std::string name;
-
-  bool operator==(const EventFilter&) const = default;
-};
-
-// A parsed --event-handler value.
-struct HandlerSpec {
-  std::vector<EventFilter> filters;  // never empty; {kAll} when none given
-  std::string program;               // given to /bin/sh -c as it is
-  std::string text;                  // the spec as written, for log lines
-};
-
-// Parses "[FILTER[,FILTER...]=]PROGRAM". The text before the first '=' is
-// the filter list, as in Serf, so a program that holds '=' needs one
-// ("*=FOO=1 ./handler.sh"). InvalidArgument, one line naming the part at
-// fault, for an unknown or empty filter, a "user:" or "query:" without a
-// name, or an empty program.
-absl::StatusOr<HandlerSpec> ParseHandlerSpec(std::string_view spec);
-
-// The value ROSTER_EVENT takes for a membership event: "member-join",
-// "member-leave", "member-failed", "member-update" or "member-restart";
-// nullopt for the types no handler runs for (suspected, recovered and the
-// self- types, which Serf has no event for).
-std::optional<std::string_view> HandlerEventName(EventType type);
-
-// The stdin line for one member of a membership event, newline included:
-// "NAME\tADDR\tSTATE\tTAGS\n", STATE as MemberStateName, TAGS the member's
-// tags (roster/tags.h) as "k=v,k=v" sorted by key (empty when its meta is
-// not tags). A tab, newline or backslash inside a field is written as \t,
-// \n or \\, so that the line always has four fields.
-std::string MemberLine(const MemberInfo& member);
 
 // What the handlers have done, since Create: events, or runs (one program,
 // for one event, several members of one type, or one query).
