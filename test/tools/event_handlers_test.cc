@@ -131,6 +131,16 @@ struct LogLines {
 class EventHandlersTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The tests compare the ROSTER_ variables a run sees with those set
+    // for it; ones this process inherited (scripts/test exports
+    // ROSTER_DEPS_INSTALLED) would reach every run too.
+    std::vector<std::string> inherited;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      if (entry.starts_with("ROSTER_"))
+        inherited.emplace_back(entry.substr(0, entry.find('=')));
+    }
+    for (const std::string& name : inherited) unsetenv(name.c_str());
     char tmpl[] = "/tmp/event_handlers_test.XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
