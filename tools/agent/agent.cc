@@ -155,6 +155,14 @@ int RunAgent(const AgentOptions& o) {
   config.dns_server = o.dns_server;
   config.snapshot_path = o.snapshot;
   config.rejoin_after_leave = o.rejoin_after_leave;
+  // The handlers' and the RPC's lines: to every monitor, and to stderr
+  // whatever --log-level says.
+  auto log_always = [s = state.get()](LogLevel level,
+                                      std::string_view message) {
+    s->monitor.Log(level, message);
+    std::fprintf(stderr, "roster agent: %.*s\n",
+                 static_cast<int>(message.size()), message.data());
+  };
   // Declared before the node, so that they outlive it: the node's
   // callbacks run them until it is destroyed.
   std::unique_ptr<EventHandlers> handlers;
@@ -166,12 +174,7 @@ int RunAgent(const AgentOptions& o) {
     handler_options.self.meta = *meta;
     handler_options.max_query_response_bytes =
         config.swim.limits.max_query_response_bytes;
-    handler_options.on_log = [s = state.get()](LogLevel level,
-                                               std::string_view message) {
-      s->monitor.Log(level, message);
-      std::fprintf(stderr, "roster agent: %.*s\n",
-                   static_cast<int>(message.size()), message.data());
-    };
+    handler_options.on_log = log_always;
     auto created = EventHandlers::Create(std::move(handler_options));
     if (!created.ok())
       return Refuse(kExitUsage, absl::StrCat("--event-handler: ",
@@ -238,11 +241,7 @@ int RunAgent(const AgentOptions& o) {
   rpc::Server::Options rpc_options;
   rpc_options.addr = o.rpc.empty() ? rpc::kDefaultAddr : o.rpc;
   rpc_options.token = token;
-  rpc_options.log = [s](LogLevel level, std::string_view message) {
-    s->monitor.Log(level, message);
-    std::fprintf(stderr, "roster agent: %.*s\n",
-                 static_cast<int>(message.size()), message.data());
-  };
+  rpc_options.log = log_always;
   auto server = rpc::Server::Start(rpc_options, AgentCommands(*state));
   if (!server.ok()) {
     (*node)->Shutdown();

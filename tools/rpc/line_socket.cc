@@ -38,21 +38,8 @@ LineSocket::~LineSocket() {
 absl::StatusOr<std::unique_ptr<LineSocket>> LineSocket::Connect(
     const Endpoint& to, absl::Duration timeout) {
   sockaddr_storage storage{};
-  socklen_t len = 0;
-  const bool v6 = to.host.find(':') != std::string::npos;
-  if (v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(static_cast<uint16_t>(to.port));
-    inet_pton(AF_INET6, to.host.c_str(), &a->sin6_addr);
-    len = sizeof(*a);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&storage);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(static_cast<uint16_t>(to.port));
-    inet_pton(AF_INET, to.host.c_str(), &a->sin_addr);
-    len = sizeof(*a);
-  }
+  const socklen_t len = ToSockaddr(to, &storage);
+  const bool v6 = storage.ss_family == AF_INET6;
   const std::string where = v6 ? absl::StrCat("[", to.host, "]:", to.port)
                                : absl::StrCat(to.host, ":", to.port);
   int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -71,4 +71,20 @@ absl::StatusOr<Endpoint> ParseEndpoint(std::string_view addr) {
   return endpoint;
 }
 
+socklen_t ToSockaddr(const Endpoint& endpoint, sockaddr_storage* out) {
+  *out = {};
+  if (endpoint.host.find(':') != std::string::npos) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(out);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(endpoint.port));
+    inet_pton(AF_INET6, endpoint.host.c_str(), &a->sin6_addr);
+    return sizeof(*a);
+  }
+  auto* a = reinterpret_cast<sockaddr_in*>(out);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(static_cast<uint16_t>(endpoint.port));
+  inet_pton(AF_INET, endpoint.host.c_str(), &a->sin_addr);
+  return sizeof(*a);
+}
+
 }  // namespace roster::tools::rpc

@@ -11,6 +11,8 @@
 #ifndef ROSTER_TOOLS_RPC_RPC_PROTOCOL_H_
 #define ROSTER_TOOLS_RPC_RPC_PROTOCOL_H_
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -46,6 +48,8 @@ struct Endpoint {
 };
 // InvalidArgument naming `addr` when it is not a numeric HOST:PORT.
 absl::StatusOr<Endpoint> ParseEndpoint(std::string_view addr);
+// Fills `out` with a parsed endpoint's socket address; returns its length.
+socklen_t ToSockaddr(const Endpoint& endpoint, sockaddr_storage* out);
 
 }  // namespace roster::tools::rpc
 

@@ -36,21 +36,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         " is not a loopback address: it needs --rpc-token-file, so that only "
         "those holding the token control the agent"));
   sockaddr_storage storage{};
-  socklen_t len = 0;
-  const bool v6 = endpoint->host.find(':') != std::string::npos;
-  if (v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(static_cast<uint16_t>(endpoint->port));
-    inet_pton(AF_INET6, endpoint->host.c_str(), &a->sin6_addr);
-    len = sizeof(*a);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&storage);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(static_cast<uint16_t>(endpoint->port));
-    inet_pton(AF_INET, endpoint->host.c_str(), &a->sin_addr);
-    len = sizeof(*a);
-  }
+  socklen_t len = ToSockaddr(*endpoint, &storage);
+  const bool v6 = storage.ss_family == AF_INET6;
   const int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return absl::UnavailableError(
